@@ -1,0 +1,20 @@
+//! `drivesync`: keeps a team's Drive Chat workspace in step with HighLevel.
+//!
+//! `main` only parses the command line and hands over to the command.
+
+mod cli;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_tracing();
+    match cli::run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The records the sandbox holds, and their JSON as HighLevel writes it.
+//!
+//! Records are plain structs kept compact (a million contacts must fit in well under 2 GB);
+//! JSON is built on the way out so every route and webhook shares one shape per record.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use crate::time::{format, Millis};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DndSetting {
+    pub status: String,
+    pub message: Option<String>,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomField {
+    pub id: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub id: String,
+    pub location_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company_name: Option<String>,
+    pub address1: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub postal_code: Option<String>,
+    pub website: Option<String>,
+    pub timezone: Option<String>,
+    pub source: Option<String>,
+    pub contact_type: String,
+    pub assigned_to: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub dnd: bool,
+    /// Channel name (`Call`, `Email`, `SMS`, `WhatsApp`, `GMB`, `FB`) to its setting.
+    pub dnd_settings: BTreeMap<String, DndSetting>,
+    pub tags: Vec<String>,
+    pub custom_fields: Vec<CustomField>,
+    pub business_id: Option<String>,
+    pub followers: Vec<String>,
+    pub campaigns: Vec<String>,
+    pub workflows: Vec<String>,
+    pub tasks: Vec<Task>,
+    pub notes: Vec<Note>,
+    pub date_added: Millis,
+    pub date_updated: Millis,
+}
+
+pub const DND_CHANNELS: [&str; 6] = ["Call", "Email", "SMS", "WhatsApp", "GMB", "FB"];
+
+impl Contact {
+    pub fn full_name(&self) -> Option<String> {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(f), None) => Some(f.clone()),
+            (None, Some(l)) => Some(l.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// The contact as `GET /contacts/{id}` returns it; a superset of the create, upsert and
+    /// search shapes, so one function serves every route and every contact webhook.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("locationId".into(), json!(self.location_id));
+        if let Some(n) = self.full_name() {
+            m.insert("fullNameLowerCase".into(), json!(n.to_lowercase()));
+            m.insert("name".into(), json!(n));
+        }
+        put(&mut m, "firstName", &self.first_name);
+        put(&mut m, "lastName", &self.last_name);
+        if let Some(f) = &self.first_name {
+            m.insert("firstNameLowerCase".into(), json!(f.to_lowercase()));
+        }
+        if let Some(l) = &self.last_name {
+            m.insert("lastNameLowerCase".into(), json!(l.to_lowercase()));
+        }
+        if let Some(e) = &self.email {
+            m.insert("email".into(), json!(e));
+            m.insert("emailLowerCase".into(), json!(e.to_lowercase()));
+        }
+        put(&mut m, "phone", &self.phone);
+        put(&mut m, "companyName", &self.company_name);
+        put(&mut m, "address1", &self.address1);
+        put(&mut m, "city", &self.city);
+        put(&mut m, "state", &self.state);
+        put(&mut m, "country", &self.country);
+        put(&mut m, "postalCode", &self.postal_code);
+        put(&mut m, "website", &self.website);
+        put(&mut m, "timezone", &self.timezone);
+        put(&mut m, "source", &self.source);
+        put(&mut m, "assignedTo", &self.assigned_to);
+        put(&mut m, "dateOfBirth", &self.date_of_birth);
+        put(&mut m, "businessId", &self.business_id);
+        m.insert("type".into(), json!(self.contact_type));
+        m.insert("dnd".into(), json!(self.dnd));
+        if !self.dnd_settings.is_empty() {
+            m.insert("dndSettings".into(), self.dnd_settings_json());
+        }
+        m.insert("tags".into(), json!(self.tags));
+        m.insert("followers".into(), json!(self.followers));
+        m.insert(
+            "customFields".into(),
+            Value::Array(
+                self.custom_fields
+                    .iter()
+                    .map(|f| json!({"id": f.id, "value": f.value}))
+                    .collect(),
+            ),
+        );
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("dateUpdated".into(), json!(format(self.date_updated)));
+        Value::Object(m)
+    }
+
+    pub fn dnd_settings_json(&self) -> Value {
+        let mut m = Map::new();
+        for (channel, s) in &self.dnd_settings {
+            let mut o = Map::new();
+            o.insert("status".into(), json!(s.status));
+            put(&mut o, "message", &s.message);
+            put(&mut o, "code", &s.code);
+            m.insert(channel.clone(), Value::Object(o));
+        }
+        Value::Object(m)
+    }
+
+    /// The body of a contact webhook (`ContactCreate`, `ContactUpdate`, …), keyed as in
+    /// `shared/ghl/webhooks/Contact*.json`.
+    pub fn webhook_fields(&self, with_dnd_settings: bool) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("locationId".into(), json!(self.location_id));
+        m.insert("id".into(), json!(self.id));
+        let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
+        m.insert("address1".into(), s(&self.address1));
+        m.insert("city".into(), s(&self.city));
+        m.insert("state".into(), s(&self.state));
+        m.insert("companyName".into(), s(&self.company_name));
+        m.insert("country".into(), s(&self.country));
+        m.insert("source".into(), s(&self.source));
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("dateOfBirth".into(), s(&self.date_of_birth));
+        m.insert("dnd".into(), json!(self.dnd));
+        if with_dnd_settings {
+            m.insert("dndSettings".into(), self.dnd_settings_json());
+        }
+        m.insert("email".into(), s(&self.email));
+        m.insert("name".into(), json!(self.full_name().unwrap_or_default()));
+        m.insert("firstName".into(), s(&self.first_name));
+        m.insert("lastName".into(), s(&self.last_name));
+        m.insert("phone".into(), s(&self.phone));
+        m.insert("postalCode".into(), s(&self.postal_code));
+        m.insert("tags".into(), json!(self.tags));
+        m.insert("website".into(), s(&self.website));
+        m.insert("attachments".into(), json!([]));
+        m.insert("assignedTo".into(), s(&self.assigned_to));
+        m.insert(
+            "customFields".into(),
+            Value::Array(
+                self.custom_fields
+                    .iter()
+                    .map(|f| json!({"id": f.id, "value": f.value}))
+                    .collect(),
+            ),
+        );
+        m.insert("dateUpdated".into(), json!(format(self.date_updated)));
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub contact_id: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub assigned_to: Option<String>,
+    pub due_date: Millis,
+    pub completed: bool,
+    pub date_added: Millis,
+    pub date_updated: Millis,
+}
+
+impl Task {
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("title".into(), json!(self.title));
+        put(&mut m, "body", &self.body);
+        put(&mut m, "assignedTo", &self.assigned_to);
+        m.insert("dueDate".into(), json!(format(self.due_date)));
+        m.insert("completed".into(), json!(self.completed));
+        m.insert("contactId".into(), json!(self.contact_id));
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("dateUpdated".into(), json!(format(self.date_updated)));
+        Value::Object(m)
+    }
+
+    pub fn webhook_fields(&self, location_id: &str, with_contact: bool) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("locationId".into(), json!(location_id));
+        m.insert("id".into(), json!(self.id));
+        m.insert(
+            "assignedTo".into(),
+            json!(self.assigned_to.clone().unwrap_or_default()),
+        );
+        m.insert("body".into(), json!(self.body.clone().unwrap_or_default()));
+        if with_contact {
+            m.insert("contactId".into(), json!(self.contact_id));
+        }
+        m.insert("title".into(), json!(self.title));
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("dueDate".into(), json!(format(self.due_date)));
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub id: String,
+    pub contact_id: String,
+    pub body: String,
+    pub title: Option<String>,
+    pub color: Option<String>,
+    pub pinned: bool,
+    pub user_id: Option<String>,
+    pub date_added: Millis,
+    pub date_updated: Millis,
+}
+
+impl Note {
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("body".into(), json!(self.body));
+        put(&mut m, "userId", &self.user_id);
+        put(&mut m, "title", &self.title);
+        put(&mut m, "color", &self.color);
+        m.insert("pinned".into(), json!(self.pinned));
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("dateUpdated".into(), json!(format(self.date_updated)));
+        m.insert("contactId".into(), json!(self.contact_id));
+        Value::Object(m)
+    }
+
+    pub fn webhook_fields(&self, location_id: &str) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("locationId".into(), json!(location_id));
+        m.insert("id".into(), json!(self.id));
+        m.insert("body".into(), json!(self.body));
+        m.insert("contactId".into(), json!(self.contact_id));
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub id: String,
+    pub location_id: String,
+    pub calendar_id: String,
+    pub group_id: String,
+    pub contact_id: String,
+    pub title: String,
+    pub status: String,
+    pub assigned_user_id: String,
+    pub address: String,
+    pub meeting_location_type: String,
+    pub notes: String,
+    pub source: String,
+    pub rrule: Option<String>,
+    pub start_time: Millis,
+    pub end_time: Millis,
+    pub date_added: Millis,
+    pub date_updated: Millis,
+}
+
+impl Appointment {
+    /// `CalendarEventDTO`: what `GET /calendars/events…` returns.
+    pub fn to_event_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "address": self.address,
+            "title": self.title,
+            "calendarId": self.calendar_id,
+            "locationId": self.location_id,
+            "contactId": self.contact_id,
+            "groupId": self.group_id,
+            "appointmentStatus": self.status,
+            "assignedUserId": self.assigned_user_id,
+            "users": [self.assigned_user_id],
+            "notes": self.notes,
+            "isRecurring": self.rrule.is_some(),
+            "startTime": format(self.start_time),
+            "endTime": format(self.end_time),
+            "dateAdded": format(self.date_added),
+            "dateUpdated": format(self.date_updated),
+            "assignedResources": [],
+            "createdBy": {"source": self.source},
+        })
+    }
+
+    /// `AppointmentSchemaResponse`: what create and edit return.
+    pub fn to_appointment_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "calendarId": self.calendar_id,
+            "locationId": self.location_id,
+            "contactId": self.contact_id,
+            "startTime": format(self.start_time),
+            "endTime": format(self.end_time),
+            "title": self.title,
+            "meetingLocationType": self.meeting_location_type,
+            "appointmentStatus": self.status,
+            "assignedUserId": self.assigned_user_id,
+            "address": self.address,
+            "isRecurring": self.rrule.is_some(),
+        });
+        if let (Some(r), Some(o)) = (&self.rrule, v.as_object_mut()) {
+            o.insert("rrule".into(), json!(r));
+        }
+        v
+    }
+
+    /// The `appointment` object of `Appointment*` webhooks.
+    pub fn webhook_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "address": self.address,
+            "title": self.title,
+            "calendarId": self.calendar_id,
+            "contactId": self.contact_id,
+            "groupId": self.group_id,
+            "appointmentStatus": self.status,
+            "assignedUserId": self.assigned_user_id,
+            "users": [self.assigned_user_id],
+            "notes": self.notes,
+            "source": self.source,
+            "startTime": format(self.start_time),
+            "endTime": format(self.end_time),
+            "dateAdded": format(self.date_added),
+            "dateUpdated": format(self.date_updated),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppointmentNote {
+    pub id: String,
+    pub appointment_id: String,
+    pub body: String,
+    pub user_id: Option<String>,
+    pub date_added: Millis,
+}
+
+impl AppointmentNote {
+    pub fn to_json(&self, contact_id: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("body".into(), json!(self.body));
+        put(&mut m, "userId", &self.user_id);
+        m.insert("dateAdded".into(), json!(format(self.date_added)));
+        m.insert("contactId".into(), json!(contact_id));
+        if let Some(u) = &self.user_id {
+            m.insert("createdBy".into(), json!({"id": u}));
+        }
+        Value::Object(m)
+    }
+}
+
+fn put(m: &mut Map<String, Value>, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        m.insert(key.to_string(), Value::String(v.clone()));
+    }
+}

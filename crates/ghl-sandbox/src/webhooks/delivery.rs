@@ -1,0 +1,209 @@
+//! Delivers webhooks the way HighLevel does: a POST of the signed body; an answer of 429 is
+//! retried with the same body and signature (up to `max_retries` times, backoff doubling);
+//! any other answer, or a timeout, is final. Faults (drop, duplicate, reorder, delay) are
+//! applied here, after the body is signed, so a duplicate is byte-for-byte the original.
+
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::counters::bump;
+use crate::faults::FaultSettings;
+use crate::state::Sandbox;
+use crate::webhooks::payload;
+use crate::world::Event;
+
+/// A signed body ready to POST.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub body: Bytes,
+    pub ghl_signature: String,
+    pub wh_signature: String,
+}
+
+struct Held {
+    signed: Arc<Signed>,
+    /// Released once this many later events have gone out, or at `deadline`.
+    after: u32,
+    deadline: Instant,
+}
+
+pub struct Dispatcher {
+    sandbox: Arc<Sandbox>,
+    client: reqwest::Client,
+    slots: Arc<Semaphore>,
+    held: Vec<Held>,
+}
+
+impl Dispatcher {
+    pub fn new(sandbox: Arc<Sandbox>) -> Dispatcher {
+        let cfg = &sandbox.config.webhooks;
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .user_agent("ghl-sandbox-webhooks/0.1")
+            .build()
+            .unwrap_or_default();
+        let slots = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+        Dispatcher {
+            sandbox,
+            client,
+            slots,
+            held: Vec::new(),
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Event>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ev) => self.handle(ev).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.release(false).await,
+            }
+        }
+        self.release(true).await;
+    }
+
+    async fn handle(&mut self, ev: Event) {
+        let faults = self.sandbox.faults.read().clone();
+        let faulty = faults.applies_to(&ev.location_id);
+        let no_contact = faulty
+            && ev.kind == "TaskCreate"
+            && FaultSettings::roll(faults.task_without_contact);
+        let body = payload::build(&ev, no_contact);
+        let signed = Arc::new(self.sign(&body));
+        self.sandbox.remember(body);
+        let counters = &self.sandbox.counters;
+        if faulty && FaultSettings::roll(faults.drop) {
+            bump(&counters.webhooks_dropped);
+            return;
+        }
+        if faulty && FaultSettings::roll(faults.reorder) {
+            bump(&counters.webhooks_reordered);
+            let after = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=5);
+            self.held.push(Held {
+                signed,
+                after,
+                deadline: Instant::now() + Duration::from_secs(2),
+            });
+            return;
+        }
+        let delay = (faulty && FaultSettings::roll(faults.delay))
+            .then(|| Duration::from_millis(faults.delay_ms));
+        if delay.is_some() {
+            bump(&counters.webhooks_delayed);
+        }
+        let copies = if faulty && FaultSettings::roll(faults.duplicate) {
+            bump(&counters.webhooks_duplicated);
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            self.send(signed.clone(), delay).await;
+        }
+        for h in &mut self.held {
+            h.after = h.after.saturating_sub(1);
+        }
+        self.release(false).await;
+    }
+
+    fn sign(&self, body: &Value) -> Signed {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let (ghl_signature, wh_signature) = self.sandbox.signer.sign(&bytes);
+        Signed {
+            body: Bytes::from(bytes),
+            ghl_signature,
+            wh_signature,
+        }
+    }
+
+    /// Sends the held events whose turn has come (or all of them).
+    async fn release(&mut self, all: bool) {
+        let now = Instant::now();
+        let (due, keep): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|h| all || h.after == 0 || h.deadline <= now);
+        self.held = keep;
+        for h in due {
+            self.send(h.signed, None).await;
+        }
+    }
+
+    async fn send(&self, signed: Arc<Signed>, delay: Option<Duration>) {
+        let Some(url) = self.sandbox.webhook_url.read().clone() else {
+            bump(&self.sandbox.counters.webhooks_unsent);
+            return;
+        };
+        // Waiting for a slot here keeps first attempts in the order events happened.
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let sandbox = self.sandbox.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            deliver(&sandbox, &client, &url, &signed).await;
+            drop(permit);
+        });
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Not a 2xx or 429, a timeout, or a connection error: HighLevel does not retry these.
+    Failed,
+    /// Still 429 after every retry.
+    Exhausted,
+}
+
+pub async fn deliver(
+    sandbox: &Sandbox,
+    client: &reqwest::Client,
+    url: &str,
+    signed: &Signed,
+) -> Outcome {
+    let cfg = &sandbox.config.webhooks;
+    let c = &sandbox.counters;
+    for attempt in 0..=cfg.max_retries {
+        if attempt > 0 {
+            bump(&c.webhooks_retried);
+            tokio::time::sleep(cfg.retry_base * 2u32.saturating_pow(attempt - 1)).await;
+        }
+        bump(&c.webhooks_sent);
+        let res = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-ghl-signature", &signed.ghl_signature)
+            .header("x-wh-signature", &signed.wh_signature)
+            .body(signed.body.clone())
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status().as_u16() == 429 => continue,
+            Ok(r) if r.status().is_success() => {
+                bump(&c.webhooks_delivered);
+                return Outcome::Delivered;
+            }
+            Ok(r) => {
+                tracing::debug!(status = r.status().as_u16(), "webhook refused; not retried");
+                bump(&c.webhooks_failed);
+                return Outcome::Failed;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "webhook delivery failed; not retried");
+                bump(&c.webhooks_failed);
+                return Outcome::Failed;
+            }
+        }
+    }
+    bump(&c.webhooks_failed);
+    Outcome::Exhausted
+}
