@@ -54,7 +54,11 @@ fn spawn(args: &[&str]) -> Proc {
         }
     }
     let base = base.unwrap_or_else(|| panic!("no 'listening on' line; got {banner:?}"));
-    Proc { child, base, banner }
+    Proc {
+        child,
+        base,
+        banner,
+    }
 }
 
 fn data_dir() -> tempfile::TempDir {
@@ -105,8 +109,15 @@ fn location_ids(v: &Value) -> Vec<String> {
 async fn sandbox_serves_seeded_locations_and_prints_its_app() {
     let dir = data_dir();
     let p = spawn(&[
-        "sandbox", "--addr", "127.0.0.1:0", "--locations", "2", "--contacts-per-location", "30",
-        "--data-dir", dir.path().to_str().unwrap(),
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+        "--locations",
+        "2",
+        "--contacts-per-location",
+        "30",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
     ]);
     let text = p.banner.join("\n");
     assert!(text.contains("app client_id:"), "{text}");
@@ -124,9 +135,18 @@ async fn same_seed_gives_the_same_data_in_another_process() {
     let (d1, d2, d3) = (data_dir(), data_dir(), data_dir());
     let args = |d: &tempfile::TempDir, seed: &'static str| {
         vec![
-            "sandbox".to_string(), "--addr".into(), "127.0.0.1:0".into(), "--locations".into(),
-            "2".into(), "--contacts-per-location".into(), "25".into(), "--seed".into(), seed.into(),
-            "--anchor-date".into(), "2026-01-15".into(), "--data-dir".into(),
+            "sandbox".to_string(),
+            "--addr".into(),
+            "127.0.0.1:0".into(),
+            "--locations".into(),
+            "2".into(),
+            "--contacts-per-location".into(),
+            "25".into(),
+            "--seed".into(),
+            seed.into(),
+            "--anchor-date".into(),
+            "2026-01-15".into(),
+            "--data-dir".into(),
             d.path().to_str().unwrap().to_string(),
         ]
     };
@@ -151,12 +171,19 @@ async fn keys_are_printed_as_pem_and_kept_between_runs() {
     let dir = data_dir();
     let d = dir.path().to_str().unwrap();
     let run = || {
-        let out = bin().args(["sandbox", "keys", "--data-dir", d]).output().unwrap();
+        let out = bin()
+            .args(["sandbox", "keys", "--data-dir", d])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
     let first = run();
-    assert_eq!(first.matches("-----BEGIN PUBLIC KEY-----").count(), 2, "{first}");
+    assert_eq!(
+        first.matches("-----BEGIN PUBLIC KEY-----").count(),
+        2,
+        "{first}"
+    );
     assert!(first.contains("x-ghl-signature (Ed25519)"));
     assert!(first.contains("x-wh-signature (RSA-SHA256"));
     assert_eq!(run(), first, "keys persist in the data directory");
@@ -171,7 +198,15 @@ async fn keys_are_printed_as_pem_and_kept_between_runs() {
             assert_eq!(mode & 0o777, 0o600, "{f} is private to its owner");
         }
     }
-    let p = spawn(&["sandbox", "--addr", "127.0.0.1:0", "--contacts-per-location", "1", "--data-dir", d]);
+    let p = spawn(&[
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+        "--contacts-per-location",
+        "1",
+        "--data-dir",
+        d,
+    ]);
     let served = get(&format!("{}/_sandbox/keys", p.base)).await;
     assert!(first.contains(served["ed25519"].as_str().unwrap()));
     assert!(first.contains(served["rsa"].as_str().unwrap()));
@@ -181,9 +216,15 @@ async fn keys_are_printed_as_pem_and_kept_between_runs() {
 fn bad_flags_are_refused_with_the_reason() {
     let cases: &[(&[&str], &str)] = &[
         (&["--faults", "explode=0.1"], "unknown fault `explode`"),
-        (&["--faults", "drop=2"], "fault `drop` needs a rate between 0 and 1, got `2`"),
+        (
+            &["--faults", "drop=2"],
+            "fault `drop` needs a rate between 0 and 1, got `2`",
+        ),
         (&["--faults", "drop"], "is not NAME=VALUE"),
-        (&["--webhook-url", "not a url"], "--webhook-url not a url is not a URL"),
+        (
+            &["--webhook-url", "not a url"],
+            "--webhook-url not a url is not a URL",
+        ),
         (&["--locations", "0"], "0 is not in 1..=1000"),
         (&["--addr", "nowhere"], "invalid socket address"),
     ];
@@ -191,12 +232,19 @@ fn bad_flags_are_refused_with_the_reason() {
         let out = bin()
             .arg("sandbox")
             .args(*args)
-            .args(["--addr", "127.0.0.1:0"].iter().filter(|_| !args.contains(&"--addr")))
+            .args(
+                ["--addr", "127.0.0.1:0"]
+                    .iter()
+                    .filter(|_| !args.contains(&"--addr")),
+            )
             .output()
             .unwrap();
         assert!(!out.status.success(), "{args:?} must be refused");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(expected), "{args:?}: expected {expected:?} in {err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: expected {expected:?} in {err}"
+        );
     }
 }
 
@@ -206,7 +254,14 @@ async fn a_busy_address_is_refused_with_advice() {
     let addr = taken.local_addr().unwrap().to_string();
     let dir = data_dir();
     let out = bin()
-        .args(["sandbox", "--addr", &addr, "--contacts-per-location", "1", "--data-dir"])
+        .args([
+            "sandbox",
+            "--addr",
+            &addr,
+            "--contacts-per-location",
+            "1",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -222,10 +277,19 @@ async fn a_busy_address_is_refused_with_advice() {
 async fn oauth_install_flow_is_scriptable_from_outside() {
     let dir = data_dir();
     let p = spawn(&[
-        "sandbox", "--addr", "127.0.0.1:0", "--contacts-per-location", "10",
-        "--client-id", "my-app", "--client-secret", "my-secret",
-        "--redirect-uri", "http://127.0.0.1:9/callback",
-        "--data-dir", dir.path().to_str().unwrap(),
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+        "--contacts-per-location",
+        "10",
+        "--client-id",
+        "my-app",
+        "--client-secret",
+        "my-secret",
+        "--redirect-uri",
+        "http://127.0.0.1:9/callback",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
     ]);
     let loc = location_ids(&get(&format!("{}/_sandbox/locations", p.base)).await)[0].clone();
     let http = reqwest::Client::builder()
@@ -277,8 +341,14 @@ async fn oauth_install_flow_is_scriptable_from_outside() {
 async fn demo_starts_a_seeded_sandbox_with_activity() {
     let dir = data_dir();
     let p = spawn(&[
-        "demo", "--no-browser", "--sandbox-addr", "127.0.0.1:0", "--activity-rate", "20",
-        "--data-dir", dir.path().to_str().unwrap(),
+        "demo",
+        "--no-browser",
+        "--sandbox-addr",
+        "127.0.0.1:0",
+        "--activity-rate",
+        "20",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
     ]);
     let v = get(&format!("{}/_sandbox/", p.base)).await;
     assert_eq!(v["locations"].as_array().unwrap().len(), 3);
@@ -286,7 +356,12 @@ async fn demo_starts_a_seeded_sandbox_with_activity() {
     // The activity generator changes records: contacts' dateUpdated moves.
     let loc = location_ids(&v)[0].clone();
     let token = pit(&p.base, &loc).await;
-    let newest = |v: &Value| v["contacts"][0]["dateUpdated"].as_str().unwrap().to_string();
+    let newest = |v: &Value| {
+        v["contacts"][0]["dateUpdated"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let body = json!({"locationId": loc, "pageLimit": 1, "sort": [{"field": "dateUpdated", "direction": "desc"}]});
     let http = reqwest::Client::new();
     let ask = || async {

@@ -59,7 +59,9 @@ async fn main() {
             .sum();
         (c, t)
     });
-    println!("seeded {contacts} contacts ({tasks} tasks) in {locations} locations in {seeded_in:.2?}");
+    println!(
+        "seeded {contacts} contacts ({tasks} tasks) in {locations} locations in {seeded_in:.2?}"
+    );
     println!("resident memory: {after:.0} MiB (before seeding {before:.0} MiB)");
 
     let base = running.base_url();
@@ -68,30 +70,55 @@ async fn main() {
         .read(|w| w.locations.keys().next().cloned())
         .unwrap();
     let company = running.sandbox.read(|w| w.company_id.clone());
-    let token = running
-        .sandbox
-        .auth
-        .lock()
-        .mint_pit(&loc, &company, vec!["contacts.readonly".into()]);
+    let token =
+        running
+            .sandbox
+            .auth
+            .lock()
+            .mint_pit(&loc, &company, vec!["contacts.readonly".into()]);
     let http = reqwest::Client::new();
     let email = running.sandbox.read(|w| {
         let l = w.location(&loc).unwrap();
         let id = &l.by_added.iter().nth(1234).unwrap().1;
         l.contacts[id].email.clone().unwrap()
     });
-    let first = search(&http, &base, &token, json!({"locationId": loc, "pageLimit": 20})).await;
+    let first = search(
+        &http,
+        &base,
+        &token,
+        json!({"locationId": loc, "pageLimit": 20}),
+    )
+    .await;
     let cursor = first["contacts"][19]["searchAfter"].clone();
     let cases: Vec<(&str, Value)> = vec![
-        ("first page (20, dateAdded desc)", json!({"locationId": loc, "pageLimit": 20})),
-        ("page 50 of 20", json!({"locationId": loc, "pageLimit": 20, "page": 50})),
-        ("searchAfter continuation", json!({"locationId": loc, "pageLimit": 20, "searchAfter": cursor})),
-        ("dateUpdated range, sorted by dateUpdated", json!({"locationId": loc, "pageLimit": 20,
+        (
+            "first page (20, dateAdded desc)",
+            json!({"locationId": loc, "pageLimit": 20}),
+        ),
+        (
+            "page 50 of 20",
+            json!({"locationId": loc, "pageLimit": 20, "page": 50}),
+        ),
+        (
+            "searchAfter continuation",
+            json!({"locationId": loc, "pageLimit": 20, "searchAfter": cursor}),
+        ),
+        (
+            "dateUpdated range, sorted by dateUpdated",
+            json!({"locationId": loc, "pageLimit": 20,
             "sort": [{"field": "dateUpdated", "direction": "desc"}],
-            "filters": [{"field": "dateUpdated", "operator": "range", "value": {"gte": "2020-01-01T00:00:00Z"}}]})),
-        ("email eq", json!({"locationId": loc, "pageLimit": 20,
-            "filters": [{"field": "email", "operator": "eq", "value": email}]})),
+            "filters": [{"field": "dateUpdated", "operator": "range", "value": {"gte": "2020-01-01T00:00:00Z"}}]}),
+        ),
+        (
+            "email eq",
+            json!({"locationId": loc, "pageLimit": 20,
+            "filters": [{"field": "email", "operator": "eq", "value": email}]}),
+        ),
     ];
-    println!("search over HTTP, {} contacts in the location, {rounds} requests each:", contacts / locations);
+    println!(
+        "search over HTTP, {} contacts in the location, {rounds} requests each:",
+        contacts / locations
+    );
     println!("| query | median | p99 |");
     println!("|---|---|---|");
     for (name, body) in cases {
@@ -109,7 +136,10 @@ async fn main() {
             percentile(&times, 0.99).as_secs_f64() * 1e3
         );
     }
-    println!("peak resident memory after the searches: {:.0} MiB", rss_mib());
+    println!(
+        "peak resident memory after the searches: {:.0} MiB",
+        rss_mib()
+    );
     running.shutdown().await;
 }
 

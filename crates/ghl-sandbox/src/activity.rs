@@ -38,7 +38,11 @@ fn random_contact(w: &mut World) -> Option<(String, String)> {
     let loc_id = locs.choose(w.rng())?.clone();
     let loc = w.locations.get(&loc_id)?;
     let (lo, hi) = (loc.by_updated.first()?.0, loc.by_updated.last()?.0);
-    let at = if hi > lo { w.rng().gen_range(lo..=hi) } else { lo };
+    let at = if hi > lo {
+        w.rng().gen_range(lo..=hi)
+    } else {
+        lo
+    };
     let loc = w.locations.get(&loc_id)?;
     let id = loc
         .by_updated
@@ -60,8 +64,12 @@ pub fn random_change(w: &mut World) {
     let _ = match roll {
         0..=99 => {
             let input = ContactInput {
-                first_name: Patch::Set(["Avery", "Jordan", "Riley", "Casey"][n as usize % 4].into()),
-                last_name: Patch::Set(["Reed", "Lane", "Hart", "Stone"][(n / 4) as usize % 4].into()),
+                first_name: Patch::Set(
+                    ["Avery", "Jordan", "Riley", "Casey"][n as usize % 4].into(),
+                ),
+                last_name: Patch::Set(
+                    ["Reed", "Lane", "Hart", "Stone"][(n / 4) as usize % 4].into(),
+                ),
                 email: Patch::Set(format!("new.lead{n}@example.com")),
                 source: Patch::Set("activity generator".into()),
                 tags: Some(vec!["new".into()]),
@@ -79,14 +87,14 @@ pub fn random_change(w: &mut World) {
         }
         350..=449 => {
             let tag = ["vip", "hot", "follow-up", "newsletter"][n as usize % 4].to_string();
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 w.change_tags(&loc, &cid, &[tag], &[], false).map(drop)
             } else {
                 w.change_tags(&loc, &cid, &[], &[tag], false).map(drop)
             }
         }
         450..=479 => {
-            let on = n % 2 == 0;
+            let on = n.is_multiple_of(2);
             let mut settings = std::collections::BTreeMap::new();
             settings.insert(
                 "SMS".to_string(),
@@ -106,7 +114,9 @@ pub fn random_change(w: &mut World) {
         480..=629 => {
             let due = w.now() + (n % 14) as i64 * 86_400_000 - 3 * 86_400_000;
             let t = TaskInput {
-                title: Some(["Call back", "Send proposal", "Book follow-up"][n as usize % 3].into()),
+                title: Some(
+                    ["Call back", "Send proposal", "Book follow-up"][n as usize % 3].into(),
+                ),
                 body: Patch::Set("Created by the activity generator".into()),
                 due_date: Some(due),
                 completed: Some(false),
@@ -161,7 +171,9 @@ pub fn random_change(w: &mut World) {
             };
             w.update_appointment(&loc, &aid, a).map(drop)
         }),
-        990..=996 => first_appointment(w, &loc).map_or(Ok(()), |aid| w.delete_appointment(&loc, &aid)),
+        990..=996 => {
+            first_appointment(w, &loc).map_or(Ok(()), |aid| w.delete_appointment(&loc, &aid))
+        }
         _ => w.delete_contact(&loc, &cid),
     };
 }

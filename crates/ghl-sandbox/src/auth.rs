@@ -99,8 +99,8 @@ pub struct Auth {
 const CODE_TTL_MS: Millis = 10 * 60 * 1000;
 
 fn oauth_error(status: u16, error: &str, description: &str) -> ApiError {
-    let status = axum::http::StatusCode::from_u16(status)
-        .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    let status =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     ApiError::new(status, description)
         .with_error(error)
         .with("error_description", json!(description))
@@ -172,7 +172,9 @@ impl Auth {
             .remove(code)
             .ok_or_else(|| invalid_grant("Invalid grant: authorization code is invalid"))?;
         if grant.expires_at < now_ms() {
-            return Err(invalid_grant("Invalid grant: authorization code has expired"));
+            return Err(invalid_grant(
+                "Invalid grant: authorization code has expired",
+            ));
         }
         if Some(grant.client_id.as_str()) != req.client_id.as_deref() {
             return Err(invalid_grant(

@@ -7,17 +7,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::time::{self, Millis};
 
 /// A field of a partial update: left out, explicitly `null`, or given.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Patch<T> {
+    #[default]
     Absent,
     Null,
     Set(T),
-}
-
-impl<T> Default for Patch<T> {
-    fn default() -> Self {
-        Patch::Absent
-    }
 }
 
 impl<T> Patch<T> {
@@ -178,19 +173,19 @@ impl Body {
         self.date_opt(key)
     }
 
+    /// A date as an ISO 8601 string or epoch milliseconds. Only dates a calendar can hold
+    /// (chrono's range, about ±262,000 years) are accepted, so date arithmetic (an
+    /// appointment's default end, a moved appointment's length) cannot overflow.
     pub fn date_opt(&mut self, key: &str) -> Option<Millis> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match time::parse(s) {
-                Some(t) => Some(t),
-                None => {
-                    self.errors
-                        .push(format!("{key} must be a valid ISO 8601 date string"));
-                    None
-                }
-            },
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
-            Some(_) => {
+        let t = match self.map.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::String(s)) => time::parse(s),
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(_) => None,
+        };
+        match t.filter(|&t| chrono::DateTime::from_timestamp_millis(t).is_some()) {
+            Some(t) => Some(t),
+            None => {
                 self.errors
                     .push(format!("{key} must be a valid ISO 8601 date string"));
                 None

@@ -53,7 +53,10 @@ impl Counters {
         *self
             .requests
             .lock()
-            .entry((format!("{} {}", rec.method, rec.route), rec.location_id.clone()))
+            .entry((
+                format!("{} {}", rec.method, rec.route),
+                rec.location_id.clone(),
+            ))
             .or_default() += 1;
         let mut log = self.log.lock();
         if log.len() == LOG_CAPACITY {

@@ -38,7 +38,9 @@ pub use webhooks::Signer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("cannot listen on {addr}: {source}; pick a free address with --addr (port 0 picks one)")]
+    #[error(
+        "cannot listen on {addr}: {source}; pick a free address with --addr (port 0 picks one)"
+    )]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

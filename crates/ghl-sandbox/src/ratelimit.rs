@@ -89,7 +89,9 @@ impl RateLimiter {
             interval_ms: cfg.interval.as_millis() as u64,
             daily_limit: cfg.daily,
             daily_remaining: cfg.daily.saturating_sub(b.day_count),
-            reset_in: cfg.interval.saturating_sub(now.duration_since(b.window_start)),
+            reset_in: cfg
+                .interval
+                .saturating_sub(now.duration_since(b.window_start)),
         }
     }
 
@@ -115,7 +117,9 @@ mod tests {
     fn counts_down_refuses_and_resets_after_the_interval() {
         let mut l = limiter(3, 100);
         let t0 = Instant::now();
-        let rem: Vec<u32> = (0..3).map(|_| l.check("app", "loc", t0, 1).remaining).collect();
+        let rem: Vec<u32> = (0..3)
+            .map(|_| l.check("app", "loc", t0, 1).remaining)
+            .collect();
         assert_eq!(rem, vec![2, 1, 0]);
         let d = l.check("app", "loc", t0, 1);
         assert_eq!(d.refused, Some(Refusal::Burst));

@@ -22,29 +22,67 @@ const FIRST: &[&str] = &[
 ];
 const LAST: &[&str] = &[
     "Silva", "Okafor", "Nguyen", "Garcia", "Kowalski", "Haddad", "Murphy", "Tanaka", "Petrov",
-    "Johnson", "Mensah", "Rossi", "Schmidt", "Khan", "Dubois", "Larsen", "Costa", "Ahmed",
-    "Brown", "Ivanova", "Moreau", "Santos", "Fischer", "Patel", "Novak", "Walsh", "Kim", "Lopez",
-    "Ali", "Berg",
+    "Johnson", "Mensah", "Rossi", "Schmidt", "Khan", "Dubois", "Larsen", "Costa", "Ahmed", "Brown",
+    "Ivanova", "Moreau", "Santos", "Fischer", "Patel", "Novak", "Walsh", "Kim", "Lopez", "Ali",
+    "Berg",
 ];
 const DOMAINS: &[&str] = &[
-    "example.com", "mail.test", "acme.test", "northwind.test", "contoso.test",
+    "example.com",
+    "mail.test",
+    "acme.test",
+    "northwind.test",
+    "contoso.test",
 ];
 const COMPANIES: &[&str] = &[
-    "Bright Dental", "Summit Roofing", "Harbor Law", "Peak Fitness", "Lumen Realty",
-    "Blue Fern Spa", "Cedar HVAC", "Nova Auto", "Orchid Salon", "Atlas Movers",
+    "Bright Dental",
+    "Summit Roofing",
+    "Harbor Law",
+    "Peak Fitness",
+    "Lumen Realty",
+    "Blue Fern Spa",
+    "Cedar HVAC",
+    "Nova Auto",
+    "Orchid Salon",
+    "Atlas Movers",
 ];
 const CITIES: &[(&str, &str)] = &[
-    ("Austin", "TX"), ("Denver", "CO"), ("Miami", "FL"), ("Seattle", "WA"), ("Boston", "MA"),
-    ("Phoenix", "AZ"), ("Chicago", "IL"), ("Portland", "OR"),
+    ("Austin", "TX"),
+    ("Denver", "CO"),
+    ("Miami", "FL"),
+    ("Seattle", "WA"),
+    ("Boston", "MA"),
+    ("Phoenix", "AZ"),
+    ("Chicago", "IL"),
+    ("Portland", "OR"),
 ];
 const TAGS: &[&str] = &[
-    "lead", "customer", "vip", "newsletter", "webinar", "referral", "cold", "follow-up",
-    "facebook-ad", "google-ad",
+    "lead",
+    "customer",
+    "vip",
+    "newsletter",
+    "webinar",
+    "referral",
+    "cold",
+    "follow-up",
+    "facebook-ad",
+    "google-ad",
 ];
-const SOURCES: &[&str] = &["website form", "facebook", "referral", "walk-in", "google ads"];
+const SOURCES: &[&str] = &[
+    "website form",
+    "facebook",
+    "referral",
+    "walk-in",
+    "google ads",
+];
 const TASKS: &[&str] = &[
-    "Send proposal", "Call back", "Schedule demo", "Follow up on quote", "Collect documents",
-    "Send invoice", "Check in after visit", "Confirm appointment",
+    "Send proposal",
+    "Call back",
+    "Schedule demo",
+    "Follow up on quote",
+    "Collect documents",
+    "Send invoice",
+    "Check in after visit",
+    "Confirm appointment",
 ];
 const NOTES: &[&str] = &[
     "Prefers email over phone.",
@@ -54,7 +92,14 @@ const NOTES: &[&str] = &[
     "Referred by an existing customer.",
 ];
 const MEETINGS: &[&str] = &["Consultation", "Discovery call", "Site visit", "Onboarding"];
-const APPT_STATUS: &[&str] = &["new", "confirmed", "confirmed", "showed", "noshow", "cancelled"];
+const APPT_STATUS: &[&str] = &[
+    "new",
+    "confirmed",
+    "confirmed",
+    "showed",
+    "noshow",
+    "cancelled",
+];
 
 const DAY: Millis = 86_400_000;
 
@@ -134,7 +179,11 @@ fn seed_contact(
     let mut dnd_settings = BTreeMap::new();
     if dnd {
         for ch in DND_CHANNELS {
-            let status = if rng.gen_bool(0.5) { "active" } else { "inactive" };
+            let status = if rng.gen_bool(0.5) {
+                "active"
+            } else {
+                "inactive"
+            };
             dnd_settings.insert(
                 ch.to_string(),
                 DndSetting {
@@ -169,10 +218,12 @@ fn seed_contact(
         )),
         // Unique per location: area code from the location, line number from the index.
         phone: Some(format!("+1{}{:07}", 201 + loc_index % 700, n % 10_000_000)),
-        company_name: rng
-            .gen_bool(0.4)
-            .then(|| pick(rng, COMPANIES).to_string()),
-        address1: Some(format!("{} {} Ave", rng.gen_range(1..9999), pick(rng, LAST))),
+        company_name: rng.gen_bool(0.4).then(|| pick(rng, COMPANIES).to_string()),
+        address1: Some(format!(
+            "{} {} Ave",
+            rng.gen_range(1..9999),
+            pick(rng, LAST)
+        )),
         city: Some(city.into()),
         state: Some(state.into()),
         country: Some("US".into()),
@@ -180,7 +231,12 @@ fn seed_contact(
         website: None,
         timezone: Some("America/Chicago".into()),
         source: Some(pick(rng, SOURCES).into()),
-        contact_type: if rng.gen_bool(0.3) { "customer" } else { "lead" }.into(),
+        contact_type: if rng.gen_bool(0.3) {
+            "customer"
+        } else {
+            "lead"
+        }
+        .into(),
         assigned_to: loc.users.choose(rng).cloned(),
         date_of_birth: None,
         dnd,

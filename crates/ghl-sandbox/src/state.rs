@@ -37,7 +37,10 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(config: SandboxConfig, signer: Signer) -> (Arc<Sandbox>, mpsc::UnboundedReceiver<Event>) {
+    pub fn new(
+        config: SandboxConfig,
+        signer: Signer,
+    ) -> (Arc<Sandbox>, mpsc::UnboundedReceiver<Event>) {
         let anchor = config.anchor_day.unwrap_or_else(|| day_start(now_ms()));
         let world = seed_world(&SeedSpec {
             seed: config.seed,
@@ -99,7 +102,8 @@ impl Sandbox {
     }
 
     pub fn set_activity_rate(&self, rate: f64) {
-        self.activity_rate.store(rate.max(0.0).to_bits(), Ordering::Relaxed);
+        self.activity_rate
+            .store(rate.max(0.0).to_bits(), Ordering::Relaxed);
     }
 
     /// Keeps the last webhook bodies built, for `GET /_sandbox/events`.

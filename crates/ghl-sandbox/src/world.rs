@@ -316,7 +316,7 @@ impl World {
             locations: BTreeMap::new(),
             events: Vec::new(),
             // Runtime ids come from their own stream so API traffic never shifts seeded data.
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_a11),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0fa1),
             last_ms: 0,
         }
     }
@@ -384,12 +384,18 @@ impl World {
             )
         };
         if let Patch::Set(e) = &input.email {
-            if let Some(c) = loc.find_by_email(e).filter(|c| Some(c.id.as_str()) != except) {
+            if let Some(c) = loc
+                .find_by_email(e)
+                .filter(|c| Some(c.id.as_str()) != except)
+            {
                 return Err(dup(c, "email"));
             }
         }
         if let Patch::Set(p) = &input.phone {
-            if let Some(c) = loc.find_by_phone(p).filter(|c| Some(c.id.as_str()) != except) {
+            if let Some(c) = loc
+                .find_by_phone(p)
+                .filter(|c| Some(c.id.as_str()) != except)
+            {
                 return Err(dup(c, "phone"));
             }
         }
@@ -432,10 +438,7 @@ impl World {
             ch
         } else {
             // A PUT that changes nothing still touches the record, as HighLevel's does.
-            ContactChanges {
-                fields: true,
-                ..ch
-            }
+            ContactChanges { fields: true, ..ch }
         };
         self.emit_contact_changes(&c, ch);
         Ok(c)
@@ -767,18 +770,17 @@ impl World {
     ) -> ApiResult<Appointment> {
         let loc = self.location(loc_id)?;
         loc.appointment(id)?;
-        let group = match &a.calendar_id {
-            Some(cid) => Some(
-                loc.calendar(cid)
-                    .map(|c| c.group_id.clone())
-                    .ok_or_else(|| {
+        let group =
+            match &a.calendar_id {
+                Some(cid) => Some(loc.calendar(cid).map(|c| c.group_id.clone()).ok_or_else(
+                    || {
                         ApiError::unprocessable(vec![
                             "calendarId: no such calendar in this location".into(),
                         ])
-                    })?,
-            ),
-            None => None,
-        };
+                    },
+                )?),
+                None => None,
+            };
         let now = self.now();
         let loc = self.location_mut(loc_id)?;
         let appt = loc.appointments.get_mut(id).expect("checked above");
@@ -830,7 +832,11 @@ impl World {
         body: String,
         user_id: Option<String>,
     ) -> ApiResult<(AppointmentNote, String)> {
-        let contact = self.location(loc_id)?.appointment(appt_id)?.contact_id.clone();
+        let contact = self
+            .location(loc_id)?
+            .appointment(appt_id)?
+            .contact_id
+            .clone();
         let now = self.now();
         let note = AppointmentNote {
             id: self.new_id(),
@@ -855,7 +861,11 @@ impl World {
         body: String,
         user_id: Option<String>,
     ) -> ApiResult<(AppointmentNote, String)> {
-        let contact = self.location(loc_id)?.appointment(appt_id)?.contact_id.clone();
+        let contact = self
+            .location(loc_id)?
+            .appointment(appt_id)?
+            .contact_id
+            .clone();
         let loc = self.location_mut(loc_id)?;
         let note = loc
             .appointment_notes

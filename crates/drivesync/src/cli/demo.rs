@@ -43,7 +43,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let pit = running.sandbox.auth.lock().mint_pit(
         &first,
         &running.sandbox.read(|w| w.company_id.clone()),
-        ghl_sandbox::config::ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        ghl_sandbox::config::ALL_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     );
     println!();
     println!("Try it (a Private Integration Token for location {first}):");
@@ -62,7 +65,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 /// Best effort: a missing opener is not an error, the URL is printed anyway.
 fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     let _ = std::process::Command::new(opener)
         .arg(url)
         .stdout(std::process::Stdio::null())

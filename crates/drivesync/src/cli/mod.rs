@@ -1,12 +1,21 @@
 //! The command line.
 
+mod api;
+mod common;
+mod connect;
 mod demo;
+mod keys;
+mod locations;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "drivesync", version, about = "Keeps a team's Drive Chat workspace in step with HighLevel (GHL).")]
+#[command(
+    name = "drivesync",
+    version,
+    about = "Keeps a team's Drive Chat workspace in step with HighLevel (GHL)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,12 +28,24 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Start everything on localhost with seeded data, ready to click.
     Demo(demo::DemoArgs),
+    /// Connect a HighLevel location: the OAuth install flow, or a Private Integration Token.
+    Connect(connect::ConnectArgs),
+    /// List connected locations with their scopes, token expiry and state.
+    Locations(locations::LocationsArgs),
+    /// Run any HighLevel operation and print its JSON.
+    Api(api::ApiArgs),
+    /// Manage the master key that encrypts stored tokens and secrets.
+    Keys(keys::KeysArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Connect(args) => connect::run(args).await,
+        Command::Locations(args) => locations::run(args).await,
+        Command::Api(args) => api::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
     }
 }
 

@@ -167,8 +167,8 @@ pub fn print_banner(running: &RunningSandbox) {
     let base = running.base_url();
     let app = &sb.config.app;
     let redirect = app.redirect_uris.first().cloned().unwrap_or_default();
-    let mut install = url::Url::parse(&format!("{base}/oauth/chooselocation"))
-        .expect("base URL is valid");
+    let mut install =
+        url::Url::parse(&format!("{base}/oauth/chooselocation")).expect("base URL is valid");
     install
         .query_pairs_mut()
         .append_pair("response_type", "code")
@@ -182,10 +182,18 @@ pub fn print_banner(running: &RunningSandbox) {
                 .values()
                 .map(|l| format!("{} ({}, {} contacts)", l.id, l.name, l.contacts.len()))
                 .collect::<Vec<_>>(),
-            w.locations.values().map(|l| l.contacts.len()).sum::<usize>(),
+            w.locations
+                .values()
+                .map(|l| l.contacts.len())
+                .sum::<usize>(),
         )
     });
-    println!("  seed {}: {} locations, {} contacts", sb.config.seed, locations.len(), contacts);
+    println!(
+        "  seed {}: {} locations, {} contacts",
+        sb.config.seed,
+        locations.len(),
+        contacts
+    );
     for l in &locations {
         println!("    location {l}");
     }

@@ -133,7 +133,9 @@ pub async fn requests(
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
     let since = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let recs = sb.counters.requests_for(q.get("locationId").map(String::as_str), since);
+    let recs = sb
+        .counters
+        .requests_for(q.get("locationId").map(String::as_str), since);
     Json(json!({ "requests": recs }))
 }
 
@@ -178,9 +180,7 @@ pub async fn pit(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let r: PitRequest = parse(&body)?;
-    let company = sb.read(|w| {
-        w.location(&r.location_id).map(|l| l.company_id.clone())
-    });
+    let company = sb.read(|w| w.location(&r.location_id).map(|l| l.company_id.clone()));
     let company = company.map_err(|_| {
         ApiError::unprocessable(vec!["locationId is not a location of this sandbox".into()])
     })?;
@@ -188,9 +188,14 @@ pub async fn pit(
         .scopes
         .unwrap_or_else(|| ALL_SCOPES.iter().map(|s| s.to_string()).collect());
     if let Some(bad) = scopes.iter().find(|s| !ALL_SCOPES.contains(&s.as_str())) {
-        return Err(ApiError::unprocessable(vec![format!("unknown scope `{bad}`")]));
+        return Err(ApiError::unprocessable(vec![format!(
+            "unknown scope `{bad}`"
+        )]));
     }
-    let token = sb.auth.lock().mint_pit(&r.location_id, &company, scopes.clone());
+    let token = sb
+        .auth
+        .lock()
+        .mint_pit(&r.location_id, &company, scopes.clone());
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": token, "locationId": r.location_id, "scopes": scopes })),

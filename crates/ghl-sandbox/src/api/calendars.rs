@@ -16,12 +16,25 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::Sandbox;
 use crate::world::AppointmentInput;
 
-const STATUSES: &[&str] = &["new", "confirmed", "cancelled", "showed", "noshow", "invalid"];
-const MEETING_TYPES: &[&str] = &["custom", "zoom", "gmeet", "phone", "address", "ms_teams", "google"];
+const STATUSES: &[&str] = &[
+    "new",
+    "confirmed",
+    "cancelled",
+    "showed",
+    "noshow",
+    "invalid",
+];
+const MEETING_TYPES: &[&str] = &[
+    "custom", "zoom", "gmeet", "phone", "address", "ms_teams", "google",
+];
 
 fn appointment_input(b: &mut Body, create: bool) -> AppointmentInput {
     let (calendar_id, contact_id, start_time) = if create {
-        (b.str_req("calendarId"), b.str_req("contactId"), b.date_req("startTime"))
+        (
+            b.str_req("calendarId"),
+            b.str_req("contactId"),
+            b.date_req("startTime"),
+        )
     } else {
         (b.str_opt("calendarId"), None, b.date_opt("startTime"))
     };
@@ -41,7 +54,12 @@ fn appointment_input(b: &mut Body, create: bool) -> AppointmentInput {
         start_time,
         end_time: b.date_opt("endTime"),
     };
-    for key in ["ignoreDateRange", "toNotify", "ignoreFreeSlotValidation", "overrideLocationConfig"] {
+    for key in [
+        "ignoreDateRange",
+        "toNotify",
+        "ignoreFreeSlotValidation",
+        "overrideLocationConfig",
+    ] {
         b.bool_opt(key);
     }
     if let (Some(s), Some(e)) = (input.start_time, input.end_time) {
@@ -99,13 +117,11 @@ pub async fn events(
 ) -> ApiResult<Json<Value>> {
     query_location(&ctx, &q)?;
     let time = |k: &str| -> ApiResult<i64> {
-        q.get(k)
-            .and_then(|s| crate::time::parse(s))
-            .ok_or_else(|| {
-                ApiError::unprocessable(vec![format!(
-                    "{k} should be epoch milliseconds or an ISO 8601 date"
-                )])
-            })
+        q.get(k).and_then(|s| crate::time::parse(s)).ok_or_else(|| {
+            ApiError::unprocessable(vec![format!(
+                "{k} should be epoch milliseconds or an ISO 8601 date"
+            )])
+        })
     };
     let (start, end) = (time("startTime")?, time("endTime")?);
     let get = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
@@ -153,7 +169,11 @@ pub async fn list_notes(
     sb.read(|w| {
         let loc = w.location(&ctx.location_id)?;
         let appt = loc.appointment(&id)?;
-        let all = loc.appointment_notes.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let all = loc
+            .appointment_notes
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let notes: Vec<Value> = all
             .iter()
             .skip(offset)
@@ -181,8 +201,12 @@ pub async fn create_note(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (text, user) = note_body(&body)?;
-    let (n, contact) = sb.write(|w| w.create_appointment_note(&ctx.location_id, &id, text, user))?;
-    Ok((StatusCode::CREATED, Json(json!({ "note": n.to_json(&contact) }))))
+    let (n, contact) =
+        sb.write(|w| w.create_appointment_note(&ctx.location_id, &id, text, user))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "note": n.to_json(&contact) })),
+    ))
 }
 
 pub async fn update_note(

@@ -140,7 +140,11 @@ pub async fn by_business(
             .iter()
             .filter_map(|(_, id)| loc.contacts.get(id))
             .filter(|c| c.business_id.as_deref() == Some(business_id.as_str()))
-            .filter(|c| query.as_deref().is_none_or(|q| super::search::text_matches(c, q)))
+            .filter(|c| {
+                query
+                    .as_deref()
+                    .is_none_or(|q| super::search::text_matches(c, q))
+            })
             .collect();
         let page: Vec<Value> = matching
             .iter()

@@ -70,7 +70,10 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Invalid JWT"))
@@ -106,7 +109,18 @@ pub async fn api(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Re
         Instant::now(),
         now_ms().div_euclid(86_400_000),
     );
-    let mut res = serve(&sb, &method, &route, &bearer_token, decision, token.clone(), &location_id, req, next).await;
+    let mut res = serve(
+        &sb,
+        &method,
+        &route,
+        &bearer_token,
+        decision,
+        token.clone(),
+        &location_id,
+        req,
+        next,
+    )
+    .await;
     rate_headers(res.headers_mut(), &decision);
     sb.counters.record(RequestRecord {
         at_ms: now_ms(),
@@ -198,22 +212,28 @@ fn rate_headers(h: &mut HeaderMap, d: &Decision) {
     };
     put("x-ratelimit-limit-daily", d.daily_limit.to_string());
     put("x-ratelimit-daily-remaining", d.daily_remaining.to_string());
-    put("x-ratelimit-interval-milliseconds", d.interval_ms.to_string());
+    put(
+        "x-ratelimit-interval-milliseconds",
+        d.interval_ms.to_string(),
+    );
     put("x-ratelimit-max", d.max.to_string());
     put("x-ratelimit-remaining", d.remaining.to_string());
 }
 
 /// Turns any error answer that is not JSON (from the framework itself: a body over the limit,
-/// a bad path encoding) into HighLevel's JSON error shape.
+/// a bad path encoding) into HighLevel's JSON error shape. HTML pages (the install page's
+/// refusals, which a browser shows) are left as they are.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
-    let is_json = res
+    let ctype = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+        .unwrap_or_default();
+    let is_json = ctype.starts_with("application/json");
+    let is_html = ctype.starts_with("text/html");
+    if status.as_u16() < 400 || is_json || is_html {
         return res;
     }
     let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
@@ -236,4 +256,3 @@ pub async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     )
     .into_response()
 }
-

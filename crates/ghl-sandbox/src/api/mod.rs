@@ -29,12 +29,17 @@ fn highlevel(sb: &Arc<Sandbox>) -> Router<Arc<Sandbox>> {
         .route("/contacts/search", post(search::search))
         .route("/contacts/search/duplicate", get(contacts::duplicate))
         .route("/contacts/upsert", post(contacts::upsert))
-        .route("/contacts/business/{businessId}", get(contacts::by_business))
+        .route(
+            "/contacts/business/{businessId}",
+            get(contacts::by_business),
+        )
         .route("/contacts/bulk/tags/update/{type}", post(tags::bulk_tags))
         .route("/contacts/bulk/business", post(tags::bulk_business))
         .route(
             "/contacts/{contactId}",
-            get(contacts::get).put(contacts::update).delete(contacts::delete),
+            get(contacts::get)
+                .put(contacts::update)
+                .delete(contacts::delete),
         )
         .route(
             "/contacts/{contactId}/tasks",
@@ -42,13 +47,18 @@ fn highlevel(sb: &Arc<Sandbox>) -> Router<Arc<Sandbox>> {
         )
         .route(
             "/contacts/{contactId}/tasks/{taskId}",
-            get(tasks::get_task).put(tasks::update_task).delete(tasks::delete_task),
+            get(tasks::get_task)
+                .put(tasks::update_task)
+                .delete(tasks::delete_task),
         )
         .route(
             "/contacts/{contactId}/tasks/{taskId}/completed",
             put(tasks::complete_task),
         )
-        .route("/contacts/{contactId}/appointments", get(contacts::appointments))
+        .route(
+            "/contacts/{contactId}/appointments",
+            get(contacts::appointments),
+        )
         .route(
             "/contacts/{contactId}/tags",
             post(tags::add_tags).delete(tags::remove_tags),
@@ -59,7 +69,9 @@ fn highlevel(sb: &Arc<Sandbox>) -> Router<Arc<Sandbox>> {
         )
         .route(
             "/contacts/{contactId}/notes/{id}",
-            get(tasks::get_note).put(tasks::update_note).delete(tasks::delete_note),
+            get(tasks::get_note)
+                .put(tasks::update_note)
+                .delete(tasks::delete_note),
         )
         .route(
             "/contacts/{contactId}/followers",
@@ -114,7 +126,10 @@ fn admin() -> Router<Arc<Sandbox>> {
         .route("/_sandbox/counters", get(admin::counters))
         .route("/_sandbox/counters/reset", post(admin::reset_counters))
         .route("/_sandbox/requests", get(admin::requests))
-        .route("/_sandbox/faults", get(admin::get_faults).post(admin::set_faults))
+        .route(
+            "/_sandbox/faults",
+            get(admin::get_faults).post(admin::set_faults),
+        )
         .route("/_sandbox/pit", post(admin::pit))
         .route("/_sandbox/revoke", post(admin::revoke))
         .route("/_sandbox/expire-tokens", post(admin::expire_tokens))

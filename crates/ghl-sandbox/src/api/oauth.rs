@@ -269,7 +269,9 @@ pub async fn location_token(
 ) -> ApiResult<Json<Value>> {
     let company = company_token(&sb, &headers)?;
     if !company.has_scope("oauth.write") {
-        return Err(ApiError::unauthorized("The token is not authorized for this scope."));
+        return Err(ApiError::unauthorized(
+            "The token is not authorized for this scope.",
+        ));
     }
     let form: HashMap<String, String> = {
         let ctype = headers
@@ -292,7 +294,9 @@ pub async fn location_token(
         return Err(ApiError::unprocessable(missing));
     }
     if form["companyId"] != company.company_id {
-        return Err(ApiError::forbidden("The token does not have access to this company."));
+        return Err(ApiError::forbidden(
+            "The token does not have access to this company.",
+        ));
     }
     let loc = &form["locationId"];
     if !sb.auth.lock().installs.contains_key(loc) {
@@ -312,7 +316,9 @@ pub async fn installed_locations(
 ) -> ApiResult<Json<Value>> {
     let company = company_token(&sb, &headers)?;
     if !company.has_scope("oauth.readonly") {
-        return Err(ApiError::unauthorized("The token is not authorized for this scope."));
+        return Err(ApiError::unauthorized(
+            "The token is not authorized for this scope.",
+        ));
     }
     let mut missing = Vec::new();
     for k in ["companyId", "appId"] {
@@ -324,7 +330,9 @@ pub async fn installed_locations(
         return Err(ApiError::unprocessable(missing));
     }
     if q["companyId"] != company.company_id {
-        return Err(ApiError::forbidden("The token does not have access to this company."));
+        return Err(ApiError::forbidden(
+            "The token does not have access to this company.",
+        ));
     }
     let skip = super::contacts::parse_num(&q, "skip", 0, 0, usize::MAX)?;
     let limit = super::contacts::parse_num(&q, "limit", 20, 1, 500)?;
@@ -334,7 +342,11 @@ pub async fn installed_locations(
     let all: Vec<Value> = sb.read(|w| {
         w.locations
             .values()
-            .filter(|l| query.as_deref().is_none_or(|s| l.name.to_lowercase().contains(s)))
+            .filter(|l| {
+                query
+                    .as_deref()
+                    .is_none_or(|s| l.name.to_lowercase().contains(s))
+            })
             .filter_map(|l| {
                 let inst = installs.get(&l.id);
                 if only.is_some_and(|o| o != inst.is_some()) {
@@ -353,5 +365,7 @@ pub async fn installed_locations(
     });
     let count = all.len();
     let page: Vec<Value> = all.into_iter().skip(skip).take(limit).collect();
-    Ok(Json(json!({ "locations": page, "count": count, "installToFutureLocations": false })))
+    Ok(Json(
+        json!({ "locations": page, "count": count, "installToFutureLocations": false }),
+    ))
 }

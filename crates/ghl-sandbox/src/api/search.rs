@@ -177,9 +177,7 @@ impl Filter {
                 value,
                 negate,
             } => (text_field(c, field).as_deref() == Some(value.as_str())) != *negate,
-            Filter::Tags { tags, negate } => {
-                tags.iter().all(|t| c.tags.contains(t)) != *negate
-            }
+            Filter::Tags { tags, negate } => tags.iter().all(|t| c.tags.contains(t)) != *negate,
             Filter::Exists { field, negate } => {
                 let present = if *field == "tags" {
                     !c.tags.is_empty()
@@ -205,11 +203,17 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
             "OR" => true,
             "AND" => false,
             _ => {
-                errors.push(format!("{at}.group must be one of the following values: AND, OR"));
+                errors.push(format!(
+                    "{at}.group must be one of the following values: AND, OR"
+                ));
                 return None;
             }
         };
-        let items = v.get("filters").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = v
+            .get("filters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let filters = items
             .iter()
             .enumerate()
@@ -218,7 +222,10 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
         return Some(Filter::Group { any, filters });
     }
     let field = v.get("field").and_then(Value::as_str).unwrap_or_default();
-    let op = v.get("operator").and_then(Value::as_str).unwrap_or_default();
+    let op = v
+        .get("operator")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let value = v.get("value");
     let bad = |errors: &mut Vec<String>, why: String| {
         errors.push(format!("{at}: {why}"));
@@ -227,9 +234,9 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
     match (field, op) {
         ("dateAdded" | "dateUpdated", "range") => {
             let bound = |k: &str| {
-                value.and_then(|v| v.get(k)).and_then(|b| {
-                    b.as_i64().or_else(|| b.as_str().and_then(time::parse))
-                })
+                value
+                    .and_then(|v| v.get(k))
+                    .and_then(|b| b.as_i64().or_else(|| b.as_str().and_then(time::parse)))
             };
             let f = Filter::Range {
                 field: Field::parse(field).unwrap_or(Field::DateAdded),
@@ -238,7 +245,14 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
                 lt: bound("lt"),
                 lte: bound("lte"),
             };
-            if let Filter::Range { gt: None, gte: None, lt: None, lte: None, .. } = f {
+            if let Filter::Range {
+                gt: None,
+                gte: None,
+                lt: None,
+                lte: None,
+                ..
+            } = f
+            {
                 return bad(errors, "a range needs at least one of gt, gte, lt, lte as an ISO date or epoch milliseconds".into());
             }
             Some(f)
@@ -339,7 +353,9 @@ fn parse_search(ctx: &Ctx, body: &Bytes) -> ApiResult<Search> {
         errors.push("page must not be less than 1".into());
     }
     if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
-        errors.push(format!("pageLimit must be a number between 1 and {MAX_PAGE_LIMIT}"));
+        errors.push(format!(
+            "pageLimit must be a number between 1 and {MAX_PAGE_LIMIT}"
+        ));
     }
     let filters = match b.raw("filters") {
         None | Some(Value::Null) => Vec::new(),
@@ -413,14 +429,18 @@ fn parse_sort(v: Option<&Value>, errors: &mut Vec<String>) -> Vec<Sort> {
     for (i, s) in items.iter().enumerate() {
         let f = s.get("field").and_then(Value::as_str).unwrap_or_default();
         let Some(field) = Field::parse(f) else {
-            errors.push(format!("sort.{i}.field `{f}` is not sortable; use one of {SORT_FIELDS}"));
+            errors.push(format!(
+                "sort.{i}.field `{f}` is not sortable; use one of {SORT_FIELDS}"
+            ));
             continue;
         };
         let desc = match s.get("direction").and_then(Value::as_str).unwrap_or("asc") {
             "asc" => false,
             "desc" => true,
             _ => {
-                errors.push(format!("sort.{i}.direction must be one of the following values: asc, desc"));
+                errors.push(format!(
+                    "sort.{i}.direction must be one of the following values: asc, desc"
+                ));
                 false
             }
         };
@@ -468,7 +488,11 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
     };
     let unfiltered = s.filters.is_empty() && s.query.is_none();
     // Fast path: one date sort walks its index; nothing is sorted.
-    if let [Sort { field: f @ (Field::DateAdded | Field::DateUpdated), desc }] = s.sort[..] {
+    if let [Sort {
+        field: f @ (Field::DateAdded | Field::DateUpdated),
+        desc,
+    }] = s.sort[..]
+    {
         let index = if f == Field::DateAdded {
             &loc.by_added
         } else {
@@ -482,10 +506,9 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
             None => None,
         };
         let iter: Box<dyn Iterator<Item = &(Millis, String)>> = match (desc, start) {
-            (false, Some(st)) => Box::new(
-                index
-                    .range((std::ops::Bound::Excluded(st), std::ops::Bound::Unbounded)),
-            ),
+            (false, Some(st)) => {
+                Box::new(index.range((std::ops::Bound::Excluded(st), std::ops::Bound::Unbounded)))
+            }
             (true, Some(st)) => Box::new(
                 index
                     .range((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(st)))
@@ -554,13 +577,16 @@ pub async fn list(
     State(sb): State<Arc<Sandbox>>,
     Extension(ctx): Extension<Ctx>,
     OriginalUri(uri): OriginalUri,
+    headers: axum::http::HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     query_location(&ctx, &q)?;
     let limit = parse_num(&q, "limit", 20, 1, 100)?;
     let start_after = match q.get("startAfter").filter(|s| !s.is_empty()) {
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
-            ApiError::unprocessable(vec!["startAfter must be a number (epoch milliseconds)".into()])
+            ApiError::unprocessable(vec![
+                "startAfter must be a number (epoch milliseconds)".into()
+            ])
         })?),
         None => None,
     };
@@ -569,9 +595,10 @@ pub async fn list(
     sb.read(|w| {
         let loc = w.location(&ctx.location_id)?;
         let iter = match start_after {
-            Some(t) => loc
-                .by_added
-                .range((std::ops::Bound::Excluded((t, start_id.clone())), std::ops::Bound::Unbounded)),
+            Some(t) => loc.by_added.range((
+                std::ops::Bound::Excluded((t, start_id.clone())),
+                std::ops::Bound::Unbounded,
+            )),
             None => loc.by_added.range(..),
         };
         let page: Vec<&Contact> = iter
@@ -598,9 +625,20 @@ pub async fn list(
             m.insert("startAfter".into(), json!(last.date_added));
             m.insert("startAfterId".into(), json!(last.id));
             m.insert("nextPage".into(), json!(2));
-            m.insert("nextPageUrl".into(), json!(format!("{}?{}", uri.path(), qs)));
+            // An absolute URL, as HighLevel's `ContactsMetaSchema` example shows.
+            let origin = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(|h| format!("http://{h}"))
+                .unwrap_or_default();
+            m.insert(
+                "nextPageUrl".into(),
+                json!(format!("{origin}{}?{}", uri.path(), qs)),
+            );
         }
         let contacts: Vec<Value> = page.iter().map(|c| c.to_json()).collect();
-        Ok(Json(json!({ "contacts": contacts, "count": contacts.len(), "meta": meta })))
+        Ok(Json(
+            json!({ "contacts": contacts, "count": contacts.len(), "meta": meta }),
+        ))
     })
 }

@@ -204,18 +204,36 @@ pub async fn bulk_tags(
     let (contacts, tags) = (contacts.unwrap_or_default(), tags.unwrap_or_default());
     let mut responses = Vec::new();
     let mut errors = 0;
+    // One object per contact, as in the example of `UpdateTagsResponseDTO` in
+    // `shared/ghl/apps/contacts.json`.
     sb.write(|w| {
         for cid in &contacts {
-            let r = if kind == "add" {
-                w.change_tags(&ctx.location_id, cid, &tags, &[], false)
-            } else {
-                w.change_tags(&ctx.location_id, cid, &[], &tags, remove_all)
-            };
+            let old = w
+                .location(&ctx.location_id)
+                .and_then(|l| l.contact(cid))
+                .map(|c| c.tags.clone());
+            let r = old.and_then(|old| {
+                let new = if kind == "add" {
+                    w.change_tags(&ctx.location_id, cid, &tags, &[], false)
+                } else {
+                    w.change_tags(&ctx.location_id, cid, &[], &tags, remove_all)
+                }?;
+                Ok((old, new))
+            });
             match r {
-                Ok(_) => responses.push(format!("{cid}: ok")),
+                Ok((old, new)) => {
+                    let added: Vec<&String> = new.iter().filter(|t| !old.contains(t)).collect();
+                    let removed: Vec<&String> = old.iter().filter(|t| !new.contains(t)).collect();
+                    responses.push(json!({
+                        "contactId": cid, "message": "Tags updated", "type": "success",
+                        "oldTags": old, "tagsAdded": added, "tagsRemoved": removed,
+                    }));
+                }
                 Err(e) => {
                     errors += 1;
-                    responses.push(format!("{cid}: {}", error_text(&e)));
+                    responses.push(json!({
+                        "contactId": cid, "message": error_text(&e), "type": "error",
+                    }));
                 }
             }
         }
@@ -245,10 +263,14 @@ pub async fn bulk_business(
         b.error("businessId must be a string or null".into());
     }
     let business = b.str_opt("businessId");
-    if ids.as_ref().is_some_and(|ids| ids.iter().any(|i| i.len() > 50)) {
+    if ids
+        .as_ref()
+        .is_some_and(|ids| ids.iter().any(|i| i.len() > 50))
+    {
         b.error("each value in ids must be shorter than or equal to 50 characters".into());
     }
     b.finish()?;
-    let done = sb.write(|w| w.set_business(&ctx.location_id, &ids.unwrap_or_default(), business))?;
+    let done =
+        sb.write(|w| w.set_business(&ctx.location_id, &ids.unwrap_or_default(), business))?;
     Ok(Json(json!({ "success": true, "ids": done })))
 }

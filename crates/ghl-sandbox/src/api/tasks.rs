@@ -29,9 +29,17 @@ pub async fn list_tasks(
 
 fn task_input(b: &mut Body, create: bool) -> TaskInput {
     let (title, due_date, completed) = if create {
-        (b.str_req("title"), b.date_req("dueDate"), b.bool_req("completed"))
+        (
+            b.str_req("title"),
+            b.date_req("dueDate"),
+            b.bool_req("completed"),
+        )
     } else {
-        (b.str_opt("title"), b.date_opt("dueDate"), b.bool_opt("completed"))
+        (
+            b.str_opt("title"),
+            b.date_opt("dueDate"),
+            b.bool_opt("completed"),
+        )
     };
     TaskInput {
         title,

@@ -71,9 +71,8 @@ impl Dispatcher {
     async fn handle(&mut self, ev: Event) {
         let faults = self.sandbox.faults.read().clone();
         let faulty = faults.applies_to(&ev.location_id);
-        let no_contact = faulty
-            && ev.kind == "TaskCreate"
-            && FaultSettings::roll(faults.task_without_contact);
+        let no_contact =
+            faulty && ev.kind == "TaskCreate" && FaultSettings::roll(faults.task_without_contact);
         let body = payload::build(&ev, no_contact);
         let signed = Arc::new(self.sign(&body));
         self.sandbox.remember(body);
@@ -122,14 +121,16 @@ impl Dispatcher {
         }
     }
 
-    /// Sends the held events whose turn has come (or all of them).
+    /// Sends the held events whose turn has come (or all of them), newest first: a held event
+    /// goes out after the events that came after it, even when those were held too (with
+    /// `reorder=1` every event is held, and releasing them oldest first would keep their order).
     async fn release(&mut self, all: bool) {
         let now = Instant::now();
         let (due, keep): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
             .into_iter()
             .partition(|h| all || h.after == 0 || h.deadline <= now);
         self.held = keep;
-        for h in due {
+        for h in due.into_iter().rev() {
             self.send(h.signed, None).await;
         }
     }

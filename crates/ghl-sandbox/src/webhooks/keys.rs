@@ -49,12 +49,12 @@ impl Signer {
         std::fs::create_dir_all(dir).map_err(io)?;
         let ed_path = dir.join(ED_FILE);
         let ed = match read_pem(&ed_path)? {
-            Some(pem) => ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-                KeyError::BadKey {
+            Some(pem) => {
+                ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::BadKey {
                     path: ed_path.clone(),
                     reason: e.to_string(),
-                }
-            })?,
+                })?
+            }
             None => {
                 let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
                 let pem = key

@@ -10,7 +10,14 @@ pub fn new_webhook_id() -> String {
     let mut r = rand::thread_rng();
     let b: [u8; 16] = r.gen();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// The JSON body HighLevel would POST for `event`; `drop_contact_id` reproduces the

@@ -85,7 +85,11 @@ impl TestSandbox {
             .send()
             .await
             .unwrap();
-        assert!(r.status().is_success(), "admin {path} answered {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "admin {path} answered {}",
+            r.status()
+        );
         r.json().await.unwrap()
     }
 

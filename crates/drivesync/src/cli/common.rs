@@ -1,0 +1,163 @@
+//! Options shared by the commands that talk to HighLevel and to the store.
+
+use anyhow::Context;
+use clap::Args;
+use secrecy::SecretString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use url::Url;
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Where drivesync keeps its files (database, master key).
+    #[arg(long, env = "DRIVESYNC_DATA_DIR", default_value = "drivesync-data")]
+    pub data_dir: PathBuf,
+    /// Database: `sqlite://FILE` (default: drivesync.db in the data directory) or `postgres://…`.
+    #[arg(long, env = "DRIVESYNC_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("drivesync.db").display()))
+    }
+
+    pub async fn open(&self) -> anyhow::Result<store::Store> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
+        let keyring = store::Keyring::from_env_or_file(&self.data_dir)?;
+        Ok(store::Store::connect(&self.url(), keyring).await?)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GhlArgs {
+    /// HighLevel's API base URL (the sandbox's URL to try things out).
+    #[arg(long, env = "DRIVESYNC_GHL_BASE_URL", default_value = ghl::oauth::DEFAULT_API_BASE)]
+    pub ghl_base_url: Url,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AppArgs {
+    /// Where the install page lives: HighLevel's marketplace, or the sandbox's URL.
+    #[arg(long, env = "DRIVESYNC_GHL_AUTHORIZE_URL", default_value = ghl::oauth::DEFAULT_AUTHORIZE_BASE)]
+    pub ghl_authorize_url: Url,
+    /// The app's OAuth client id (from HighLevel's marketplace, or printed by the sandbox).
+    #[arg(long, env = "DRIVESYNC_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The app's OAuth client secret; prefer the environment variable to keep it out of
+    /// shell history.
+    #[arg(long, env = "DRIVESYNC_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// The redirect URI registered for the app; `connect` listens on its host and port.
+    #[arg(
+        long,
+        env = "DRIVESYNC_REDIRECT_URI",
+        default_value = "http://127.0.0.1:8080/oauth/callback"
+    )]
+    pub redirect_uri: Url,
+    /// Scopes to ask for.
+    #[arg(
+        long,
+        value_delimiter = ' ',
+        default_value = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
+    )]
+    pub scopes: Vec<String>,
+}
+
+pub const SECRET_CLIENT_ID: &str = "oauth.client_id";
+pub const SECRET_CLIENT_SECRET: &str = "oauth.client_secret";
+
+impl AppArgs {
+    /// The app from flags or environment, else from what `connect` stored.
+    pub async fn app(&self, ghl: &GhlArgs, store: &store::Store) -> anyhow::Result<ghl::OAuthApp> {
+        use secrecy::ExposeSecret;
+        let stored = |name: &'static str| async move { store.secret(name).await };
+        let client_id = match &self.client_id {
+            Some(c) => c.clone(),
+            None => stored(SECRET_CLIENT_ID)
+                .await?
+                .map(|s| s.expose_secret().to_string())
+                .context("no OAuth client id: pass --client-id or set DRIVESYNC_CLIENT_ID")?,
+        };
+        let secret = match &self.client_secret {
+            Some(s) => SecretString::from(s.clone()),
+            None => stored(SECRET_CLIENT_SECRET)
+                .await?
+                .context("no OAuth client secret: set DRIVESYNC_CLIENT_SECRET")?,
+        };
+        Ok(ghl::OAuthApp::new(
+            client_id,
+            secret,
+            self.redirect_uri.as_str(),
+            self.scopes.clone(),
+            ghl.ghl_base_url.clone(),
+            self.ghl_authorize_url.clone(),
+        )?)
+    }
+}
+
+/// A client whose tokens come from the store: OAuth tokens refreshed under the store's lease,
+/// Private Integration Tokens as they are.
+pub async fn client(
+    ghl_args: &GhlArgs,
+    app_args: &AppArgs,
+    store: Arc<store::Store>,
+) -> anyhow::Result<ghl::GhlClient> {
+    let app = match app_args.app(ghl_args, &store).await {
+        Ok(app) => app,
+        // Without app credentials only Private Integration Tokens can be used; a refresh
+        // will then say what is missing.
+        Err(_) => ghl::OAuthApp::new(
+            "unset",
+            SecretString::from(String::new()),
+            app_args.redirect_uri.as_str(),
+            Vec::new(),
+            ghl_args.ghl_base_url.clone(),
+            app_args.ghl_authorize_url.clone(),
+        )?,
+    };
+    let tokens = ghl::OAuthTokens::new(Arc::new(store::GhlTokens::new(store)), app);
+    Ok(ghl::GhlClient::new(
+        ghl::ClientConfig::new(ghl_args.ghl_base_url.clone()),
+        Arc::new(tokens),
+    )?)
+}
+
+/// The location to act on: the one given, or the only one connected.
+pub async fn pick_location(store: &store::Store, given: Option<String>) -> anyhow::Result<String> {
+    if let Some(l) = given {
+        return Ok(l);
+    }
+    let all = store.locations().await?;
+    match all.as_slice() {
+        [one] => Ok(one.location_id.clone()),
+        [] => anyhow::bail!("no location is connected; run `drivesync connect` first"),
+        many => anyhow::bail!(
+            "several locations are connected ({}); say which with --location",
+            many.iter()
+                .map(|l| l.location_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+pub fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}

@@ -1,0 +1,195 @@
+//! `drivesync connect`: the install flow (or a Private Integration Token), tokens stored
+//! encrypted, and a report of what was granted.
+
+use anyhow::{bail, Context};
+use axum::extract::Query;
+use axum::response::Html;
+use clap::Args;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use super::common::{self, AppArgs, GhlArgs, StoreArgs};
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    ghl: GhlArgs,
+    #[command(flatten)]
+    app: AppArgs,
+    /// Connect with a Private Integration Token instead of OAuth (needs --location).
+    #[arg(long, env = "DRIVESYNC_PIT", hide_env_values = true)]
+    token: Option<String>,
+    /// The location a Private Integration Token belongs to.
+    #[arg(long)]
+    location: Option<String>,
+    /// Print the authorization URL without opening a browser.
+    #[arg(long)]
+    no_browser: bool,
+    /// How long to wait for the approval, in seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
+    let store = Arc::new(args.store.open().await?);
+    match args.token.clone() {
+        Some(pit) => connect_pit(&args, store, SecretString::from(pit)).await,
+        None => connect_oauth(&args, store).await,
+    }
+}
+
+async fn connect_pit(
+    args: &ConnectArgs,
+    store: Arc<store::Store>,
+    pit: SecretString,
+) -> anyhow::Result<()> {
+    let location = args.location.clone().context(
+        "a Private Integration Token needs the location it belongs to: add --location ID",
+    )?;
+    // Check the token works before keeping it.
+    let tokens = ghl::StaticTokens::default();
+    tokens.insert(&location, pit.clone(), None);
+    let client = ghl::GhlClient::new(
+        ghl::ClientConfig::new(args.ghl.ghl_base_url.clone()),
+        Arc::new(tokens),
+    )?;
+    let page = client
+        .location(&location)
+        .search_contacts(&ghl::api::SearchRequest::new().page_limit(1))
+        .await
+        .context("HighLevel did not accept the token for this location")?;
+    store
+        .save_location(&store::NewLocation {
+            location_id: location.clone(),
+            company_id: None,
+            name: None,
+            auth: store::AuthKind::PrivateIntegration,
+            user_type: "Location".into(),
+            scopes: Vec::new(),
+            access_token: pit,
+            refresh_token: None,
+            expires_at_ms: None,
+        })
+        .await?;
+    println!("Connected location {location} with a Private Integration Token.");
+    println!(
+        "  contacts visible: {}",
+        page.total.map_or("unknown".into(), |t| t.to_string())
+    );
+    println!("  scopes: as set on the token in HighLevel; token does not expire");
+    Ok(())
+}
+
+async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::Result<()> {
+    let app = args.app.app(&args.ghl, &store).await?;
+    let redirect = &args.app.redirect_uri;
+    let host = redirect
+        .host_str()
+        .context("the redirect URI has no host")?;
+    let port = redirect
+        .port_or_known_default()
+        .context("the redirect URI has no port")?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await.with_context(|| {
+        format!("cannot listen on {host}:{port} for the OAuth callback; stop what uses it or register another --redirect-uri")
+    })?;
+    let request = app.authorization_url();
+    println!("Open this URL to approve drivesync for a location:");
+    println!("{}", request.url);
+    if !args.no_browser {
+        common::open_browser(request.url.as_str());
+    }
+    let (code, state) =
+        wait_for_callback(listener, redirect.path(), Duration::from_secs(args.timeout)).await?;
+    ghl::OAuthApp::check_state(&request.state, &state)?;
+    let tokens = app.exchange_code(&code, ghl::UserType::Location).await?;
+    let location = tokens
+        .location_id
+        .clone()
+        .context("HighLevel's answer names no location; connect a location, not an agency")?;
+    let expires_at =
+        chrono::Utc::now() + chrono::Duration::from_std(tokens.expires_in).unwrap_or_default();
+    store
+        .save_location(&store::NewLocation {
+            location_id: location.clone(),
+            company_id: tokens.company_id.clone(),
+            name: None,
+            auth: store::AuthKind::OAuth,
+            user_type: tokens.user_type.as_str().into(),
+            scopes: tokens.scopes.clone(),
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at_ms: Some(expires_at.timestamp_millis()),
+        })
+        .await?;
+    store
+        .put_secret(
+            common::SECRET_CLIENT_ID,
+            &SecretString::from(app.client_id.clone()),
+        )
+        .await?;
+    store
+        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
+        .await?;
+    println!("Connected location {location}.");
+    println!("  scopes:  {}", tokens.scopes.join(" "));
+    println!(
+        "  expires: {} (refreshed automatically)",
+        expires_at.to_rfc3339()
+    );
+    if !tokens.scopes.iter().any(|s| s == "contacts.write") {
+        println!("  note: without contacts.write, actions in Drive Chat cannot be written back to HighLevel");
+    }
+    Ok(())
+}
+
+const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=utf-8><title>drivesync connected</title></head>\
+<body style=\"font:16px system-ui;margin:48px\"><h1>drivesync is connected</h1><p>You can close this tab.</p></body></html>";
+const FAIL_PAGE: &str = "<!doctype html><html><head><meta charset=utf-8><title>drivesync not connected</title></head>\
+<body style=\"font:16px system-ui;margin:48px\"><h1>The approval did not complete</h1><p>See the terminal for the reason.</p></body></html>";
+
+/// Serves the redirect URI until HighLevel sends the person back with `code` and `state`.
+async fn wait_for_callback(
+    listener: tokio::net::TcpListener,
+    path: &str,
+    timeout: Duration,
+) -> anyhow::Result<(String, String)> {
+    let (tx, mut rx) = mpsc::channel::<Result<(String, String), String>>(1);
+    let app = axum::Router::new().route(
+        path,
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let tx = tx.clone();
+            async move {
+                let result = match (q.get("code"), q.get("state"), q.get("error")) {
+                    (_, _, Some(e)) => Err(format!("HighLevel answered {e}")),
+                    (Some(c), Some(s), None) => Ok((c.clone(), s.clone())),
+                    (Some(_), None, None) => Err("the callback carries no state".to_string()),
+                    _ => Err("the callback carries no code".to_string()),
+                };
+                let page = if result.is_ok() { DONE_PAGE } else { FAIL_PAGE };
+                let _ = tx.send(result).await;
+                Html(page)
+            }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let outcome = tokio::time::timeout(timeout, rx.recv()).await;
+    // Let the browser receive its page before the listener goes away.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.abort();
+    match outcome {
+        Err(_) => bail!(
+            "no approval arrived within {}s; run connect again",
+            timeout.as_secs()
+        ),
+        Ok(None) => bail!("the callback listener stopped"),
+        Ok(Some(Err(e))) => bail!("the approval failed: {e}"),
+        Ok(Some(Ok(pair))) => Ok(pair),
+    }
+}

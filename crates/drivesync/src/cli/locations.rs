@@ -1,0 +1,53 @@
+//! `drivesync locations`: what is connected, with scopes, token expiry and state.
+
+use clap::Args;
+
+use super::common::StoreArgs;
+
+#[derive(Debug, Args)]
+pub struct LocationsArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub async fn run(args: LocationsArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let all = store.locations().await?;
+    if all.is_empty() {
+        println!("No location is connected; run `drivesync connect`.");
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<6} {:<16} {:<26} SCOPES",
+        "LOCATION", "AUTH", "STATE", "TOKEN EXPIRES"
+    );
+    let now = chrono::Utc::now().timestamp_millis();
+    for l in all {
+        let expiry = match l.expires_at_ms {
+            None => "never".to_string(),
+            Some(t) if t <= now => "expired (refreshes on use)".to_string(),
+            Some(t) => {
+                let mins = (t - now) / 60_000;
+                format!("in {}h{:02}m", mins / 60, mins % 60)
+            }
+        };
+        let auth = match l.auth {
+            store::AuthKind::OAuth => "oauth",
+            store::AuthKind::PrivateIntegration => "pit",
+        };
+        let scopes = if l.scopes.is_empty() {
+            "(as set on the token)".to_string()
+        } else {
+            l.scopes.join(" ")
+        };
+        println!(
+            "{:<22} {:<6} {:<16} {:<26} {}",
+            l.location_id,
+            auth,
+            l.state.as_str(),
+            expiry,
+            scopes
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! One method per HighLevel operation, on a handle bound to a location.
+
+mod calendars;
+mod contacts;
+mod search;
+mod tags;
+mod tasks;
+
+pub use calendars::EventsQuery;
+pub use search::{ContactPage, ListPage, SearchRequest};
+pub use tags::{BulkResult, BulkTagAction};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::{Answer, GhlClient};
+use crate::error::{GhlError, Result};
+use crate::operations::{op, Operation};
+
+/// Operations on one location.
+#[derive(Clone)]
+pub struct Location {
+    client: GhlClient,
+    id: String,
+}
+
+impl Location {
+    pub(crate) fn new(client: GhlClient, id: String) -> Location {
+        Location { client, id }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs any operation of the table: `params` fill the path's `{…}` and the rest go to the
+    /// query string. The scripting door behind `drivesync api`.
+    pub async fn call(
+        &self,
+        op: &Operation,
+        params: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let names = op.path_params();
+        let mut path = op.path.to_string();
+        for n in &names {
+            let v = params
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+                .ok_or_else(|| {
+                    GhlError::InvalidInput(format!("{} needs --param {n}=VALUE", op.id))
+                })?;
+            path = path.replace(&format!("{{{n}}}"), &encode(v));
+        }
+        let query: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| !names.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let a = self
+            .client
+            .execute(&self.id, op, &path, &query, body)
+            .await?;
+        a.json(op.id)
+    }
+
+    async fn send(
+        &self,
+        op_id: &str,
+        path: String,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Answer> {
+        self.client
+            .execute(&self.id, op(op_id), &path, query, body)
+            .await
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        op_id: &str,
+        path: String,
+        query: &[(String, String)],
+    ) -> Result<T> {
+        self.send(op_id, path, query, None).await?.json(op_id)
+    }
+
+    async fn with_body<T: DeserializeOwned>(
+        &self,
+        op_id: &str,
+        path: String,
+        body: Value,
+    ) -> Result<T> {
+        self.send(op_id, path, &[], Some(&body)).await?.json(op_id)
+    }
+
+    async fn no_body<T: DeserializeOwned>(&self, op_id: &str, path: String) -> Result<T> {
+        self.send(op_id, path, &[], None).await?.json(op_id)
+    }
+}
+
+/// Path segments come from callers and from HighLevel: encode them.
+pub(crate) fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| GhlError::InvalidInput(e.to_string()))
+}
+
+/// `{"succeded": true}` or `{"succeeded": true}` or `{"success": true}`: HighLevel spells it
+/// every way.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct Succeeded {
+    #[serde(
+        default,
+        alias = "succeded",
+        alias = "success",
+        deserialize_with = "crate::models::de::bool"
+    )]
+    pub succeeded: bool,
+}

@@ -1,0 +1,18 @@
+//! HighLevel (GHL) for drivesync: typed models of contacts, tasks, notes, appointments and
+//! webhook events; a client with a method for every Contacts API operation and the
+//! appointment operations; per-location rate limiting; OAuth with rotating refresh tokens.
+//! No storage: tokens come through [`token::TokenProvider`] and [`token::TokenRepository`].
+
+pub mod api;
+pub mod client;
+pub mod error;
+pub mod models;
+pub mod oauth;
+pub mod operations;
+pub mod ratelimit;
+pub mod token;
+
+pub use client::{ClientConfig, GhlClient, API_VERSION};
+pub use error::{GhlError, Result};
+pub use oauth::{OAuthApp, TokenResponse, UserType};
+pub use token::{AccessToken, OAuthTokens, StaticTokens, TokenProvider, TokenRepository};

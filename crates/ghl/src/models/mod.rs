@@ -1,0 +1,16 @@
+//! Typed HighLevel records, derived from `shared/ghl/apps/*.json` and the webhook schemas,
+//! read leniently (unknown fields ignored, dates in several formats, numbers as strings).
+
+mod contact;
+pub mod de;
+mod records;
+mod webhook;
+
+pub use contact::{Contact, ContactInput, CustomFieldInput, CustomFieldValue, DndSetting};
+pub use records::{
+    Appointment, AppointmentInput, AppointmentNote, NewTask, Note, NoteInput, Task, TaskUpdate,
+};
+pub use webhook::{
+    AppointmentEvent, ContactEvent, InstallEvent, NoteEvent, TaskEvent, UninstallEvent,
+    WebhookEnvelope, WebhookEvent, WebhookParseError,
+};

@@ -1,0 +1,221 @@
+//! The client-side limiter: one per location, shared by every task that calls it, so steady
+//! traffic never meets a 429.
+//!
+//! HighLevel counts requests per (app, location) in windows of `X-RateLimit-Interval-Milliseconds`
+//! and allows `X-RateLimit-Max` in each. Keeping the send times of the last `max` requests and
+//! sending the next only once the oldest is an interval (plus a small margin for network
+//! jitter) old means no window of the server's, wherever it starts, can see more than `max`.
+//! A GCRA limiter (the `governor` crate) lets a full burst through and then keeps refilling,
+//! which overruns a fixed window, and it cannot be resized from response headers at runtime,
+//! so this one is written here.
+
+use reqwest::header::HeaderMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::error::GhlError;
+
+/// HighLevel's documented burst limit, used until a response says otherwise.
+pub const DEFAULT_MAX: u32 = 100;
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+struct Window {
+    max: u32,
+    interval: Duration,
+    sent: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+    daily_remaining: Option<u64>,
+    daily_seen: Option<chrono::NaiveDate>,
+}
+
+impl Window {
+    fn margin(&self) -> Duration {
+        (self.interval / 100).max(Duration::from_millis(25))
+    }
+}
+
+/// The limiter of one location.
+#[derive(Debug)]
+pub struct LocationLimiter {
+    location: String,
+    window: Mutex<Window>,
+}
+
+impl LocationLimiter {
+    fn new(location: &str) -> Self {
+        LocationLimiter {
+            location: location.to_string(),
+            window: Mutex::new(Window {
+                max: DEFAULT_MAX,
+                interval: DEFAULT_INTERVAL,
+                sent: VecDeque::new(),
+                paused_until: None,
+                daily_remaining: None,
+                daily_seen: None,
+            }),
+        }
+    }
+
+    /// Waits for a slot, or says the day's budget is gone.
+    pub async fn acquire(&self) -> Result<(), GhlError> {
+        loop {
+            let wait = {
+                let mut w = self.window.lock().await;
+                let now = Instant::now();
+                let today = chrono::Utc::now().date_naive();
+                if w.daily_remaining == Some(0) && w.daily_seen == Some(today) {
+                    return Err(GhlError::DailyBudgetExhausted {
+                        location: self.location.clone(),
+                        resets_in: until_midnight_utc(),
+                    });
+                }
+                let horizon = w.interval + w.margin();
+                while w
+                    .sent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= horizon)
+                {
+                    w.sent.pop_front();
+                }
+                match w.paused_until {
+                    Some(p) if p > now => p - now,
+                    _ if (w.sent.len() as u32) < w.max => {
+                        w.sent.push_back(now);
+                        return Ok(());
+                    }
+                    _ => {
+                        let oldest = w.sent.front().copied().unwrap_or(now);
+                        (oldest + horizon).saturating_duration_since(now)
+                    }
+                }
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+
+    /// Learns the limits from a response's `X-RateLimit-*` headers.
+    pub async fn observe(&self, headers: &HeaderMap) {
+        let num = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let mut w = self.window.lock().await;
+        if let Some(max) = num("x-ratelimit-max").filter(|m| *m > 0) {
+            w.max = max.min(u32::MAX as u64) as u32;
+        }
+        if let Some(ms) = num("x-ratelimit-interval-milliseconds").filter(|m| *m > 0) {
+            w.interval = Duration::from_millis(ms);
+        }
+        if let Some(d) = num("x-ratelimit-daily-remaining") {
+            w.daily_remaining = Some(d);
+            w.daily_seen = Some(chrono::Utc::now().date_naive());
+        }
+        // Another process spending this location's budget shows up as the server's count
+        // running out before ours: wait a whole interval rather than meet a 429.
+        if num("x-ratelimit-remaining") == Some(0) && (w.sent.len() as u32) < w.max {
+            let until = Instant::now() + w.interval;
+            w.paused_until = Some(w.paused_until.map_or(until, |p| p.max(until)));
+        }
+    }
+
+    /// A 429 pauses this location only, for `retry_after` or one interval.
+    pub async fn pause(&self, retry_after: Option<Duration>) {
+        let mut w = self.window.lock().await;
+        let d = retry_after.unwrap_or(w.interval);
+        let until = Instant::now() + d;
+        w.paused_until = Some(w.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Marks the day's budget spent (a 429 that says so).
+    pub async fn exhaust_daily(&self) {
+        let mut w = self.window.lock().await;
+        w.daily_remaining = Some(0);
+        w.daily_seen = Some(chrono::Utc::now().date_naive());
+    }
+
+    pub async fn limits(&self) -> (u32, Duration, Option<u64>) {
+        let w = self.window.lock().await;
+        (w.max, w.interval, w.daily_remaining)
+    }
+}
+
+pub(crate) fn until_midnight_utc() -> Duration {
+    let now = chrono::Utc::now();
+    let tomorrow = (now.date_naive() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    (tomorrow - now).to_std().unwrap_or_default()
+}
+
+/// Every location's limiter, created on first use.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    locations: std::sync::Mutex<HashMap<String, Arc<LocationLimiter>>>,
+}
+
+impl RateLimits {
+    pub fn for_location(&self, location: &str) -> Arc<LocationLimiter> {
+        let mut m = self
+            .locations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        m.entry(location.to_string())
+            .or_insert_with(|| Arc::new(LocationLimiter::new(location)))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_max_in_any_window() {
+        let l = LocationLimiter::new("loc");
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-max", HeaderValue::from_static("5"));
+        h.insert(
+            "x-ratelimit-interval-milliseconds",
+            HeaderValue::from_static("1000"),
+        );
+        l.observe(&h).await;
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            l.acquire().await.unwrap();
+            times.push(Instant::now() - start);
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .filter(|u| **u < *t + Duration::from_millis(1000))
+                .count();
+            assert!(
+                in_window <= 5,
+                "{in_window} requests within one interval from {t:?}"
+            );
+        }
+        // 20 requests at 5 per second take a little over 3 intervals, not more.
+        assert!(times[19] < Duration::from_millis(3200), "{:?}", times[19]);
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_day_is_a_typed_error() {
+        let l = LocationLimiter::new("loc");
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-daily-remaining", HeaderValue::from_static("0"));
+        l.observe(&h).await;
+        assert!(matches!(
+            l.acquire().await,
+            Err(GhlError::DailyBudgetExhausted { .. })
+        ));
+    }
+}

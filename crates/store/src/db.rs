@@ -1,0 +1,221 @@
+//! Opening the database (SQLite file or PostgreSQL) and bringing its schema up to date.
+//!
+//! Every query in the crate is written once in SQL both backends accept (`$1` placeholders,
+//! `ON CONFLICT ... DO UPDATE`, `RETURNING`) and run on whichever pool is open through
+//! [`with_pool!`], which expands the same code once per backend.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+
+/// SQLite waits this long for another connection's (or process's) write lock before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per pool. SQLite serialises writers anyway; PostgreSQL's default server limit
+/// is 100, shared by every drivesync process.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long PostgreSQL gets to hand out a connection before an operation fails.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The open pool. Pools are reference-counted, so cloning shares the connections.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is. The body is
+/// compiled once per backend, so generic sqlx calls in it resolve to each database's types.
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Db {
+    pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+        if url.starts_with("sqlite:") {
+            connect_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            connect_postgres(url).await
+        } else {
+            // Only the scheme is echoed: the rest of a URL may carry a password.
+            let scheme = url.split_once(':').map_or("", |(s, _)| s);
+            Err(StoreError::UnsupportedUrl {
+                scheme: scheme.chars().take(32).collect(),
+            })
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Copies the SQLite WAL into the database file and truncates it, so superseded page
+    /// images (e.g. values under a retired key) leave the disk. Best effort: readers in other
+    /// processes can keep part of the WAL alive until they finish. A no-op on PostgreSQL.
+    pub(crate) async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Db::Sqlite(pool) = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("checkpointing the SQLite WAL"))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::InvalidUrl {
+            backend: "sqlite",
+            reason: e.to_string(),
+        })?
+        .create_if_missing(true)
+        // WAL lets readers run beside the one writer; FULL syncs the WAL on every commit, so
+        // a rotated refresh token is on disk before commit_refresh returns (HighLevel has
+        // already invalidated the old one, so losing the new one would strand the location).
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true)
+        // Overwrite deleted and replaced content: otherwise a value re-encrypted under a new
+        // key would linger in free pages under the old (perhaps leaked) key.
+        .pragma("secure_delete", "ON");
+    if let Some(dir) = options.get_filename().parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
+                backend: "sqlite",
+                source: sqlx::Error::Io(e),
+            })?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect {
+            backend: "sqlite",
+            source,
+        })?;
+    // SQLite has no migration lock: two processes opening a new file at once can both try to
+    // apply the first migration, and the loser fails. Retrying sees it applied and moves on.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match migrator(SQLITE_MIGRATIONS).await?.run(&pool).await {
+            Ok(()) => break,
+            Err(_) if attempt < 3 => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(source) => {
+                return Err(StoreError::Migrate {
+                    backend: "sqlite",
+                    source,
+                })
+            }
+        }
+    }
+    tracing::debug!(path = %pool.connect_options().get_filename().display(), "opened the SQLite store");
+    Ok(Db::Sqlite(pool))
+}
+
+async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
+        backend: "postgres",
+        reason: e.to_string(),
+    })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect {
+            backend: "postgres",
+            source,
+        })?;
+    // sqlx takes a PostgreSQL advisory lock around migrations, so concurrent starts are safe.
+    migrator(POSTGRES_MIGRATIONS)
+        .await?
+        .run(&pool)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            backend: "postgres",
+            source,
+        })?;
+    tracing::debug!("opened the PostgreSQL store");
+    Ok(Db::Postgres(pool))
+}
+
+/// A migration compiled into the binary, so a deployed drivesync needs no migrations folder.
+#[derive(Debug)]
+struct Embedded {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE_MIGRATIONS: &[Embedded] = &[Embedded {
+    version: 1,
+    description: "vault",
+    sql: include_str!("../migrations/sqlite/0001_vault.sql"),
+}];
+
+const POSTGRES_MIGRATIONS: &[Embedded] = &[Embedded {
+    version: 1,
+    description: "vault",
+    sql: include_str!("../migrations/postgres/0001_vault.sql"),
+}];
+
+#[derive(Debug)]
+struct EmbeddedSource(&'static [Embedded]);
+
+impl<'s> MigrationSource<'s> for EmbeddedSource {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|m| {
+                    Migration::new(
+                        m.version,
+                        Cow::Borrowed(m.description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(m.sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+async fn migrator(migrations: &'static [Embedded]) -> Result<Migrator, StoreError> {
+    Migrator::new(EmbeddedSource(migrations))
+        .await
+        .map_err(|source| StoreError::Migrate {
+            backend: "embedded",
+            source,
+        })
+}
