@@ -390,6 +390,26 @@ impl Auth {
         n
     }
 
+    /// Every access and refresh token issued for a location (spent ones too), for tests that
+    /// check no token leaks into a log or a database.
+    pub fn issued_for(&self, location_id: &str) -> Vec<String> {
+        let is_loc = |p: &Principal| matches!(p, Principal::Location(l) if l == location_id);
+        let mut out: Vec<String> = self
+            .access
+            .iter()
+            .filter(|(_, t)| is_loc(&t.principal))
+            .map(|(k, _)| k.clone())
+            .chain(
+                self.refresh
+                    .iter()
+                    .filter(|(_, g)| is_loc(&g.principal))
+                    .map(|(k, _)| k.clone()),
+            )
+            .collect();
+        out.sort();
+        out
+    }
+
     pub fn reset(&mut self) {
         self.access.clear();
         self.refresh.clear();

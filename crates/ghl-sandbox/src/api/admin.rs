@@ -293,6 +293,15 @@ pub async fn events(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
     Json(json!({ "events": sb.recent_events() }))
 }
 
+/// Every token issued for a location, spent ones included: for leak checks in tests.
+pub async fn tokens(
+    State(sb): State<Arc<Sandbox>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let loc = q.get("locationId").cloned().unwrap_or_default();
+    Json(json!({ "tokens": sb.auth.lock().issued_for(&loc) }))
+}
+
 pub async fn keys(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
     Json(json!({
         "ed25519": sb.signer.ed25519_public_pem(),

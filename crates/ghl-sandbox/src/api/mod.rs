@@ -138,6 +138,7 @@ fn admin() -> Router<Arc<Sandbox>> {
         .route("/_sandbox/limits", post(admin::set_limits))
         .route("/_sandbox/events", get(admin::events))
         .route("/_sandbox/keys", get(admin::keys))
+        .route("/_sandbox/tokens", get(admin::tokens))
 }
 
 pub fn router(sb: Arc<Sandbox>) -> Router {

@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use maud::{html, Markup, DOCTYPE};
@@ -173,7 +173,12 @@ fn approve(
     if let Some(state) = q.get("state") {
         target.query_pairs_mut().append_pair("state", state);
     }
-    Redirect::to(target.as_str()).into_response()
+    // 302, as HighLevel's install flow and RFC 6749 §4.1.2 answer.
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, target.as_str().to_string())],
+    )
+        .into_response()
 }
 
 fn form_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<TokenRequest> {
