@@ -38,7 +38,9 @@ pub struct Location {
     pub users: Vec<String>,
     pub calendars: Vec<Calendar>,
     pub custom_field_ids: Vec<String>,
-    pub contacts: HashMap<String, Contact>,
+    /// Boxed: the map's buckets stay small (a million contacts would otherwise leave hundreds
+    /// of megabytes of empty, contact-sized slots in the table).
+    pub contacts: HashMap<String, Box<Contact>>,
     /// (dateAdded, id) and (dateUpdated, id): the orders search and listing page through.
     pub by_added: BTreeSet<(Millis, String)>,
     pub by_updated: BTreeSet<(Millis, String)>,
@@ -52,10 +54,15 @@ impl Location {
     pub fn contact(&self, id: &str) -> ApiResult<&Contact> {
         self.contacts
             .get(id)
+            .map(|c| &**c)
             .ok_or_else(|| ApiError::not_found("Contact"))
     }
 
     pub fn insert_contact(&mut self, c: Contact) {
+        self.insert_boxed(Box::new(c));
+    }
+
+    fn insert_boxed(&mut self, c: Box<Contact>) {
         self.index(&c);
         self.contacts.insert(c.id.clone(), c);
     }
@@ -94,7 +101,7 @@ impl Location {
             .ok_or_else(|| ApiError::not_found("Contact"))?;
         self.unindex(&c);
         let r = f(&mut c);
-        self.insert_contact(c);
+        self.insert_boxed(c);
         Ok(r)
     }
 
@@ -104,19 +111,21 @@ impl Location {
             .remove(id)
             .ok_or_else(|| ApiError::not_found("Contact"))?;
         self.unindex(&c);
-        Ok(c)
+        Ok(*c)
     }
 
     pub fn find_by_email(&self, email: &str) -> Option<&Contact> {
         self.emails
             .get(&email.to_lowercase())
             .and_then(|id| self.contacts.get(id))
+            .map(|c| &**c)
     }
 
     pub fn find_by_phone(&self, phone: &str) -> Option<&Contact> {
         self.phones
             .get(&normalize_phone(phone))
             .and_then(|id| self.contacts.get(id))
+            .map(|c| &**c)
     }
 
     pub fn appointment(&self, id: &str) -> ApiResult<&Appointment> {

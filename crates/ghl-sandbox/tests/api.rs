@@ -67,7 +67,7 @@ fn contacts_of(sb: &TestSandbox, loc: &str) -> Vec<Contact> {
             .unwrap()
             .contacts
             .values()
-            .cloned()
+            .map(|c| (**c).clone())
             .collect()
     })
 }
@@ -78,7 +78,7 @@ fn contact_json(sb: &TestSandbox, loc: &str, id: &str) -> Option<Value> {
             .unwrap()
             .contacts
             .get(id)
-            .map(Contact::to_json)
+            .map(|c| c.to_json())
     })
 }
 

@@ -487,7 +487,7 @@ impl Fixture {
             let contacts: Vec<&ghl_sandbox::model::Contact> = l
                 .by_added
                 .iter()
-                .filter_map(|(_, id)| l.contacts.get(id))
+                .filter_map(|(_, id)| l.contacts.get(id).map(|c| &**c))
                 .collect();
             let rich: Vec<&ghl_sandbox::model::Contact> = contacts
                 .iter()

@@ -125,6 +125,8 @@ impl GhlClient {
         let limiter = self.inner.limits.for_location(location);
         let cfg = &self.inner.config;
         let (mut attempts, mut limited, mut refreshed) = (0u32, 0u32, false);
+        // An earlier attempt may have been carried out: its answer was lost, or was a 5xx.
+        let mut maybe_done = false;
         loop {
             attempts += 1;
             limiter.acquire().await?;
@@ -144,6 +146,7 @@ impl GhlClient {
                     // Refused before connecting: nothing reached HighLevel, always safe.
                     let nothing_sent = e.is_connect();
                     if (op.retry == Retry::Safe || nothing_sent) && attempts < cfg.max_attempts {
+                        maybe_done |= !nothing_sent;
                         tokio::time::sleep(self.backoff(attempts, None)).await;
                         continue;
                     }
@@ -203,12 +206,13 @@ impl GhlClient {
                         trace_id,
                     })
                 }
-                // A retried DELETE whose first attempt went through finds nothing: done.
-                StatusCode::NOT_FOUND if op.method == "DELETE" && attempts > 1 => {
+                // A retried DELETE whose first attempt went through finds nothing: done. (Not
+                // after a 401 or a refused connection: those attempts did nothing.)
+                StatusCode::NOT_FOUND if op.method == "DELETE" && maybe_done => {
                     return Ok(Answer {
                         status: 200,
                         headers,
-                        body: Bytes::new(),
+                        body: Bytes::from_static(br#"{"succeeded":true}"#),
                         trace_id,
                     })
                 }
@@ -242,6 +246,7 @@ impl GhlClient {
                 }
                 s if s.is_server_error() => {
                     if op.retry == Retry::Safe && attempts < cfg.max_attempts {
+                        maybe_done = true;
                         tokio::time::sleep(self.backoff(attempts, retry_after(&headers))).await;
                         continue;
                     }
@@ -308,10 +313,16 @@ fn check_scope(location: &str, op: &Operation, token: &AccessToken) -> Result<()
     }
 }
 
+/// HighLevel's trace ids are UUIDs; anything empty or absurdly long is not one, and would
+/// make every error message as long as the header.
 fn trace_id(h: &HeaderMap) -> Option<String> {
-    ["traceid", "x-trace-id", "x-request-id"]
-        .iter()
-        .find_map(|k| h.get(*k).and_then(|v| v.to_str().ok()).map(str::to_string))
+    ["traceid", "x-trace-id", "x-request-id"].iter().find_map(|k| {
+        h.get(*k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_string)
+    })
 }
 
 fn retry_after(h: &HeaderMap) -> Option<Duration> {

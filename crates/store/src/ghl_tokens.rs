@@ -7,7 +7,7 @@ use ghl::{GhlError, UserType};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{LocationState, RefreshedTokens, Store, StoreError};
+use crate::{AuthKind, LocationState, RefreshedTokens, Store, StoreError};
 
 pub struct GhlTokens {
     store: Arc<Store>,
@@ -28,6 +28,9 @@ impl TokenRepository for GhlTokens {
     async fn load(&self, location: &str) -> ghl::Result<Option<StoredTokens>> {
         let rec = self.store.location(location).await.map_err(storage)?;
         Ok(rec.map(|r| StoredTokens {
+            minted_from: (r.auth == AuthKind::CompanyDerived)
+                .then(|| r.company_id.clone())
+                .flatten(),
             access_token: r.access_token,
             refresh_token: r.refresh_token,
             expires_at_ms: r.expires_at_ms,

@@ -69,9 +69,11 @@ impl Store {
         let access = self
             .keyring
             .encrypt_str(&tokens.access_token, &access_aad(location_id))?;
-        let refresh = self
-            .keyring
-            .encrypt_str(&tokens.refresh_token, &refresh_aad(location_id))?;
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| self.keyring.encrypt_str(t, &refresh_aad(location_id)))
+            .transpose()?;
         let now = now_ms();
         let done = with_pool!(&self.db, |pool| sqlx::query(
             "UPDATE locations SET access_token_enc = $3, refresh_token_enc = $4, \

@@ -59,6 +59,11 @@ impl Store {
                 "location {id}: an OAuth location needs a refresh token"
             )));
         }
+        if rec.auth == AuthKind::CompanyDerived && rec.company_id.is_none() {
+            return Err(StoreError::InvalidArgument(format!(
+                "location {id}: a company-derived token needs the company it comes from"
+            )));
+        }
         let access = self
             .keyring
             .encrypt_str(&rec.access_token, &access_aad(id))?;

@@ -14,6 +14,9 @@ pub enum AuthKind {
     OAuth,
     /// A Private Integration token: long-lived, no refresh token.
     PrivateIntegration,
+    /// A location token minted from the agency (Company) connection of `company_id` through
+    /// `/oauth/locationToken`: no refresh token of its own, minted again when it expires.
+    CompanyDerived,
 }
 
 impl AuthKind {
@@ -21,6 +24,7 @@ impl AuthKind {
         match self {
             AuthKind::OAuth => "oauth",
             AuthKind::PrivateIntegration => "private_integration",
+            AuthKind::CompanyDerived => "company_derived",
         }
     }
 
@@ -28,6 +32,7 @@ impl AuthKind {
         match value {
             "oauth" => Ok(AuthKind::OAuth),
             "private_integration" => Ok(AuthKind::PrivateIntegration),
+            "company_derived" => Ok(AuthKind::CompanyDerived),
             other => Err(corrupt(location_id, format!("unknown auth kind {other:?}"))),
         }
     }
@@ -90,7 +95,8 @@ pub struct NewLocation {
 #[derive(Clone, Debug)]
 pub struct RefreshedTokens {
     pub access_token: SecretString,
-    pub refresh_token: SecretString,
+    /// The rotated refresh token; `None` for a minted (company-derived) token, which has none.
+    pub refresh_token: Option<SecretString>,
     pub expires_at_ms: i64,
     pub scopes: Vec<String>,
 }

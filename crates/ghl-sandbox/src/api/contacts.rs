@@ -138,7 +138,7 @@ pub async fn by_business(
         let matching: Vec<&crate::model::Contact> = loc
             .by_added
             .iter()
-            .filter_map(|(_, id)| loc.contacts.get(id))
+            .filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
             .filter(|c| c.business_id.as_deref() == Some(business_id.as_str()))
             .filter(|c| {
                 query

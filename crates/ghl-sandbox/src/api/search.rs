@@ -137,6 +137,27 @@ fn text_field(c: &Contact, field: &str) -> Option<String> {
     }
 }
 
+/// `text_field(c, field) == value` without allocating: searches scan every contact.
+fn field_eq(c: &Contact, field: &str, value: &str) -> bool {
+    let lower_eq = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|s| s.chars().flat_map(char::to_lowercase).eq(value.chars()))
+    };
+    match field {
+        "email" => lower_eq(&c.email),
+        "firstNameLowerCase" => lower_eq(&c.first_name),
+        "lastNameLowerCase" => lower_eq(&c.last_name),
+        "phone" => c.phone.as_deref().is_some_and(|p| {
+            p.chars().filter(char::is_ascii_digit).eq(value.chars())
+        }),
+        "assignedTo" => c.assigned_to.as_deref() == Some(value),
+        "businessId" => c.business_id.as_deref() == Some(value),
+        "type" => c.contact_type == value,
+        "id" => c.id == value,
+        _ => text_field(c, field).as_deref() == Some(value),
+    }
+}
+
 fn static_field(f: &str) -> Option<&'static str> {
     [
         "email",
@@ -176,7 +197,7 @@ impl Filter {
                 field,
                 value,
                 negate,
-            } => (text_field(c, field).as_deref() == Some(value.as_str())) != *negate,
+            } => field_eq(c, field, value) != *negate,
             Filter::Tags { tags, negate } => tags.iter().all(|t| c.tags.contains(t)) != *negate,
             Filter::Exists { field, negate } => {
                 let present = if *field == "tags" {
@@ -470,6 +491,87 @@ fn compare(a: &(Vec<Key>, &str), b: &(Vec<Key>, &str), sort: &[Sort]) -> Orderin
     }
 }
 
+type Bound = std::ops::Bound<(Millis, String)>;
+
+/// An id greater than any real id, so `(t, TOP)` sorts after every record at time `t`.
+const TOP: &str = "\u{10FFFF}";
+
+/// The part of a date index a top-level range filter on that field allows.
+fn range_bounds(filters: &[Filter], field: Field) -> (Bound, Bound) {
+    use std::ops::Bound::*;
+    let (mut lo, mut hi): (Bound, Bound) = (Unbounded, Unbounded);
+    for f in filters {
+        if let Filter::Range { field: rf, gt, gte, lt, lte } = f {
+            if *rf != field {
+                continue;
+            }
+            if let Some(t) = gte {
+                lo = tighter_lo(lo, Included((*t, String::new())));
+            }
+            if let Some(t) = gt {
+                lo = tighter_lo(lo, Excluded((*t, TOP.to_string())));
+            }
+            if let Some(t) = lte {
+                hi = tighter_hi(hi, Included((*t, TOP.to_string())));
+            }
+            if let Some(t) = lt {
+                hi = tighter_hi(hi, Excluded((*t, String::new())));
+            }
+        }
+    }
+    (lo, hi)
+}
+
+fn bound_key(b: &Bound) -> Option<&(Millis, String)> {
+    match b {
+        std::ops::Bound::Included(k) | std::ops::Bound::Excluded(k) => Some(k),
+        std::ops::Bound::Unbounded => None,
+    }
+}
+
+fn tighter_lo(a: Bound, b: Bound) -> Bound {
+    match (bound_key(&a), bound_key(&b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) if y > x => b,
+        (Some(x), Some(y)) if y == x && matches!(b, std::ops::Bound::Excluded(_)) => b,
+        _ => a,
+    }
+}
+
+fn tighter_hi(a: Bound, b: Bound) -> Bound {
+    match (bound_key(&a), bound_key(&b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) if y < x => b,
+        (Some(x), Some(y)) if y == x && matches!(b, std::ops::Bound::Excluded(_)) => b,
+        _ => a,
+    }
+}
+
+fn empty_range(lo: &Bound, hi: &Bound) -> bool {
+    use std::ops::Bound::*;
+    match (lo, hi) {
+        (Included(a), Included(b)) => a > b,
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+/// A top-level `email eq` or `phone eq` names at most one contact: the index finds it, so
+/// such a search never scans the location.
+fn indexed_candidates<'a>(loc: &'a Location, filters: &[Filter]) -> Option<Vec<&'a Contact>> {
+    filters.iter().find_map(|f| match f {
+        Filter::Eq { field: "email", value, negate: false } => {
+            Some(loc.find_by_email(value).into_iter().collect())
+        }
+        Filter::Eq { field: "phone", value, negate: false } => {
+            Some(loc.find_by_phone(value).into_iter().collect())
+        }
+        _ => None,
+    })
+}
+
 fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
     let keep = |c: &Contact| {
         s.filters.iter().all(|f| f.matches(c))
@@ -480,14 +582,10 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
     } else {
         (s.page - 1) * s.limit
     };
-    let cursor = s.after.as_ref().map(|(k, id)| (k.clone(), id.as_str()));
-    let after_cursor = |keys: &Vec<Key>, id: &str| {
-        cursor
-            .as_ref()
-            .is_none_or(|c| compare(&(keys.clone(), id), c, &s.sort) == Ordering::Greater)
-    };
-    let unfiltered = s.filters.is_empty() && s.query.is_none();
-    // Fast path: one date sort walks its index; nothing is sorted.
+    if let Some(candidates) = indexed_candidates(loc, &s.filters) {
+        return sorted_page(candidates.into_iter().filter(|c| keep(c)).collect(), s, skip);
+    }
+    // Fast path: one date sort walks its index, within the range filters on that date.
     if let [Sort {
         field: f @ (Field::DateAdded | Field::DateUpdated),
         desc,
@@ -498,50 +596,66 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
         } else {
             &loc.by_updated
         };
-        let start = match &s.after {
-            Some((k, id)) => match k.first() {
-                Some(Key::Num(n)) => Some((*n, id.clone())),
-                _ => None,
-            },
-            None => None,
-        };
-        let iter: Box<dyn Iterator<Item = &(Millis, String)>> = match (desc, start) {
-            (false, Some(st)) => {
-                Box::new(index.range((std::ops::Bound::Excluded(st), std::ops::Bound::Unbounded)))
+        let (range_lo, range_hi) = range_bounds(&s.filters, f);
+        let (mut lo, mut hi) = (range_lo.clone(), range_hi.clone());
+        if let Some((keys, id)) = &s.after {
+            if let Some(Key::Num(n)) = keys.first() {
+                let at = std::ops::Bound::Excluded((*n, id.clone()));
+                if desc {
+                    hi = tighter_hi(hi, at);
+                } else {
+                    lo = tighter_lo(lo, at);
+                }
             }
-            (true, Some(st)) => Box::new(
-                index
-                    .range((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(st)))
-                    .rev(),
-            ),
-            (false, None) => Box::new(index.iter()),
-            (true, None) => Box::new(index.iter().rev()),
+        }
+        let page: Vec<Value> = if empty_range(&lo, &hi) {
+            Vec::new()
+        } else {
+            let range = index.range((lo, hi));
+            let ids: Box<dyn Iterator<Item = &(Millis, String)>> =
+                if desc { Box::new(range.rev()) } else { Box::new(range) };
+            ids.filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
+                .filter(|c| keep(c))
+                .skip(skip)
+                .take(s.limit)
+                .map(|c| with_cursor(c, &s.sort))
+                .collect()
         };
-        let page: Vec<Value> = iter
-            .filter_map(|(_, id)| loc.contacts.get(id))
-            .filter(|c| keep(c))
-            .skip(skip)
-            .take(s.limit)
-            .map(|c| with_cursor(c, &s.sort))
-            .collect();
-        let total = if unfiltered {
+        let only_ranges_on_f = s.query.is_none()
+            && s.filters.iter().all(|x| matches!(x, Filter::Range { field, .. } if *field == f));
+        let total = if s.filters.is_empty() && s.query.is_none() {
             loc.contacts.len()
+        } else if only_ranges_on_f {
+            if empty_range(&range_lo, &range_hi) {
+                0
+            } else {
+                index.range((range_lo, range_hi)).count()
+            }
         } else {
             loc.contacts.values().filter(|c| keep(c)).count()
         };
         return (page, total);
     }
-    let mut matching: Vec<(Vec<Key>, &Contact)> = loc
-        .contacts
-        .values()
-        .filter(|c| keep(c))
+    let matching: Vec<&Contact> = loc.contacts.values().map(|c| &**c).filter(|c| keep(c)).collect();
+    sorted_page(matching, s, skip)
+}
+
+/// Sorts the matching contacts and cuts the page after the cursor.
+fn sorted_page(matching: Vec<&Contact>, s: &Search, skip: usize) -> (Vec<Value>, usize) {
+    let total = matching.len();
+    let mut keyed: Vec<(Vec<Key>, &Contact)> = matching
+        .into_iter()
         .map(|c| (s.sort.iter().map(|x| Key::of(c, x.field)).collect(), c))
         .collect();
-    let total = matching.len();
-    matching.sort_by(|a, b| compare(&(a.0.clone(), &a.1.id), &(b.0.clone(), &b.1.id), &s.sort));
-    let page = matching
+    keyed.sort_by(|a, b| compare(&(a.0.clone(), &a.1.id), &(b.0.clone(), &b.1.id), &s.sort));
+    let cursor = s.after.as_ref().map(|(k, id)| (k.clone(), id.as_str()));
+    let page = keyed
         .iter()
-        .filter(|(k, c)| after_cursor(k, &c.id))
+        .filter(|(k, c)| {
+            cursor
+                .as_ref()
+                .is_none_or(|cur| compare(&(k.clone(), &c.id), cur, &s.sort) == Ordering::Greater)
+        })
         .skip(skip)
         .take(s.limit)
         .map(|(_, c)| with_cursor(c, &s.sort))
@@ -602,7 +716,7 @@ pub async fn list(
             None => loc.by_added.range(..),
         };
         let page: Vec<&Contact> = iter
-            .filter_map(|(_, id)| loc.contacts.get(id))
+            .filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
             .filter(|c| query.as_deref().is_none_or(|q| text_matches(c, q)))
             .take(limit)
             .collect();
