@@ -75,6 +75,8 @@ pub struct TokenResponse {
     pub location_id: Option<String>,
     pub company_id: Option<String>,
     pub user_id: Option<String>,
+    /// For a Company token: the locations the agency approved the app for.
+    pub approved_locations: Vec<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -110,6 +112,8 @@ struct RawToken {
     company_id: Option<String>,
     #[serde(default, rename = "userId")]
     user_id: Option<String>,
+    #[serde(default, rename = "approvedLocations", deserialize_with = "crate::models::de::strings")]
+    approved_locations: Vec<String>,
 }
 
 /// A started authorization: send the person to `url`, keep `state` to check the callback.
@@ -275,6 +279,7 @@ async fn read_token(r: reqwest::Response) -> Result<TokenResponse> {
         location_id: raw.location_id,
         company_id: raw.company_id,
         user_id: raw.user_id,
+        approved_locations: raw.approved_locations,
     })
 }
 

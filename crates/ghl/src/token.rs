@@ -89,6 +89,9 @@ pub struct StoredTokens {
     pub user_type: UserType,
     pub needs_reauth: bool,
     pub version: i64,
+    /// Set for a location token minted from this company's (agency) connection: it has no
+    /// refresh token and is minted again through `/oauth/locationToken` when it expires.
+    pub minted_from: Option<String>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -106,7 +109,8 @@ impl std::fmt::Debug for StoredTokens {
 #[derive(Clone)]
 pub struct Rotated {
     pub access_token: SecretString,
-    pub refresh_token: SecretString,
+    /// `None` for a minted location token, which has no refresh token.
+    pub refresh_token: Option<SecretString>,
     pub expires_at_ms: i64,
     pub scopes: Vec<String>,
 }
@@ -201,12 +205,16 @@ impl<R: TokenRepository> OAuthTokens<R> {
             if !force && self.fresh(&s) {
                 return Ok(access(&s));
             }
-            let Some(refresh_token) = s.refresh_token.clone() else {
-                // Nothing to refresh with (a Private Integration Token): it was revoked.
-                self.repo.mark_needs_reauth(location).await?;
-                return Err(GhlError::NeedsReauth {
-                    location: location.to_string(),
-                });
+            let grant = match (s.refresh_token.clone(), s.minted_from.clone()) {
+                (Some(r), _) => Grant::Refresh(r),
+                (None, Some(company)) => Grant::Mint(company),
+                (None, None) => {
+                    // Nothing to refresh with (a Private Integration Token): it was revoked.
+                    self.repo.mark_needs_reauth(location).await?;
+                    return Err(GhlError::NeedsReauth {
+                        location: location.to_string(),
+                    });
+                }
             };
             // A fresh owner per attempt: a lease is never mistaken for one of our earlier ones.
             let owner = format!("{}-{}", self.owner, rand::random::<u32>());
@@ -230,7 +238,11 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 self.repo.release(location, &owner).await?;
                 continue;
             }
-            match self.rotate(location, &owner, &s, &refresh_token).await? {
+            let renewed = match &grant {
+                Grant::Refresh(r) => self.rotate(location, &owner, &s, r).await?,
+                Grant::Mint(company) => self.mint(location, &owner, &s, company).await?,
+            };
+            match renewed {
                 Some(token) => return Ok(token),
                 // The lease expired under us and another worker took over: HighLevel has
                 // already spent our refresh token, so theirs is the pair that counts.
@@ -254,10 +266,7 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 }
                 let rotated = Rotated {
                     access_token: t.access_token.clone(),
-                    refresh_token: t
-                        .refresh_token
-                        .clone()
-                        .unwrap_or_else(|| refresh_token.clone()),
+                    refresh_token: Some(t.refresh_token.clone().unwrap_or_else(|| refresh_token.clone())),
                     expires_at_ms: chrono::Utc::now().timestamp_millis()
                         + t.expires_in.as_millis() as i64,
                     scopes: if t.scopes.is_empty() {
@@ -291,6 +300,55 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 Err(GhlError::NeedsReauth {
                     location: location.to_string(),
                 })
+            }
+            Err(e) => {
+                self.repo.release(location, owner).await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+enum Grant {
+    Refresh(SecretString),
+    Mint(String),
+}
+
+impl<R: TokenRepository> OAuthTokens<R> {
+    /// Mints a new location token from the company connection (refreshing that one first if
+    /// it needs it) and commits it.
+    async fn mint(
+        &self,
+        location: &str,
+        owner: &str,
+        s: &StoredTokens,
+        company: &str,
+    ) -> Result<Option<AccessToken>> {
+        let company_token = match self.token(company).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.repo.release(location, owner).await?;
+                return Err(e);
+            }
+        };
+        match self.app.location_token(&company_token.secret, company, location).await {
+            Ok(t) => {
+                let rotated = Rotated {
+                    access_token: t.access_token.clone(),
+                    refresh_token: None,
+                    expires_at_ms: chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64,
+                    scopes: if t.scopes.is_empty() { s.scopes.clone() } else { t.scopes },
+                };
+                if self.repo.commit(location, owner, &rotated).await? {
+                    tracing::info!(location, company, "location token minted from the company connection");
+                    Ok(Some(AccessToken {
+                        secret: rotated.access_token,
+                        scopes: known(rotated.scopes),
+                        version: s.version + 1,
+                    }))
+                } else {
+                    Ok(None)
+                }
             }
             Err(e) => {
                 self.repo.release(location, owner).await?;

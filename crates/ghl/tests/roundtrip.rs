@@ -43,7 +43,7 @@ fn find_contact(
 
 fn sandbox_contact(env: &Env, loc: &str, id: &str) -> Option<ghl_sandbox::model::Contact> {
     env.sandbox()
-        .read(|w| w.location(loc).unwrap().contacts.get(id).cloned())
+        .read(|w| w.location(loc).unwrap().contacts.get(id).map(|c| (**c).clone()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +135,7 @@ async fn contacts_by_business_bulk_business_and_contact_appointments() {
     let (business, members, outsiders) = env.sandbox().read(|w| {
         let l = w.location(&loc_id).unwrap();
         let ordered: Vec<&ghl_sandbox::model::Contact> =
-            l.by_added.iter().map(|(_, id)| &l.contacts[id]).collect();
+            l.by_added.iter().map(|(_, id)| &*l.contacts[id]).collect();
         let mut counts = std::collections::BTreeMap::<String, usize>::new();
         for c in &ordered {
             if let Some(b) = &c.business_id {

@@ -24,9 +24,14 @@ pub struct ConnectArgs {
     /// Connect with a Private Integration Token instead of OAuth (needs --location).
     #[arg(long, env = "DRIVESYNC_PIT", hide_env_values = true)]
     token: Option<String>,
-    /// The location a Private Integration Token belongs to.
+    /// The location a Private Integration Token belongs to; with `--user-type company`, the
+    /// locations to mint tokens for (repeatable; default: every location the agency approved).
     #[arg(long)]
-    location: Option<String>,
+    location: Vec<String>,
+    /// `location` (a sub-account approves) or `company` (an agency approves, and location
+    /// tokens are minted from its token).
+    #[arg(long, default_value = "location", value_parser = ["location", "company"])]
+    user_type: String,
     /// Print the authorization URL without opening a browser.
     #[arg(long)]
     no_browser: bool,
@@ -48,9 +53,11 @@ async fn connect_pit(
     store: Arc<store::Store>,
     pit: SecretString,
 ) -> anyhow::Result<()> {
-    let location = args.location.clone().context(
-        "a Private Integration Token needs the location it belongs to: add --location ID",
-    )?;
+    let location = match args.location.as_slice() {
+        [one] => one.clone(),
+        [] => bail!("a Private Integration Token needs the location it belongs to: add --location ID"),
+        _ => bail!("a Private Integration Token belongs to one location: give --location once"),
+    };
     // Check the token works before keeping it.
     let tokens = ghl::StaticTokens::default();
     tokens.insert(&location, pit.clone(), None);
@@ -106,6 +113,12 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     let (code, state) =
         wait_for_callback(listener, redirect.path(), Duration::from_secs(args.timeout)).await?;
     ghl::OAuthApp::check_state(&request.state, &state)?;
+    store.put_secret(common::SECRET_CLIENT_ID, &SecretString::from(app.client_id.clone())).await?;
+    store.put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret).await?;
+    if args.user_type == "company" {
+        let tokens = app.exchange_code(&code, ghl::UserType::Company).await?;
+        return connect_company(args, &app, &store, tokens).await;
+    }
     let tokens = app.exchange_code(&code, ghl::UserType::Location).await?;
     let location = tokens
         .location_id
@@ -143,6 +156,67 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     );
     if !tokens.scopes.iter().any(|s| s == "contacts.write") {
         println!("  note: without contacts.write, actions in Drive Chat cannot be written back to HighLevel");
+    }
+    Ok(())
+}
+
+/// An agency approved: its token is kept (and refreshed like any other), and a location token
+/// is minted from it for each location, minted again whenever it expires.
+async fn connect_company(
+    args: &ConnectArgs,
+    app: &ghl::OAuthApp,
+    store: &store::Store,
+    tokens: ghl::TokenResponse,
+) -> anyhow::Result<()> {
+    let company = tokens
+        .company_id
+        .clone()
+        .context("HighLevel's answer names no company for this agency token")?;
+    let expires = |t: &ghl::TokenResponse| {
+        chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64
+    };
+    store
+        .save_location(&store::NewLocation {
+            location_id: company.clone(),
+            company_id: Some(company.clone()),
+            name: None,
+            auth: store::AuthKind::OAuth,
+            user_type: "Company".into(),
+            scopes: tokens.scopes.clone(),
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at_ms: Some(expires(&tokens)),
+        })
+        .await?;
+    println!("Connected agency {company}.");
+    println!("  scopes:  {}", tokens.scopes.join(" "));
+    let locations = if args.location.is_empty() {
+        tokens.approved_locations.clone()
+    } else {
+        args.location.clone()
+    };
+    if locations.is_empty() {
+        println!("  no location approved yet: run connect again with --location ID to mint one");
+    }
+    for location in locations {
+        let t = app
+            .location_token(&tokens.access_token, &company, &location)
+            .await
+            .with_context(|| format!("minting a token for location {location}"))?;
+        store
+            .save_location(&store::NewLocation {
+                location_id: location.clone(),
+                company_id: Some(company.clone()),
+                name: None,
+                auth: store::AuthKind::CompanyDerived,
+                user_type: "Location".into(),
+                scopes: t.scopes.clone(),
+                access_token: t.access_token.clone(),
+                refresh_token: None,
+                expires_at_ms: Some(expires(&t)),
+            })
+            .await?;
+        println!("  location {location}: token minted from the agency connection");
     }
     Ok(())
 }

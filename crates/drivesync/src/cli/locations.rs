@@ -31,9 +31,11 @@ pub async fn run(args: LocationsArgs) -> anyhow::Result<()> {
                 format!("in {}h{:02}m", mins / 60, mins % 60)
             }
         };
-        let auth = match l.auth {
-            store::AuthKind::OAuth => "oauth",
-            store::AuthKind::PrivateIntegration => "pit",
+        let auth = match (l.auth, l.user_type.as_str()) {
+            (store::AuthKind::OAuth, "Company") => "agency",
+            (store::AuthKind::OAuth, _) => "oauth",
+            (store::AuthKind::PrivateIntegration, _) => "pit",
+            (store::AuthKind::CompanyDerived, _) => "minted",
         };
         let scopes = if l.scopes.is_empty() {
             "(as set on the token)".to_string()
