@@ -7,6 +7,10 @@
 //! Figures go in BENCHMARKS.md. Medians and p99 over repeated requests; the machine is noisy.
 
 use serde_json::{json, Value};
+
+// The allocator the drivesync binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 fn rss_mib() -> f64 {

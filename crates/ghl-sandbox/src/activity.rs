@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::body::Patch;
-use crate::model::DndSetting;
+use crate::model::{DndSetting, Str};
 use crate::state::Sandbox;
 use crate::world::{AppointmentInput, ContactInput, NoteInput, TaskInput, World};
 
@@ -33,20 +33,20 @@ pub async fn run(sandbox: Arc<Sandbox>) {
 }
 
 /// A random contact of a random location, drawn through the dateUpdated index.
-fn random_contact(w: &mut World) -> Option<(String, String)> {
-    let locs: Vec<String> = w.locations.keys().cloned().collect();
+fn random_contact(w: &mut World) -> Option<(Str, Str)> {
+    let locs: Vec<Str> = w.locations.keys().cloned().collect();
     let loc_id = locs.choose(w.rng())?.clone();
-    let loc = w.locations.get(&loc_id)?;
+    let loc = w.locations.get(loc_id.as_str())?;
     let (lo, hi) = (loc.by_updated.first()?.0, loc.by_updated.last()?.0);
     let at = if hi > lo {
         w.rng().gen_range(lo..=hi)
     } else {
         lo
     };
-    let loc = w.locations.get(&loc_id)?;
+    let loc = w.locations.get(loc_id.as_str())?;
     let id = loc
         .by_updated
-        .range((at, String::new())..)
+        .range((at, Str::default())..)
         .next()
         .or_else(|| loc.by_updated.last())?
         .1
@@ -70,7 +70,7 @@ pub fn random_change(w: &mut World) {
                 last_name: Patch::Set(
                     ["Reed", "Lane", "Hart", "Stone"][(n / 4) as usize % 4].into(),
                 ),
-                email: Patch::Set(format!("new.lead{n}@example.com")),
+                email: Patch::Set(format!("new.lead{n}@example.com").into()),
                 source: Patch::Set("activity generator".into()),
                 tags: Some(vec!["new".into()]),
                 ..ContactInput::default()
@@ -80,7 +80,7 @@ pub fn random_change(w: &mut World) {
         100..=349 => {
             let input = ContactInput {
                 city: Patch::Set(["Austin", "Denver", "Miami", "Boston"][n as usize % 4].into()),
-                postal_code: Patch::Set(format!("{:05}", n % 100_000)),
+                postal_code: Patch::Set(format!("{:05}", n % 100_000).into()),
                 ..ContactInput::default()
             };
             w.update_contact(&loc, &cid, input).map(drop)
@@ -88,16 +88,16 @@ pub fn random_change(w: &mut World) {
         350..=449 => {
             let tag = ["vip", "hot", "follow-up", "newsletter"][n as usize % 4].to_string();
             if n.is_multiple_of(2) {
-                w.change_tags(&loc, &cid, &[tag], &[], false).map(drop)
+                w.change_tags(&loc, &cid, &[tag.into()], &[], false).map(drop)
             } else {
-                w.change_tags(&loc, &cid, &[], &[tag], false).map(drop)
+                w.change_tags(&loc, &cid, &[], &[tag.into()], false).map(drop)
             }
         }
         450..=479 => {
             let on = n.is_multiple_of(2);
             let mut settings = std::collections::BTreeMap::new();
             settings.insert(
-                "SMS".to_string(),
+                "SMS".into(),
                 DndSetting {
                     status: if on { "active" } else { "inactive" }.into(),
                     message: Some("Changed by contact".into()),
@@ -135,14 +135,14 @@ pub fn random_change(w: &mut World) {
             .map_or(Ok(()), |tid| w.delete_task(&loc, &cid, &tid)),
         760..=839 => {
             let note = NoteInput {
-                body: Some(format!("Call summary #{n}: interested, wants a quote.")),
+                body: Some(format!("Call summary #{n}: interested, wants a quote.").into()),
                 ..NoteInput::default()
             };
             w.create_note(&loc, &cid, note).map(drop)
         }
         840..=889 => first_note(w, &loc, &cid).map_or(Ok(()), |nid| {
             let note = NoteInput {
-                body: Some(format!("Updated summary #{n}")),
+                body: Some(format!("Updated summary #{n}").into()),
                 ..NoteInput::default()
             };
             w.update_note(&loc, &cid, &nid, note).map(drop)
@@ -183,17 +183,17 @@ fn first_task(
     loc: &str,
     cid: &str,
     f: impl Fn(&crate::model::Task) -> bool,
-) -> Option<String> {
+) -> Option<Str> {
     let c = w.location(loc).ok()?.contact(cid).ok()?;
     c.tasks.iter().find(|t| f(t)).map(|t| t.id.clone())
 }
 
-fn first_note(w: &World, loc: &str, cid: &str) -> Option<String> {
+fn first_note(w: &World, loc: &str, cid: &str) -> Option<Str> {
     let c = w.location(loc).ok()?.contact(cid).ok()?;
     c.notes.first().map(|n| n.id.clone())
 }
 
-fn first_appointment(w: &mut World, loc: &str) -> Option<String> {
-    let ids: Vec<String> = w.location(loc).ok()?.appointments.keys().cloned().collect();
+fn first_appointment(w: &mut World, loc: &str) -> Option<Str> {
+    let ids: Vec<Str> = w.location(loc).ok()?.appointments.keys().cloned().collect();
     ids.choose(w.rng()).cloned()
 }

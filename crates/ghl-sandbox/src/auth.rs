@@ -133,7 +133,7 @@ impl Auth {
         scopes: Vec<String>,
     ) -> String {
         let code = new_token(&mut self.rng, "sbx-code-");
-        let user_id = new_id(&mut self.rng);
+        let user_id = new_id(&mut self.rng).to_string();
         self.codes.insert(
             code.clone(),
             AuthCode {
@@ -333,7 +333,7 @@ impl Auth {
 
     pub fn mint_pit(&mut self, location_id: &str, company_id: &str, scopes: Vec<String>) -> String {
         let token = new_token(&mut self.rng, "pit-");
-        let user_id = new_id(&mut self.rng);
+        let user_id = new_id(&mut self.rng).to_string();
         self.access.insert(
             token.clone(),
             TokenInfo {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::model::Str;
 use crate::time::{self, Millis};
 
 /// A field of a partial update: left out, explicitly `null`, or given.
@@ -72,7 +73,7 @@ impl Body {
         self.errors.push(message);
     }
 
-    pub fn str_req(&mut self, key: &str) -> Option<String> {
+    pub fn str_req(&mut self, key: &str) -> Option<Str> {
         match self.map.get(key) {
             None | Some(Value::Null) => {
                 self.errors.push(format!("{key} should not be empty"));
@@ -82,7 +83,7 @@ impl Body {
                 self.errors.push(format!("{key} should not be empty"));
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s.as_str().into()),
             Some(_) => {
                 self.errors.push(format!("{key} must be a string"));
                 None
@@ -90,18 +91,18 @@ impl Body {
         }
     }
 
-    pub fn str_opt(&mut self, key: &str) -> Option<String> {
+    pub fn str_opt(&mut self, key: &str) -> Option<Str> {
         match self.str_patch(key) {
             Patch::Set(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn str_patch(&mut self, key: &str) -> Patch<String> {
+    pub fn str_patch(&mut self, key: &str) -> Patch<Str> {
         match self.map.get(key) {
             None => Patch::Absent,
             Some(Value::Null) => Patch::Null,
-            Some(Value::String(s)) => Patch::Set(s.clone()),
+            Some(Value::String(s)) => Patch::Set(s.as_str().into()),
             Some(_) => {
                 self.errors.push(format!("{key} must be a string"));
                 Patch::Absent
@@ -135,7 +136,7 @@ impl Body {
         }
     }
 
-    pub fn strings_req(&mut self, key: &str) -> Option<Vec<String>> {
+    pub fn strings_req(&mut self, key: &str) -> Option<Vec<Str>> {
         if !self.has(key) || self.map.get(key) == Some(&Value::Null) {
             self.errors.push(format!("{key} should not be empty"));
             self.errors.push(format!("{key} must be an array"));
@@ -144,14 +145,11 @@ impl Body {
         self.strings_opt(key)
     }
 
-    pub fn strings_opt(&mut self, key: &str) -> Option<Vec<String>> {
+    pub fn strings_opt(&mut self, key: &str) -> Option<Vec<Str>> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => {
-                let out: Option<Vec<String>> = items
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string))
-                    .collect();
+                let out: Option<Vec<Str>> = items.iter().map(|v| v.as_str().map(Str::from)).collect();
                 if out.is_none() {
                     self.errors
                         .push(format!("each value in {key} must be a string"));
@@ -193,7 +191,7 @@ impl Body {
         }
     }
 
-    pub fn max_len(&mut self, key: &str, value: &Option<String>, max: usize) {
+    pub fn max_len(&mut self, key: &str, value: &Option<Str>, max: usize) {
         if value.as_ref().is_some_and(|v| v.chars().count() > max) {
             self.errors.push(format!(
                 "{key} must be shorter than or equal to {max} characters"
@@ -201,7 +199,7 @@ impl Body {
         }
     }
 
-    pub fn one_of(&mut self, key: &str, value: &Option<String>, allowed: &[&str]) {
+    pub fn one_of(&mut self, key: &str, value: &Option<Str>, allowed: &[&str]) {
         if let Some(v) = value {
             if !allowed.contains(&v.as_str()) {
                 self.errors.push(format!(

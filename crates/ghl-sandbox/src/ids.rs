@@ -5,7 +5,7 @@ use rand::Rng;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /// A new id drawn from `rng`, so seeded data gets the same ids on every run.
-pub fn new_id(rng: &mut impl Rng) -> String {
+pub fn new_id(rng: &mut impl Rng) -> crate::model::Str {
     (0..20)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()

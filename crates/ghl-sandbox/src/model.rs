@@ -8,48 +8,52 @@ use std::collections::BTreeMap;
 
 use crate::time::{format, Millis};
 
+/// Strings of records: up to 24 bytes are kept inline (ids, names, phones), which keeps a
+/// million contacts well inside the memory budget.
+pub type Str = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DndSetting {
-    pub status: String,
-    pub message: Option<String>,
-    pub code: Option<String>,
+    pub status: Str,
+    pub message: Option<Str>,
+    pub code: Option<Str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomField {
-    pub id: String,
-    pub value: String,
+    pub id: Str,
+    pub value: Str,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Contact {
-    pub id: String,
-    pub location_id: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company_name: Option<String>,
-    pub address1: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub postal_code: Option<String>,
-    pub website: Option<String>,
-    pub timezone: Option<String>,
-    pub source: Option<String>,
-    pub contact_type: String,
-    pub assigned_to: Option<String>,
-    pub date_of_birth: Option<String>,
+    pub id: Str,
+    pub location_id: Str,
+    pub first_name: Option<Str>,
+    pub last_name: Option<Str>,
+    pub email: Option<Str>,
+    pub phone: Option<Str>,
+    pub company_name: Option<Str>,
+    pub address1: Option<Str>,
+    pub city: Option<Str>,
+    pub state: Option<Str>,
+    pub country: Option<Str>,
+    pub postal_code: Option<Str>,
+    pub website: Option<Str>,
+    pub timezone: Option<Str>,
+    pub source: Option<Str>,
+    pub contact_type: Str,
+    pub assigned_to: Option<Str>,
+    pub date_of_birth: Option<Str>,
     pub dnd: bool,
     /// Channel name (`Call`, `Email`, `SMS`, `WhatsApp`, `GMB`, `FB`) to its setting.
-    pub dnd_settings: BTreeMap<String, DndSetting>,
-    pub tags: Vec<String>,
+    pub dnd_settings: BTreeMap<Str, DndSetting>,
+    pub tags: Vec<Str>,
     pub custom_fields: Vec<CustomField>,
-    pub business_id: Option<String>,
-    pub followers: Vec<String>,
-    pub campaigns: Vec<String>,
-    pub workflows: Vec<String>,
+    pub business_id: Option<Str>,
+    pub followers: Vec<Str>,
+    pub campaigns: Vec<Str>,
+    pub workflows: Vec<Str>,
     pub tasks: Vec<Task>,
     pub notes: Vec<Note>,
     pub date_added: Millis,
@@ -62,8 +66,8 @@ impl Contact {
     pub fn full_name(&self) -> Option<String> {
         match (&self.first_name, &self.last_name) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
-            (Some(f), None) => Some(f.clone()),
-            (None, Some(l)) => Some(l.clone()),
+            (Some(f), None) => Some(f.to_string()),
+            (None, Some(l)) => Some(l.to_string()),
             (None, None) => None,
         }
     }
@@ -131,7 +135,7 @@ impl Contact {
             o.insert("status".into(), json!(s.status));
             put(&mut o, "message", &s.message);
             put(&mut o, "code", &s.code);
-            m.insert(channel.clone(), Value::Object(o));
+            m.insert(channel.to_string(), Value::Object(o));
         }
         Value::Object(m)
     }
@@ -142,7 +146,7 @@ impl Contact {
         let mut m = Map::new();
         m.insert("locationId".into(), json!(self.location_id));
         m.insert("id".into(), json!(self.id));
-        let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
+        let s = |v: &Option<Str>| json!(v.clone().unwrap_or_default());
         m.insert("address1".into(), s(&self.address1));
         m.insert("city".into(), s(&self.city));
         m.insert("state".into(), s(&self.state));
@@ -181,11 +185,11 @@ impl Contact {
 
 #[derive(Debug, Clone)]
 pub struct Task {
-    pub id: String,
-    pub contact_id: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub assigned_to: Option<String>,
+    pub id: Str,
+    pub contact_id: Str,
+    pub title: Str,
+    pub body: Option<Str>,
+    pub assigned_to: Option<Str>,
     pub due_date: Millis,
     pub completed: bool,
     pub date_added: Millis,
@@ -228,13 +232,13 @@ impl Task {
 
 #[derive(Debug, Clone)]
 pub struct Note {
-    pub id: String,
-    pub contact_id: String,
-    pub body: String,
-    pub title: Option<String>,
-    pub color: Option<String>,
+    pub id: Str,
+    pub contact_id: Str,
+    pub body: Str,
+    pub title: Option<Str>,
+    pub color: Option<Str>,
     pub pinned: bool,
-    pub user_id: Option<String>,
+    pub user_id: Option<Str>,
     pub date_added: Millis,
     pub date_updated: Millis,
 }
@@ -267,19 +271,19 @@ impl Note {
 
 #[derive(Debug, Clone)]
 pub struct Appointment {
-    pub id: String,
-    pub location_id: String,
-    pub calendar_id: String,
-    pub group_id: String,
-    pub contact_id: String,
-    pub title: String,
-    pub status: String,
-    pub assigned_user_id: String,
-    pub address: String,
-    pub meeting_location_type: String,
-    pub notes: String,
-    pub source: String,
-    pub rrule: Option<String>,
+    pub id: Str,
+    pub location_id: Str,
+    pub calendar_id: Str,
+    pub group_id: Str,
+    pub contact_id: Str,
+    pub title: Str,
+    pub status: Str,
+    pub assigned_user_id: Str,
+    pub address: Str,
+    pub meeting_location_type: Str,
+    pub notes: Str,
+    pub source: Str,
+    pub rrule: Option<Str>,
     pub start_time: Millis,
     pub end_time: Millis,
     pub date_added: Millis,
@@ -357,10 +361,10 @@ impl Appointment {
 
 #[derive(Debug, Clone)]
 pub struct AppointmentNote {
-    pub id: String,
-    pub appointment_id: String,
-    pub body: String,
-    pub user_id: Option<String>,
+    pub id: Str,
+    pub appointment_id: Str,
+    pub body: Str,
+    pub user_id: Option<Str>,
     pub date_added: Millis,
 }
 
@@ -379,8 +383,8 @@ impl AppointmentNote {
     }
 }
 
-fn put(m: &mut Map<String, Value>, key: &str, v: &Option<String>) {
+fn put(m: &mut Map<String, Value>, key: &str, v: &Option<Str>) {
     if let Some(v) = v {
-        m.insert(key.to_string(), Value::String(v.clone()));
+        m.insert(key.to_string(), Value::String(v.to_string()));
     }
 }

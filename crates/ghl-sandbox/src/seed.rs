@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::ids::new_id;
 use crate::model::{
-    Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Task, DND_CHANNELS,
+    Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Str, Task, DND_CHANNELS,
 };
 use crate::time::Millis;
 use crate::world::{Calendar, Location, World};
@@ -132,7 +132,7 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
         id: new_id(rng),
         name: format!("{} {}", COMPANIES[index % COMPANIES.len()], city),
         address: format!("{} Main St, {city}, {state}", 100 + index),
-        company_id: company.to_string(),
+        company_id: company.into(),
         users: (0..5).map(|_| new_id(rng)).collect(),
         custom_field_ids: (0..3).map(|_| new_id(rng)).collect(),
         ..Location::default()
@@ -145,7 +145,7 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
             slot_minutes: 30,
         });
     }
-    let businesses: Vec<String> = (0..5).map(|_| new_id(rng)).collect();
+    let businesses: Vec<Str> = (0..5).map(|_| new_id(rng)).collect();
     for n in 0..spec.contacts_per_location {
         let c = seed_contact(rng, spec, index, n, &loc, &businesses);
         if rng.gen_bool(0.2) {
@@ -162,7 +162,7 @@ fn seed_contact(
     loc_index: usize,
     n: usize,
     loc: &Location,
-    businesses: &[String],
+    businesses: &[Str],
 ) -> Contact {
     let first = pick(rng, FIRST);
     let last = pick(rng, LAST);
@@ -170,8 +170,8 @@ fn seed_contact(
     let added = spec.anchor - rng.gen_range(1..365) * DAY - rng.gen_range(0..DAY);
     let updated = added + rng.gen_range(0..spec.anchor - added);
     let id = new_id(rng);
-    let mut tags: Vec<String> = (0..rng.gen_range(0..4))
-        .map(|_| pick(rng, TAGS).to_string())
+    let mut tags: Vec<Str> = (0..rng.gen_range(0..4))
+        .map(|_| pick(rng, TAGS).into())
         .collect();
     tags.sort();
     tags.dedup();
@@ -185,7 +185,7 @@ fn seed_contact(
                 "inactive"
             };
             dnd_settings.insert(
-                ch.to_string(),
+                ch.into(),
                 DndSetting {
                     status: status.into(),
                     message: Some("Opted out by contact".into()),
@@ -201,7 +201,7 @@ fn seed_contact(
         },
         CustomField {
             id: loc.custom_field_ids[1].clone(),
-            value: rng.gen_range(100..10_000).to_string(),
+            value: rng.gen_range(100..10_000).to_string().into(),
         },
     ];
     let mut c = Contact {
@@ -209,25 +209,24 @@ fn seed_contact(
         location_id: loc.id.clone(),
         first_name: Some(first.into()),
         last_name: Some(last.into()),
-        email: Some(format!(
-            "{}.{}{}@{}",
-            first.to_lowercase(),
-            last.to_lowercase(),
-            n,
-            pick(rng, DOMAINS)
-        )),
+        email: Some(
+            format!(
+                "{}.{}{}@{}",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                n,
+                pick(rng, DOMAINS)
+            )
+            .into(),
+        ),
         // Unique per location: area code from the location, line number from the index.
-        phone: Some(format!("+1{}{:07}", 201 + loc_index % 700, n % 10_000_000)),
-        company_name: rng.gen_bool(0.4).then(|| pick(rng, COMPANIES).to_string()),
-        address1: Some(format!(
-            "{} {} Ave",
-            rng.gen_range(1..9999),
-            pick(rng, LAST)
-        )),
+        phone: Some(format!("+1{}{:07}", 201 + loc_index % 700, n % 10_000_000).into()),
+        company_name: rng.gen_bool(0.4).then(|| pick(rng, COMPANIES).into()),
+        address1: Some(format!("{} {} Ave", rng.gen_range(1..9999), pick(rng, LAST)).into()),
         city: Some(city.into()),
         state: Some(state.into()),
         country: Some("US".into()),
-        postal_code: Some(format!("{:05}", rng.gen_range(10_000..99_999))),
+        postal_code: Some(format!("{:05}", rng.gen_range(10_000..99_999)).into()),
         website: None,
         timezone: Some("America/Chicago".into()),
         source: Some(pick(rng, SOURCES).into()),
@@ -256,7 +255,7 @@ fn seed_contact(
             id: new_id(rng),
             contact_id: id.clone(),
             title: pick(rng, TASKS).into(),
-            body: Some(format!("For {first} {last}")),
+            body: Some(format!("For {first} {last}").into()),
             assigned_to: loc.users.choose(rng).cloned(),
             // Due between 20 days ago and 20 days ahead: some overdue, some upcoming.
             due_date: spec.anchor + rng.gen_range(-20..20) * DAY + rng.gen_range(8..18) * 3_600_000,
@@ -294,12 +293,13 @@ fn seed_appointments(rng: &mut ChaCha8Rng, spec: &SeedSpec, loc: &mut Location, 
             "{} with {}",
             pick(rng, MEETINGS),
             c.full_name().unwrap_or_default()
-        ),
+        )
+        .into(),
         status: pick(rng, APPT_STATUS).into(),
         assigned_user_id: loc.users.choose(rng).cloned().unwrap_or_default(),
         address: "https://meet.example.com/room".into(),
         meeting_location_type: "custom".into(),
-        notes: String::new(),
+        notes: Str::default(),
         source: "booking_widget".into(),
         rrule: None,
         start_time: start,

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::body::Patch;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::model::{Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Task};
+use crate::model::{Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Str, Task};
 use crate::time::{now_ms, Millis};
 
 /// A change HighLevel would announce by webhook: its `type` and the body's other fields.
@@ -23,31 +23,31 @@ pub struct Event {
 
 #[derive(Debug, Clone)]
 pub struct Calendar {
-    pub id: String,
-    pub group_id: String,
+    pub id: Str,
+    pub group_id: Str,
     pub name: String,
     pub slot_minutes: i64,
 }
 
 #[derive(Debug, Default)]
 pub struct Location {
-    pub id: String,
+    pub id: Str,
     pub name: String,
     pub address: String,
-    pub company_id: String,
-    pub users: Vec<String>,
+    pub company_id: Str,
+    pub users: Vec<Str>,
     pub calendars: Vec<Calendar>,
-    pub custom_field_ids: Vec<String>,
+    pub custom_field_ids: Vec<Str>,
     /// Boxed: the map's buckets stay small (a million contacts would otherwise leave hundreds
     /// of megabytes of empty, contact-sized slots in the table).
-    pub contacts: HashMap<String, Box<Contact>>,
+    pub contacts: HashMap<Str, Box<Contact>>,
     /// (dateAdded, id) and (dateUpdated, id): the orders search and listing page through.
-    pub by_added: BTreeSet<(Millis, String)>,
-    pub by_updated: BTreeSet<(Millis, String)>,
-    pub(crate) emails: HashMap<String, String>,
-    pub(crate) phones: HashMap<String, String>,
-    pub appointments: HashMap<String, Appointment>,
-    pub appointment_notes: HashMap<String, Vec<AppointmentNote>>,
+    pub by_added: BTreeSet<(Millis, Str)>,
+    pub by_updated: BTreeSet<(Millis, Str)>,
+    pub(crate) emails: HashMap<Str, Str>,
+    pub(crate) phones: HashMap<Str, Str>,
+    pub appointments: HashMap<Str, Appointment>,
+    pub appointment_notes: HashMap<Str, Vec<AppointmentNote>>,
 }
 
 impl Location {
@@ -87,8 +87,8 @@ impl Location {
             }
         }
         if let Some(p) = &c.phone {
-            if self.phones.get(&normalize_phone(p)) == Some(&c.id) {
-                self.phones.remove(&normalize_phone(p));
+            if self.phones.get(normalize_phone(p).as_str()) == Some(&c.id) {
+                self.phones.remove(normalize_phone(p).as_str());
             }
         }
     }
@@ -116,14 +116,14 @@ impl Location {
 
     pub fn find_by_email(&self, email: &str) -> Option<&Contact> {
         self.emails
-            .get(&email.to_lowercase())
+            .get(email.to_lowercase().as_str())
             .and_then(|id| self.contacts.get(id))
             .map(|c| &**c)
     }
 
     pub fn find_by_phone(&self, phone: &str) -> Option<&Contact> {
         self.phones
-            .get(&normalize_phone(phone))
+            .get(normalize_phone(phone).as_str())
             .and_then(|id| self.contacts.get(id))
             .map(|c| &**c)
     }
@@ -140,15 +140,15 @@ impl Location {
 }
 
 /// Phones compare by their digits, so `+1 (555) 010-0000` finds `+15550100000`.
-pub fn normalize_phone(p: &str) -> String {
+pub fn normalize_phone(p: &str) -> Str {
     p.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// Normalises tags as HighLevel does: trimmed, lower-cased, no empties, no repeats.
-pub fn normalize_tags(tags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn normalize_tags<T: AsRef<str>>(tags: &[T]) -> Vec<Str> {
+    let mut out: Vec<Str> = Vec::new();
     for t in tags {
-        let t = t.trim().to_lowercase();
+        let t: Str = t.as_ref().trim().to_lowercase().into();
         if !t.is_empty() && !out.contains(&t) {
             out.push(t);
         }
@@ -159,24 +159,24 @@ pub fn normalize_tags(tags: &[String]) -> Vec<String> {
 /// The fields a create, update or upsert may carry.
 #[derive(Debug, Clone)]
 pub struct ContactInput {
-    pub first_name: Patch<String>,
-    pub last_name: Patch<String>,
-    pub email: Patch<String>,
-    pub phone: Patch<String>,
-    pub company_name: Patch<String>,
-    pub address1: Patch<String>,
-    pub city: Patch<String>,
-    pub state: Patch<String>,
-    pub country: Patch<String>,
-    pub postal_code: Patch<String>,
-    pub website: Patch<String>,
-    pub timezone: Patch<String>,
-    pub source: Patch<String>,
-    pub assigned_to: Patch<String>,
-    pub date_of_birth: Patch<String>,
+    pub first_name: Patch<Str>,
+    pub last_name: Patch<Str>,
+    pub email: Patch<Str>,
+    pub phone: Patch<Str>,
+    pub company_name: Patch<Str>,
+    pub address1: Patch<Str>,
+    pub city: Patch<Str>,
+    pub state: Patch<Str>,
+    pub country: Patch<Str>,
+    pub postal_code: Patch<Str>,
+    pub website: Patch<Str>,
+    pub timezone: Patch<Str>,
+    pub source: Patch<Str>,
+    pub assigned_to: Patch<Str>,
+    pub date_of_birth: Patch<Str>,
     pub dnd: Option<bool>,
-    pub dnd_settings: Option<BTreeMap<String, DndSetting>>,
-    pub tags: Option<Vec<String>>,
+    pub dnd_settings: Option<BTreeMap<Str, DndSetting>>,
+    pub tags: Option<Vec<Str>>,
     pub custom_fields: Option<Vec<CustomField>>,
 }
 
@@ -266,7 +266,7 @@ impl ContactInput {
         }
         if let Some(s) = self.dnd_settings {
             for (k, v) in s {
-                if c.dnd_settings.get(&k) != Some(&v) {
+                if c.dnd_settings.get(k.as_str()) != Some(&v) {
                     c.dnd_settings.insert(k, v);
                     ch.dnd = true;
                 }
@@ -278,47 +278,47 @@ impl ContactInput {
 
 #[derive(Debug, Clone, Default)]
 pub struct TaskInput {
-    pub title: Option<String>,
-    pub body: Patch<String>,
+    pub title: Option<Str>,
+    pub body: Patch<Str>,
     pub due_date: Option<Millis>,
     pub completed: Option<bool>,
-    pub assigned_to: Patch<String>,
+    pub assigned_to: Patch<Str>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct NoteInput {
-    pub body: Option<String>,
-    pub title: Patch<String>,
-    pub color: Patch<String>,
+    pub body: Option<Str>,
+    pub title: Patch<Str>,
+    pub color: Patch<Str>,
     pub pinned: Option<bool>,
-    pub user_id: Patch<String>,
+    pub user_id: Patch<Str>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct AppointmentInput {
-    pub calendar_id: Option<String>,
-    pub contact_id: Option<String>,
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub assigned_user_id: Option<String>,
-    pub address: Option<String>,
-    pub meeting_location_type: Option<String>,
-    pub rrule: Option<String>,
+    pub calendar_id: Option<Str>,
+    pub contact_id: Option<Str>,
+    pub title: Option<Str>,
+    pub status: Option<Str>,
+    pub assigned_user_id: Option<Str>,
+    pub address: Option<Str>,
+    pub meeting_location_type: Option<Str>,
+    pub rrule: Option<Str>,
     pub start_time: Option<Millis>,
     pub end_time: Option<Millis>,
 }
 
 pub struct World {
-    pub company_id: String,
+    pub company_id: Str,
     pub company_name: String,
-    pub locations: BTreeMap<String, Location>,
+    pub locations: BTreeMap<Str, Location>,
     pub events: Vec<Event>,
     rng: ChaCha8Rng,
     last_ms: Millis,
 }
 
 impl World {
-    pub fn new(company_id: String, company_name: String, seed: u64) -> World {
+    pub fn new(company_id: Str, company_name: String, seed: u64) -> World {
         World {
             company_id,
             company_name,
@@ -336,7 +336,7 @@ impl World {
         self.last_ms
     }
 
-    pub fn new_id(&mut self) -> String {
+    pub fn new_id(&mut self) -> Str {
         new_id(&mut self.rng)
     }
 
@@ -416,7 +416,7 @@ impl World {
         let now = self.now();
         let mut c = Contact {
             id: self.new_id(),
-            location_id: loc_id.to_string(),
+            location_id: loc_id.into(),
             contact_type: "lead".into(),
             date_added: now,
             date_updated: now,
@@ -486,10 +486,10 @@ impl World {
         &mut self,
         loc_id: &str,
         id: &str,
-        add: &[String],
-        remove: &[String],
+        add: &[Str],
+        remove: &[Str],
         remove_all: bool,
-    ) -> ApiResult<Vec<String>> {
+    ) -> ApiResult<Vec<Str>> {
         let add = normalize_tags(add);
         let remove = normalize_tags(remove);
         let now = self.now();
@@ -541,13 +541,13 @@ impl World {
     pub fn set_business(
         &mut self,
         loc_id: &str,
-        ids: &[String],
-        business_id: Option<String>,
-    ) -> ApiResult<Vec<String>> {
+        ids: &[Str],
+        business_id: Option<Str>,
+    ) -> ApiResult<Vec<Str>> {
         let mut done = Vec::new();
         for id in ids {
             let b = business_id.clone();
-            if self.location(loc_id)?.contacts.contains_key(id) {
+            if self.location(loc_id)?.contacts.contains_key(id.as_str()) {
                 self.change_list(loc_id, id, |c| {
                     let changed = c.business_id != b;
                     c.business_id = b;
@@ -566,7 +566,7 @@ impl World {
         let now = self.now();
         let task = Task {
             id: self.new_id(),
-            contact_id: contact_id.to_string(),
+            contact_id: contact_id.into(),
             title: t.title.unwrap_or_default(),
             body: match t.body {
                 Patch::Set(b) => Some(b),
@@ -656,13 +656,13 @@ impl World {
     pub fn create_note(&mut self, loc_id: &str, contact_id: &str, n: NoteInput) -> ApiResult<Note> {
         self.location(loc_id)?.contact(contact_id)?;
         let now = self.now();
-        let some = |p: Patch<String>| match p {
+        let some = |p: Patch<Str>| match p {
             Patch::Set(v) => Some(v),
             _ => None,
         };
         let note = Note {
             id: self.new_id(),
-            contact_id: contact_id.to_string(),
+            contact_id: contact_id.into(),
             body: n.body.unwrap_or_default(),
             title: some(n.title),
             color: some(n.color),
@@ -747,16 +747,16 @@ impl World {
         let start = a.start_time.unwrap_or(now);
         let appt = Appointment {
             id: self.new_id(),
-            location_id: loc_id.to_string(),
+            location_id: loc_id.into(),
             calendar_id,
             group_id: cal.group_id.clone(),
             contact_id,
-            title: a.title.unwrap_or_else(|| cal.name.clone()),
+            title: a.title.unwrap_or_else(|| cal.name.as_str().into()),
             status: a.status.unwrap_or_else(|| "confirmed".into()),
             assigned_user_id: a.assigned_user_id.unwrap_or(default_user),
             address: a.address.unwrap_or_default(),
             meeting_location_type: a.meeting_location_type.unwrap_or_else(|| "default".into()),
-            notes: String::new(),
+            notes: Str::default(),
             source: "third_party".into(),
             rrule: a.rrule,
             start_time: start,
@@ -797,7 +797,7 @@ impl World {
             appt.calendar_id = c;
             appt.group_id = g;
         }
-        let set = |slot: &mut String, v: Option<String>| {
+        let set = |slot: &mut Str, v: Option<Str>| {
             if let Some(v) = v {
                 *slot = v;
             }
@@ -838,9 +838,9 @@ impl World {
         &mut self,
         loc_id: &str,
         appt_id: &str,
-        body: String,
-        user_id: Option<String>,
-    ) -> ApiResult<(AppointmentNote, String)> {
+        body: Str,
+        user_id: Option<Str>,
+    ) -> ApiResult<(AppointmentNote, Str)> {
         let contact = self
             .location(loc_id)?
             .appointment(appt_id)?
@@ -849,14 +849,14 @@ impl World {
         let now = self.now();
         let note = AppointmentNote {
             id: self.new_id(),
-            appointment_id: appt_id.to_string(),
+            appointment_id: appt_id.into(),
             body,
             user_id,
             date_added: now,
         };
         self.location_mut(loc_id)?
             .appointment_notes
-            .entry(appt_id.to_string())
+            .entry(appt_id.into())
             .or_default()
             .push(note.clone());
         Ok((note, contact))
@@ -867,9 +867,9 @@ impl World {
         loc_id: &str,
         appt_id: &str,
         note_id: &str,
-        body: String,
-        user_id: Option<String>,
-    ) -> ApiResult<(AppointmentNote, String)> {
+        body: Str,
+        user_id: Option<Str>,
+    ) -> ApiResult<(AppointmentNote, Str)> {
         let contact = self
             .location(loc_id)?
             .appointment(appt_id)?
@@ -898,7 +898,7 @@ impl World {
         let notes = self
             .location_mut(loc_id)?
             .appointment_notes
-            .entry(appt_id.to_string())
+            .entry(appt_id.into())
             .or_default();
         let before = notes.len();
         notes.retain(|n| n.id != note_id);

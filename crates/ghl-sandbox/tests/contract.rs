@@ -438,23 +438,23 @@ async fn fixture(sb: &common::TestSandbox) -> Fixture {
                 ];
                 let spare = contacts.iter().rev().find(|c| !used.contains(&&c.id))?;
                 Some(Fixture {
-                    loc: l.id.clone(),
+                    loc: l.id.to_string(),
                     token: String::new(),
-                    user: l.users.first()?.clone(),
-                    custom_field: l.custom_field_ids.first()?.clone(),
-                    contact: with_both.id.clone(),
-                    task: with_both.tasks[0].id.clone(),
-                    note: with_both.notes[0].id.clone(),
-                    appt_contact: appt.contact_id.clone(),
-                    business: in_business.business_id.clone()?,
-                    email: with_email.email.clone()?,
-                    spare: spare.id.clone(),
-                    calendar: appt.calendar_id.clone(),
-                    appointment: appt.id.clone(),
+                    user: l.users.first()?.to_string(),
+                    custom_field: l.custom_field_ids.first()?.to_string(),
+                    contact: with_both.id.to_string(),
+                    task: with_both.tasks[0].id.to_string(),
+                    note: with_both.notes[0].id.to_string(),
+                    appt_contact: appt.contact_id.to_string(),
+                    business: in_business.business_id.clone()?.to_string(),
+                    email: with_email.email.clone()?.to_string(),
+                    spare: spare.id.to_string(),
+                    calendar: appt.calendar_id.to_string(),
+                    appointment: appt.id.to_string(),
                     appointment_start: appt.start_time,
                     appointment_end: appt.end_time,
-                    appointment_note: l.appointment_notes[&appt.id][0].id.clone(),
-                    doomed: doomed.id.clone(),
+                    appointment_note: l.appointment_notes[&appt.id][0].id.to_string(),
+                    doomed: doomed.id.to_string(),
                 })
             })
         })
@@ -744,7 +744,7 @@ async fn oauth_fixture(sb: &common::TestSandbox, specs: &Specs) -> OAuthFixture 
         client_secret: app.client_secret.clone(),
         redirect_uri: app.redirect_uris[0].clone(),
         app_id: app.app_id.clone(),
-        company_id: sb.running.sandbox.read(|w| w.company_id.clone()),
+        company_id: sb.running.sandbox.read(|w| w.company_id.clone()).to_string(),
         code: authorize(sb, &loc).await,
         company_access: String::new(),
         company_refresh: String::new(),
@@ -1075,12 +1075,12 @@ async fn contacts_operations_answer_as_the_spec_says() {
     assert_eq!(bulk["responses"][0]["type"], "success", "{bulk}");
     assert_eq!(bulk["responses"][1]["type"], "error", "{bulk}");
     sb.running.sandbox.read(|w| {
-        let l = &w.locations[&fx.loc];
+        let l = &w.locations[fx.loc.as_str()];
         assert!(
-            !l.contacts.contains_key(&fx.spare),
+            !l.contacts.contains_key(fx.spare.as_str()),
             "delete-contact left the contact"
         );
-        let c = &l.contacts[&fx.contact];
+        let c = &l.contacts[fx.contact.as_str()];
         assert!(
             c.tasks.iter().all(|t| t.id != fx.task),
             "delete-task left the task"
@@ -1101,12 +1101,12 @@ async fn calendar_operations_answer_as_the_spec_says() {
     let bodies = check_all(&sb, &specs, &cases).await;
     assert_eq!(bodies[0]["event"]["id"], json!(fx.appointment));
     sb.running.sandbox.read(|w| {
-        let l = &w.locations[&fx.loc];
+        let l = &w.locations[fx.loc.as_str()];
         assert!(
-            !l.appointments.contains_key(&fx.doomed),
+            !l.appointments.contains_key(fx.doomed.as_str()),
             "delete-event left the event"
         );
-        let notes = l.appointment_notes.get(&fx.appointment);
+        let notes = l.appointment_notes.get(fx.appointment.as_str());
         assert!(
             notes.is_none_or(|n| n.iter().all(|n| n.id != fx.appointment_note)),
             "delete-appointment-note left the note"

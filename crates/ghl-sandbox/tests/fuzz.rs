@@ -477,13 +477,13 @@ impl Fixture {
         let mut ids = self.sandbox.read(|w| {
             let locs: Vec<_> = w.locations.values().collect();
             let mut ids = Ids {
-                company: w.company_id.clone(),
+                company: w.company_id.to_string(),
                 ..Ids::default()
             };
             let Some(l) = locs.get(loc_pick % locs.len().max(1)) else {
                 return ids;
             };
-            ids.loc = l.id.clone();
+            ids.loc = l.id.to_string();
             let contacts: Vec<&ghl_sandbox::model::Contact> = l
                 .by_added
                 .iter()
@@ -500,18 +500,18 @@ impl Fixture {
                 &contacts
             };
             if let Some(c) = pool.get(pick % pool.len().max(1)) {
-                ids.contact = c.id.clone();
-                ids.email = c.email.clone().unwrap_or_default();
+                ids.contact = c.id.to_string();
+                ids.email = c.email.clone().unwrap_or_default().to_string();
                 if let Some(t) = c.tasks.get(pick % c.tasks.len().max(1)) {
-                    ids.task = t.id.clone();
+                    ids.task = t.id.to_string();
                 }
                 if let Some(n) = c.notes.get(pick % c.notes.len().max(1)) {
-                    ids.note = n.id.clone();
+                    ids.note = n.id.to_string();
                 }
             }
-            let mut appts: Vec<&String> = l.appointments.keys().collect();
+            let mut appts: Vec<&ghl_sandbox::model::Str> = l.appointments.keys().collect();
             appts.sort();
-            let with_notes: Vec<&String> = appts
+            let with_notes: Vec<&ghl_sandbox::model::Str> = appts
                 .iter()
                 .copied()
                 .filter(|a| l.appointment_notes.get(*a).is_some_and(|n| !n.is_empty()))
@@ -524,14 +524,14 @@ impl Fixture {
             if let Some(a) = pool.get(pick % pool.len().max(1)) {
                 ids.appt = a.to_string();
                 if let Some(n) = l.appointment_notes.get(*a).and_then(|n| n.first()) {
-                    ids.apptnote = n.id.clone();
+                    ids.apptnote = n.id.to_string();
                 }
             }
             if let Some(c) = l.calendars.get(pick % l.calendars.len().max(1)) {
-                ids.cal = c.id.clone();
-                ids.group = c.group_id.clone();
+                ids.cal = c.id.to_string();
+                ids.group = c.group_id.to_string();
             }
-            ids.user = l.users.first().cloned().unwrap_or_default();
+            ids.user = l.users.first().cloned().unwrap_or_default().to_string();
             ids
         });
         for slot in [

@@ -26,7 +26,7 @@ fn redirect_uri(sb: &TestSandbox) -> String {
 }
 
 fn company_id(sb: &TestSandbox) -> String {
-    sb.running.sandbox.read(|w| w.company_id.clone())
+    sb.running.sandbox.read(|w| w.company_id.clone()).to_string()
 }
 
 /// The install page's query as HighLevel documents it, with `overrides` replacing or adding
@@ -198,7 +198,7 @@ async fn chooselocation_lists_every_seeded_location_with_an_approve_form() {
     let locations: Vec<(String, String)> = sb.running.sandbox.read(|w| {
         w.locations
             .values()
-            .map(|l| (l.id.clone(), l.name.clone()))
+            .map(|l| (l.id.to_string(), l.name.clone()))
             .collect()
     });
     assert_eq!(locations.len(), 3);

@@ -420,7 +420,7 @@ fn contacts(sb: &TestSandbox, loc: &str, n: usize) -> Vec<String> {
             .by_added
             .iter()
             .take(n)
-            .map(|(_, id)| id.clone())
+            .map(|(_, id)| id.to_string())
             .collect()
     })
 }

@@ -63,10 +63,11 @@ impl Answer {
             &self.body
         };
         let mut de = serde_json::Deserializer::from_slice(body);
+        // Both can quote the answer (a map key, a string value): keep them short.
         serde_path_to_error::deserialize(&mut de).map_err(|e| GhlError::Decode {
             operation: operation.to_string(),
-            path: e.path().to_string(),
-            reason: e.inner().to_string(),
+            path: snippet(&e.path().to_string()),
+            reason: snippet(&e.inner().to_string()),
         })
     }
 }
@@ -316,13 +317,15 @@ fn check_scope(location: &str, op: &Operation, token: &AccessToken) -> Result<()
 /// HighLevel's trace ids are UUIDs; anything empty or absurdly long is not one, and would
 /// make every error message as long as the header.
 fn trace_id(h: &HeaderMap) -> Option<String> {
-    ["traceid", "x-trace-id", "x-request-id"].iter().find_map(|k| {
-        h.get(*k)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && v.len() <= 128)
-            .map(str::to_string)
-    })
+    ["traceid", "x-trace-id", "x-request-id"]
+        .iter()
+        .find_map(|k| {
+            h.get(*k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.len() <= 128)
+                .map(str::to_string)
+        })
 }
 
 fn retry_after(h: &HeaderMap) -> Option<Duration> {

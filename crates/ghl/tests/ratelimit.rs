@@ -14,13 +14,19 @@ use tokio::task::JoinHandle;
 
 type Timed = JoinHandle<Result<Duration, GhlError>>;
 
+/// The two tests measure time: they run one at a time so neither's burst skews the other's
+/// clock (the sandbox logs `atMs` when it answers, so scheduling delays show up in it).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_429_storm_on_one_location_leaves_the_others_alone() {
+    let _serial = SERIAL.lock().await;
     let env = start().await;
     let (a, b) = (env.locations[0].clone(), env.locations[1].clone());
     // The sandbox sends no Retry-After: a 429 pauses the location for one interval.
     env.limits(json!({ "intervalMs": 200 })).await;
-    env.faults(json!({ "storm429": 1.0, "locations": [a] })).await;
+    env.faults(json!({ "storm429": 1.0, "locations": [a] }))
+        .await;
     let mut cfg = fast_config(&env.base);
     cfg.max_rate_limited_attempts = 100;
     let client = env.client(cfg);
@@ -48,7 +54,11 @@ async fn a_429_storm_on_one_location_leaves_the_others_alone() {
 
     let b_times = join_all(on_b, Duration::from_secs(10)).await;
     let b_last = *b_times.iter().max().unwrap();
-    assert_eq!(a_done.load(Ordering::SeqCst), 0, "nothing gets through the storm");
+    assert_eq!(
+        a_done.load(Ordering::SeqCst),
+        0,
+        "nothing gets through the storm"
+    );
     tokio::time::sleep(Duration::from_secs(1).saturating_sub(t0.elapsed())).await;
     env.faults(json!({ "reset": true })).await;
     let cleared = t0.elapsed();
@@ -67,7 +77,10 @@ async fn a_429_storm_on_one_location_leaves_the_others_alone() {
     let limited = a_log.iter().filter(|r| r["status"] == 429).count();
     assert_eq!(ok, 20);
     assert_eq!(ok + limited, a_log.len());
-    assert!(limited >= 20, "every request of A met the storm at least once: {limited}");
+    assert!(
+        limited >= 20,
+        "every request of A met the storm at least once: {limited}"
+    );
     assert_eq!(env.counter("rateLimited").await, limited as u64);
 }
 
@@ -90,9 +103,11 @@ async fn steady_traffic_never_overruns_any_sliding_window() {
     const BURST: usize = 10;
     const INTERVAL_MS: i64 = 1000;
     const REQUESTS: usize = 60;
+    let _serial = SERIAL.lock().await;
     let env = start().await;
     let loc = env.locations[2].clone();
-    env.limits(json!({ "burst": BURST, "intervalMs": INTERVAL_MS })).await;
+    env.limits(json!({ "burst": BURST, "intervalMs": INTERVAL_MS }))
+        .await;
     let client = env.client(fast_config(&env.base));
     let ids = env.contact_ids(&loc);
 
@@ -100,7 +115,9 @@ async fn steady_traffic_never_overruns_any_sliding_window() {
     let tasks: Vec<JoinHandle<Result<(), GhlError>>> = (0..10)
         .map(|worker| {
             let l = client.location(&loc);
-            let mine: Vec<String> = (0..REQUESTS / 10).map(|i| ids[(worker * 6 + i) % ids.len()].clone()).collect();
+            let mine: Vec<String> = (0..REQUESTS / 10)
+                .map(|i| ids[(worker * 6 + i) % ids.len()].clone())
+                .collect();
             tokio::spawn(async move {
                 for id in mine {
                     l.get_contact(&id).await?;
@@ -124,7 +141,10 @@ async fn steady_traffic_never_overruns_any_sliding_window() {
     at.sort();
     let mut busiest = 0;
     for (i, start) in at.iter().enumerate() {
-        let in_window = at[i..].iter().take_while(|t| **t < start + INTERVAL_MS).count();
+        let in_window = at[i..]
+            .iter()
+            .take_while(|t| **t < start + INTERVAL_MS)
+            .count();
         busiest = busiest.max(in_window);
         assert!(
             in_window <= BURST,
@@ -134,13 +154,17 @@ async fn steady_traffic_never_overruns_any_sliding_window() {
     // 60 requests at 10 per second need 5 whole intervals after the first burst.
     let span = (at[REQUESTS - 1] - at[0]) as f64;
     let ideal = ((REQUESTS / BURST - 1) as i64 * INTERVAL_MS) as f64;
-    let rate_use = REQUESTS as f64 / (elapsed.as_secs_f64() * BURST as f64 * 1000.0 / INTERVAL_MS as f64);
+    let rate_use =
+        REQUESTS as f64 / (elapsed.as_secs_f64() * BURST as f64 * 1000.0 / INTERVAL_MS as f64);
     println!(
         "{REQUESTS} requests in {elapsed:?} (sandbox saw them over {span} ms; ideal {ideal} ms): \
          {:.0}% of the budget by span, {:.0}% by requests per second; busiest window {busiest}",
         100.0 * ideal / span,
         100.0 * rate_use,
     );
-    assert!(elapsed < Duration::from_millis(6900), "too slow: {elapsed:?} uses under 85% of the budget");
+    assert!(
+        elapsed < Duration::from_millis(6900),
+        "too slow: {elapsed:?} uses under 85% of the budget"
+    );
     assert!(ideal / span >= 0.85, "{span} ms for {ideal} ms of budget");
 }

@@ -56,7 +56,10 @@ fn spec_ops(file: &str) -> BTreeMap<String, SpecOp> {
                         .collect()
                 })
                 .unwrap_or_default();
-            assert!(scopes.len() <= 1, "{file} {id} has several scopes: {scopes:?}");
+            assert!(
+                scopes.len() <= 1,
+                "{file} {id} has several scopes: {scopes:?}"
+            );
             let declared: BTreeSet<String> = [op.get("parameters"), Some(&shared_params)]
                 .into_iter()
                 .flatten()
@@ -115,7 +118,10 @@ fn table_has_every_spec_operation_with_its_method_path_and_scope() {
         assert_eq!(op.path, spec.path, "path of {id}");
         if UNSECURED_BULK.contains(&id.as_str()) {
             // The spec is silent; writing tags or businesses of contacts is a contacts write.
-            assert_eq!(spec.scope, None, "{id} now has security in the spec: {spec:?}");
+            assert_eq!(
+                spec.scope, None,
+                "{id} now has security in the spec: {spec:?}"
+            );
             assert_eq!(op.scope, "contacts.write", "scope of {id}");
         } else {
             assert_eq!(Some(op.scope), spec.scope.as_deref(), "scope of {id}");
@@ -132,7 +138,10 @@ fn the_only_operations_without_security_are_the_two_bulk_ones() {
         .filter(|(_, s)| s.scope.is_none())
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(unsecured, vec!["add-remove-contact-from-business", "create-association"]);
+    assert_eq!(
+        unsecured,
+        vec!["add-remove-contact-from-business", "create-association"]
+    );
 }
 
 #[test]
@@ -140,12 +149,27 @@ fn table_has_nothing_else_and_no_operation_twice() {
     let want = expected();
     let ids: Vec<&str> = OPERATIONS.iter().map(|o| o.id).collect();
     let unique: BTreeSet<&str> = ids.iter().copied().collect();
-    assert_eq!(unique.len(), ids.len(), "an operation id appears twice in {ids:?}");
-    let extra: Vec<&str> = ids.iter().copied().filter(|id| !want.contains_key(*id)).collect();
-    assert!(extra.is_empty(), "OPERATIONS holds operations the spec files lack: {extra:?}");
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "an operation id appears twice in {ids:?}"
+    );
+    let extra: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !want.contains_key(*id))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "OPERATIONS holds operations the spec files lack: {extra:?}"
+    );
     assert_eq!(OPERATIONS.len(), 41);
     let routes: BTreeSet<(&str, &str)> = OPERATIONS.iter().map(|o| (o.method, o.path)).collect();
-    assert_eq!(routes.len(), OPERATIONS.len(), "two operations share a method and path");
+    assert_eq!(
+        routes.len(),
+        OPERATIONS.len(),
+        "two operations share a method and path"
+    );
 }
 
 #[test]

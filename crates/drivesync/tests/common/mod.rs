@@ -151,7 +151,7 @@ pub async fn counters(base: &str) -> Value {
 pub fn first_location(running: &ghl_sandbox::RunningSandbox) -> (String, String) {
     running.sandbox.read(|w| {
         let l = w.locations.values().next().unwrap();
-        (l.id.clone(), l.by_added.iter().next().unwrap().1.clone())
+        (l.id.to_string(), l.by_added.iter().next().unwrap().1.to_string())
     })
 }
 

@@ -57,7 +57,7 @@ fn locations_json(sb: &Sandbox) -> Vec<Value> {
                     "users": l.users,
                     "calendars": l.calendars.iter().map(|c| json!({"id": c.id, "groupId": c.group_id, "name": c.name})).collect::<Vec<_>>(),
                     "customFieldIds": l.custom_field_ids,
-                    "installed": installs.contains_key(&l.id),
+                    "installed": installs.contains_key(l.id.as_str()),
                 })
             })
             .collect()
@@ -208,7 +208,7 @@ fn location_arg(sb: &Sandbox, body: &Bytes) -> ApiResult<String> {
     b.finish()?;
     let loc = loc.unwrap_or_default();
     sb.read(|w| w.location(&loc).map(drop))?;
-    Ok(loc)
+    Ok(loc.to_string())
 }
 
 /// The app is uninstalled from a location: its tokens die and an UNINSTALL webhook goes out.
@@ -240,7 +240,7 @@ pub async fn set_webhook(State(sb): State<Arc<Sandbox>>, body: Bytes) -> ApiResu
         url::Url::parse(u)
             .map_err(|e| ApiError::unprocessable(vec![format!("url is not a URL: {e}")]))?;
     }
-    *sb.webhook_url.write() = url.clone();
+    *sb.webhook_url.write() = url.as_ref().map(|u| u.to_string());
     Ok(Json(json!({ "url": url })))
 }
 

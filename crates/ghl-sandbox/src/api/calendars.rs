@@ -13,6 +13,7 @@ use super::contacts::{parse_num, query_location};
 use super::guard::Ctx;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::model::Str;
 use crate::state::Sandbox;
 use crate::world::AppointmentInput;
 
@@ -171,7 +172,7 @@ pub async fn list_notes(
         let appt = loc.appointment(&id)?;
         let all = loc
             .appointment_notes
-            .get(&id)
+            .get(id.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
         let notes: Vec<Value> = all
@@ -185,7 +186,7 @@ pub async fn list_notes(
     })
 }
 
-fn note_body(body: &Bytes) -> ApiResult<(String, Option<String>)> {
+fn note_body(body: &Bytes) -> ApiResult<(Str, Option<Str>)> {
     let mut b = Body::parse(body)?;
     let text = b.str_req("body");
     b.max_len("body", &text, 5000);

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::body::{Body, Patch};
-use crate::model::{CustomField, DndSetting, DND_CHANNELS};
+use crate::model::{CustomField, DndSetting, Str, DND_CHANNELS};
 use crate::world::ContactInput;
 
 pub fn contact_input(b: &mut Body) -> ContactInput {
@@ -35,12 +35,12 @@ pub fn contact_input(b: &mut Body) -> ContactInput {
         let mut parts = name.trim().splitn(2, ' ');
         if input.first_name == Patch::Absent {
             if let Some(f) = parts.next().filter(|s| !s.is_empty()) {
-                input.first_name = Patch::Set(f.to_string());
+                input.first_name = Patch::Set(f.into());
             }
         }
         if input.last_name == Patch::Absent {
             if let Some(l) = parts.next().filter(|s| !s.is_empty()) {
-                input.last_name = Patch::Set(l.trim().to_string());
+                input.last_name = Patch::Set(l.trim().into());
             }
         }
     }
@@ -71,12 +71,12 @@ pub fn looks_like_email(e: &str) -> bool {
     }
 }
 
-fn date_of_birth(b: &mut Body) -> Patch<String> {
+fn date_of_birth(b: &mut Body) -> Patch<Str> {
     match b.raw("dateOfBirth").cloned() {
         None => Patch::Absent,
         Some(Value::Null) => Patch::Null,
         Some(Value::String(s)) => match crate::time::parse(&s) {
-            Some(t) => Patch::Set(crate::time::format(t)),
+            Some(t) => Patch::Set(crate::time::format(t).into()),
             None => {
                 b.error("dateOfBirth must be a valid date".into());
                 Patch::Absent
@@ -89,7 +89,7 @@ fn date_of_birth(b: &mut Body) -> Patch<String> {
     }
 }
 
-fn dnd_settings(b: &mut Body) -> Option<BTreeMap<String, DndSetting>> {
+fn dnd_settings(b: &mut Body) -> Option<BTreeMap<Str, DndSetting>> {
     let raw = b.raw("dndSettings").cloned()?;
     let Value::Object(map) = raw else {
         if !raw.is_null() {
@@ -113,11 +113,11 @@ fn dnd_settings(b: &mut Body) -> Option<BTreeMap<String, DndSetting>> {
             ));
             continue;
         }
-        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(Str::from);
         out.insert(
-            channel,
+            channel.into(),
             DndSetting {
-                status: status.to_string(),
+                status: status.into(),
                 message: text("message"),
                 code: text("code"),
             },
@@ -155,8 +155,8 @@ fn custom_fields(b: &mut Body) -> Option<Vec<CustomField>> {
             other => other.to_string(),
         };
         out.push(CustomField {
-            id: id.to_string(),
-            value,
+            id: id.into(),
+            value: value.into(),
         });
     }
     Some(out)

@@ -96,7 +96,7 @@ pub async fn choose_location(
     let locations: Vec<(String, String, String)> = sb.read(|w| {
         w.locations
             .values()
-            .map(|l| (l.id.clone(), l.name.clone(), l.address.clone()))
+            .map(|l| (l.id.to_string(), l.name.clone(), l.address.clone()))
             .collect()
     });
     page(
@@ -353,7 +353,7 @@ pub async fn installed_locations(
                     .is_none_or(|s| l.name.to_lowercase().contains(s))
             })
             .filter_map(|l| {
-                let inst = installs.get(&l.id);
+                let inst = installs.get(l.id.as_str());
                 if only.is_some_and(|o| o != inst.is_some()) {
                     return None;
                 }

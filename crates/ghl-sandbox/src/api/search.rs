@@ -16,7 +16,7 @@ use super::contacts::{parse_num, query_location};
 use super::guard::Ctx;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::model::Contact;
+use crate::model::{Contact, Str};
 use crate::state::Sandbox;
 use crate::time::{self, Millis};
 use crate::world::Location;
@@ -57,7 +57,7 @@ enum Key {
 
 impl Key {
     fn of(c: &Contact, f: Field) -> Key {
-        let text = |v: &Option<String>| Key::Text(v.as_deref().unwrap_or("").to_lowercase());
+        let text = |v: &Option<Str>| Key::Text(v.as_deref().unwrap_or("").to_lowercase());
         match f {
             Field::DateAdded => Key::Num(c.date_added),
             Field::DateUpdated => Key::Num(c.date_updated),
@@ -123,23 +123,25 @@ enum Filter {
 const FILTER_FIELDS: &str = "dateAdded, dateUpdated, email, phone, tags, firstNameLowerCase, lastNameLowerCase, assignedTo, businessId, type, dnd, id";
 
 fn text_field(c: &Contact, field: &str) -> Option<String> {
+    let lower = |v: &Option<Str>| v.as_ref().map(|s| s.as_str().to_lowercase());
+    let plain = |v: &Option<Str>| v.as_ref().map(|s| s.to_string());
     match field {
-        "email" => c.email.as_ref().map(|s| s.to_lowercase()),
-        "phone" => c.phone.as_deref().map(crate::world::normalize_phone),
-        "firstNameLowerCase" => c.first_name.as_ref().map(|s| s.to_lowercase()),
-        "lastNameLowerCase" => c.last_name.as_ref().map(|s| s.to_lowercase()),
-        "assignedTo" => c.assigned_to.clone(),
-        "businessId" => c.business_id.clone(),
-        "type" => Some(c.contact_type.clone()),
+        "email" => lower(&c.email),
+        "phone" => c.phone.as_deref().map(|p| crate::world::normalize_phone(p).to_string()),
+        "firstNameLowerCase" => lower(&c.first_name),
+        "lastNameLowerCase" => lower(&c.last_name),
+        "assignedTo" => plain(&c.assigned_to),
+        "businessId" => plain(&c.business_id),
+        "type" => Some(c.contact_type.to_string()),
         "dnd" => Some(c.dnd.to_string()),
-        "id" => Some(c.id.clone()),
+        "id" => Some(c.id.to_string()),
         _ => None,
     }
 }
 
 /// `text_field(c, field) == value` without allocating: searches scan every contact.
 fn field_eq(c: &Contact, field: &str, value: &str) -> bool {
-    let lower_eq = |v: &Option<String>| {
+    let lower_eq = |v: &Option<Str>| {
         v.as_deref()
             .is_some_and(|s| s.chars().flat_map(char::to_lowercase).eq(value.chars()))
     };
@@ -198,7 +200,9 @@ impl Filter {
                 value,
                 negate,
             } => field_eq(c, field, value) != *negate,
-            Filter::Tags { tags, negate } => tags.iter().all(|t| c.tags.contains(t)) != *negate,
+            Filter::Tags { tags, negate } => {
+                tags.iter().all(|t| c.tags.iter().any(|x| x == t)) != *negate
+            }
             Filter::Exists { field, negate } => {
                 let present = if *field == "tags" {
                     !c.tags.is_empty()
@@ -307,7 +311,7 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
                 _ => return bad(errors, format!("{f} {op} needs a value")),
             };
             let value = match f {
-                "phone" => crate::world::normalize_phone(&raw),
+                "phone" => crate::world::normalize_phone(&raw).to_string(),
                 "email" | "firstNameLowerCase" | "lastNameLowerCase" => raw.to_lowercase(),
                 _ => raw,
             };
@@ -334,19 +338,19 @@ pub fn text_matches(c: &Contact, q: &str) -> bool {
     if q.is_empty() {
         return true;
     }
-    let has = |v: &Option<String>| v.as_ref().is_some_and(|s| s.to_lowercase().contains(q));
-    has(&c.full_name())
+    let has = |v: &Option<Str>| v.as_ref().is_some_and(|s| s.to_lowercase().contains(q));
+    has(&c.full_name().map(Str::from))
         || has(&c.email)
         || has(&c.company_name)
         || c.phone.as_ref().is_some_and(|p| {
             let digits = crate::world::normalize_phone(q);
-            !digits.is_empty() && crate::world::normalize_phone(p).contains(&digits)
+            !digits.is_empty() && crate::world::normalize_phone(p).contains(digits.as_str())
         })
 }
 
 struct Search {
     filters: Vec<Filter>,
-    query: Option<String>,
+    query: Option<Str>,
     sort: Vec<Sort>,
     after: Option<(Vec<Key>, String)>,
     page: usize,
@@ -357,7 +361,7 @@ fn parse_search(ctx: &Ctx, body: &Bytes) -> ApiResult<Search> {
     let mut b = Body::parse(body)?;
     let mut errors = Vec::new();
     let loc = b.str_req("locationId");
-    let query = b.str_opt("query").map(|s| s.to_lowercase());
+    let query = b.str_opt("query").map(|s| s.to_lowercase().into());
     let num = |v: Option<&Value>, key: &str, default: usize, errors: &mut Vec<String>| match v {
         None | Some(Value::Null) => default,
         Some(v) => match v.as_u64() {
@@ -491,7 +495,7 @@ fn compare(a: &(Vec<Key>, &str), b: &(Vec<Key>, &str), sort: &[Sort]) -> Orderin
     }
 }
 
-type Bound = std::ops::Bound<(Millis, String)>;
+type Bound = std::ops::Bound<(Millis, Str)>;
 
 /// An id greater than any real id, so `(t, TOP)` sorts after every record at time `t`.
 const TOP: &str = "\u{10FFFF}";
@@ -506,23 +510,23 @@ fn range_bounds(filters: &[Filter], field: Field) -> (Bound, Bound) {
                 continue;
             }
             if let Some(t) = gte {
-                lo = tighter_lo(lo, Included((*t, String::new())));
+                lo = tighter_lo(lo, Included((*t, Str::default())));
             }
             if let Some(t) = gt {
-                lo = tighter_lo(lo, Excluded((*t, TOP.to_string())));
+                lo = tighter_lo(lo, Excluded((*t, Str::from(TOP))));
             }
             if let Some(t) = lte {
-                hi = tighter_hi(hi, Included((*t, TOP.to_string())));
+                hi = tighter_hi(hi, Included((*t, Str::from(TOP))));
             }
             if let Some(t) = lt {
-                hi = tighter_hi(hi, Excluded((*t, String::new())));
+                hi = tighter_hi(hi, Excluded((*t, Str::default())));
             }
         }
     }
     (lo, hi)
 }
 
-fn bound_key(b: &Bound) -> Option<&(Millis, String)> {
+fn bound_key(b: &Bound) -> Option<&(Millis, Str)> {
     match b {
         std::ops::Bound::Included(k) | std::ops::Bound::Excluded(k) => Some(k),
         std::ops::Bound::Unbounded => None,
@@ -600,7 +604,7 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
         let (mut lo, mut hi) = (range_lo.clone(), range_hi.clone());
         if let Some((keys, id)) = &s.after {
             if let Some(Key::Num(n)) = keys.first() {
-                let at = std::ops::Bound::Excluded((*n, id.clone()));
+                let at = std::ops::Bound::Excluded((*n, Str::from(id.as_str())));
                 if desc {
                     hi = tighter_hi(hi, at);
                 } else {
@@ -612,7 +616,7 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
             Vec::new()
         } else {
             let range = index.range((lo, hi));
-            let ids: Box<dyn Iterator<Item = &(Millis, String)>> =
+            let ids: Box<dyn Iterator<Item = &(Millis, Str)>> =
                 if desc { Box::new(range.rev()) } else { Box::new(range) };
             ids.filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
                 .filter(|c| keep(c))
@@ -704,7 +708,7 @@ pub async fn list(
         })?),
         None => None,
     };
-    let start_id = q.get("startAfterId").cloned().unwrap_or_default();
+    let start_id: Str = q.get("startAfterId").map(|s| Str::from(s.as_str())).unwrap_or_default();
     let query = q.get("query").map(|s| s.to_lowercase());
     sb.read(|w| {
         let loc = w.location(&ctx.location_id)?;
@@ -733,7 +737,7 @@ pub async fn list(
                 .collect();
             next.sort();
             next.push(("startAfter".into(), last.date_added.to_string()));
-            next.push(("startAfterId".into(), last.id.clone()));
+            next.push(("startAfterId".into(), last.id.to_string()));
             let qs = serde_urlencoded::to_string(&next).unwrap_or_default();
             let m = meta.as_object_mut().expect("literal object");
             m.insert("startAfter".into(), json!(last.date_added));

@@ -11,11 +11,12 @@ use super::contacts::body_location;
 use super::guard::Ctx;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::model::Str;
 use crate::state::Sandbox;
 
 type Created = ApiResult<(StatusCode, Json<Value>)>;
 
-fn list(body: &Bytes, key: &str) -> ApiResult<Vec<String>> {
+fn list(body: &Bytes, key: &str) -> ApiResult<Vec<Str>> {
     let mut b = Body::parse(body)?;
     let items = b.strings_req(key);
     b.finish()?;
@@ -103,9 +104,9 @@ pub async fn add_campaign(
     Body::parse(&body)?.finish()?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.campaigns.contains(&campaign);
+            let new = !c.campaigns.iter().any(|x| x == &campaign);
             if new {
-                c.campaigns.push(campaign.clone());
+                c.campaigns.push(campaign.as_str().into());
             }
             new
         })
@@ -158,9 +159,9 @@ pub async fn add_workflow(
     workflow_body(&body)?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.workflows.contains(&workflow);
+            let new = !c.workflows.iter().any(|x| x == &workflow);
             if new {
-                c.workflows.push(workflow.clone());
+                c.workflows.push(workflow.as_str().into());
             }
             new
         })
@@ -222,8 +223,8 @@ pub async fn bulk_tags(
             });
             match r {
                 Ok((old, new)) => {
-                    let added: Vec<&String> = new.iter().filter(|t| !old.contains(t)).collect();
-                    let removed: Vec<&String> = old.iter().filter(|t| !new.contains(t)).collect();
+                    let added: Vec<&Str> = new.iter().filter(|t| !old.contains(t)).collect();
+                    let removed: Vec<&Str> = old.iter().filter(|t| !new.contains(t)).collect();
                     responses.push(json!({
                         "contactId": cid, "message": "Tags updated", "type": "success",
                         "oldTags": old, "tagsAdded": added, "tagsRemoved": removed,

@@ -74,7 +74,7 @@ impl TestSandbox {
     pub fn location_ids(&self) -> Vec<String> {
         self.running
             .sandbox
-            .read(|w| w.locations.keys().cloned().collect())
+            .read(|w| w.locations.keys().map(|k| k.to_string()).collect())
     }
 
     pub async fn admin(&self, path: &str, body: Value) -> Value {
@@ -148,7 +148,7 @@ impl TestSandbox {
     pub fn some_contact(&self, location: &str) -> String {
         self.running.sandbox.read(|w| {
             let l = w.location(location).unwrap();
-            l.by_added.iter().next().unwrap().1.clone()
+            l.by_added.iter().next().unwrap().1.to_string()
         })
     }
 }

@@ -86,9 +86,12 @@ pub async fn start_with(cfg: SandboxConfig) -> Env {
     ensure_keys();
     let running = ghl_sandbox::start(cfg).await.expect("sandbox starts");
     let base = running.base_url();
-    let (locations, company_id) = running
-        .sandbox
-        .read(|w| (w.locations.keys().cloned().collect(), w.company_id.clone()));
+    let (locations, company_id) = running.sandbox.read(|w| {
+        (
+            w.locations.keys().map(|k| k.to_string()).collect(),
+            w.company_id.to_string(),
+        )
+    });
     Env {
         running,
         base,
@@ -128,7 +131,13 @@ impl Env {
 
     /// POSTs to an admin route and returns its JSON; panics unless it succeeded.
     pub async fn admin(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(self.url(path)).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "admin {path} answered {status}: {v}");
@@ -137,7 +146,11 @@ impl Env {
 
     pub async fn admin_get(&self, path: &str) -> Value {
         let r = self.http.get(self.url(path)).send().await.unwrap();
-        assert!(r.status().is_success(), "admin {path} answered {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "admin {path} answered {}",
+            r.status()
+        );
         r.json().await.unwrap()
     }
 
@@ -156,7 +169,9 @@ impl Env {
     /// A top-level number of `/_sandbox/counters` (`rateLimited`, `refreshes`, …).
     pub async fn counter(&self, name: &str) -> u64 {
         let c = self.counters().await;
-        c[name].as_u64().unwrap_or_else(|| panic!("no counter {name} in {c}"))
+        c[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name} in {c}"))
     }
 
     /// The sandbox's request log of one location: `{atMs, method, route, status, …}`.
@@ -209,7 +224,7 @@ impl Env {
                 .unwrap()
                 .by_added
                 .iter()
-                .map(|(_, id)| id.clone())
+                .map(|(_, id)| id.to_string())
                 .collect()
         })
     }
@@ -221,7 +236,7 @@ impl Env {
                 .unwrap()
                 .calendars
                 .iter()
-                .map(|c| c.id.clone())
+                .map(|c| c.id.to_string())
                 .collect()
         })
     }
