@@ -23,12 +23,17 @@ impl Drop for Sandbox {
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_drivesync"));
     // Log everything: the leak check reads these lines too.
-    c.env("RUST_LOG", "trace").env_remove("DRIVESYNC_MASTER_KEY");
+    c.env("RUST_LOG", "trace")
+        .env_remove("DRIVESYNC_MASTER_KEY");
     c
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 const CLIENT_ID: &str = "leakcheck-app";
@@ -36,8 +41,23 @@ const CLIENT_SECRET: &str = "leakcheck-client-secret-5f2b9c0d7e";
 
 fn start_sandbox(redirect: &str, data: &std::path::Path) -> Sandbox {
     let mut child = bin()
-        .args(["sandbox", "--addr", "127.0.0.1:0", "--locations", "2", "--contacts-per-location", "12"])
-        .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--redirect-uri", redirect])
+        .args([
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--locations",
+            "2",
+            "--contacts-per-location",
+            "12",
+        ])
+        .args([
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--redirect-uri",
+            redirect,
+        ])
         .arg("--data-dir")
         .arg(data)
         .stdout(Stdio::piped())
@@ -46,7 +66,12 @@ fn start_sandbox(redirect: &str, data: &std::path::Path) -> Sandbox {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    let base = first.split("listening on ").nth(1).unwrap().trim().to_string();
+    let base = first
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
     std::thread::spawn(move || for _ in lines {});
     Sandbox { child, base }
 }
@@ -57,7 +82,11 @@ fn run(args: &[&str], data: &std::path::Path, stdin: Option<&str>) -> (bool, Str
         .args(args)
         .arg("--data-dir")
         .arg(data)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -81,8 +110,21 @@ struct Run {
 }
 
 impl Run {
-    fn api(&self, op: &str, extra: &[&str], data: &std::path::Path, stdin: Option<&str>) -> (bool, String, String) {
-        let mut args = vec!["api", op, "--location", &self.location, "--ghl-base-url", &self.base];
+    fn api(
+        &self,
+        op: &str,
+        extra: &[&str],
+        data: &std::path::Path,
+        stdin: Option<&str>,
+    ) -> (bool, String, String) {
+        let mut args = vec![
+            "api",
+            op,
+            "--location",
+            &self.location,
+            "--ghl-base-url",
+            &self.base,
+        ];
         args.extend_from_slice(extra);
         run(&args, data, stdin)
     }
@@ -95,15 +137,34 @@ async fn connect_use_rotate_and_nothing_leaks() {
     let sandbox_dir = tempfile::tempdir().unwrap();
     let redirect = format!("http://127.0.0.1:{}/oauth/callback", free_port());
     let sb = start_sandbox(&redirect, sandbox_dir.path());
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base)).await.unwrap().json().await.unwrap();
+    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
     let other = locs["locations"][1]["id"].as_str().unwrap().to_string();
     let mut logs = String::new();
 
     // connect: prints the URL, waits for the callback, stores the tokens.
     let mut connect = bin()
-        .args(["connect", "--no-browser", "--ghl-base-url", &sb.base, "--ghl-authorize-url", &sb.base])
-        .args(["--client-id", CLIENT_ID, "--redirect-uri", &redirect, "--scopes", "contacts.readonly contacts.write"])
+        .args([
+            "connect",
+            "--no-browser",
+            "--ghl-base-url",
+            &sb.base,
+            "--ghl-authorize-url",
+            &sb.base,
+        ])
+        .args([
+            "--client-id",
+            CLIENT_ID,
+            "--redirect-uri",
+            &redirect,
+            "--scopes",
+            "contacts.readonly contacts.write",
+        ])
         .env("DRIVESYNC_CLIENT_SECRET", CLIENT_SECRET)
         .arg("--data-dir")
         .arg(d)
@@ -120,29 +181,58 @@ async fn connect_use_rotate_and_nothing_leaks() {
     });
     let mut printed = Vec::new();
     let auth_url = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("connect prints the URL");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("connect prints the URL");
         printed.push(line.clone());
         if line.starts_with("http") {
             break line;
         }
     };
-    assert!(auth_url.contains("/oauth/chooselocation?response_type=code"), "{auth_url}");
+    assert!(
+        auth_url.contains("/oauth/chooselocation?response_type=code"),
+        "{auth_url}"
+    );
     // The person approves: the sandbox redirects the browser to connect's callback.
-    let page = reqwest::get(format!("{auth_url}&location_id={location}&approve=1")).await.unwrap();
+    let page = reqwest::get(format!("{auth_url}&location_id={location}&approve=1"))
+        .await
+        .unwrap();
     assert!(page.status().is_success());
-    assert!(page.text().await.unwrap().contains("drivesync is connected"));
-    let status = tokio::task::spawn_blocking(move || connect.wait()).await.unwrap().unwrap();
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("drivesync is connected"));
+    let status = tokio::task::spawn_blocking(move || connect.wait())
+        .await
+        .unwrap()
+        .unwrap();
     printed.extend(rx.try_iter());
     let printed = printed.join("\n");
     assert!(status.success(), "{printed}");
-    assert!(printed.contains(&format!("Connected location {location}.")), "{printed}");
-    assert!(printed.contains("scopes:  contacts.readonly contacts.write"), "{printed}");
+    assert!(
+        printed.contains(&format!("Connected location {location}.")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("scopes:  contacts.readonly contacts.write"),
+        "{printed}"
+    );
     assert!(printed.contains("expires: "), "{printed}");
     logs.push_str(&printed);
 
     let contact = {
         let (ok, out, err) = run(
-            &["api", "get-contacts", "--location", &location, "--ghl-base-url", &sb.base, "--param", "limit=1"],
+            &[
+                "api",
+                "get-contacts",
+                "--location",
+                &location,
+                "--ghl-base-url",
+                &sb.base,
+                "--param",
+                "limit=1",
+            ],
             d,
             None,
         );
@@ -152,44 +242,82 @@ async fn connect_use_rotate_and_nothing_leaks() {
         let v: Value = serde_json::from_str(&out).unwrap();
         v["contacts"][0]["id"].as_str().unwrap().to_string()
     };
-    let r = Run { base: sb.base.clone(), location: location.clone(), contact };
+    let r = Run {
+        base: sb.base.clone(),
+        location: location.clone(),
+        contact,
+    };
 
     // locations: the OAuth location, ok, with its scopes.
     let (ok, out, err) = run(&["locations"], d, None);
     assert!(ok, "{err}");
-    assert!(out.contains(&location) && out.contains("oauth") && out.contains(" ok "), "{out}");
+    assert!(
+        out.contains(&location) && out.contains("oauth") && out.contains(" ok "),
+        "{out}"
+    );
     assert!(out.contains("contacts.readonly contacts.write"), "{out}");
     logs.push_str(&out);
     logs.push_str(&err);
 
     // The token expires: the next call refreshes it (the stored client secret is used).
     let http = reqwest::Client::new();
-    http.post(format!("{}/_sandbox/expire-tokens", r.base)).json(&json!({"locationId": location})).send().await.unwrap();
-    let (ok, out, err) = r.api("get-contact", &["--param", &format!("contactId={}", r.contact)], d, None);
+    http.post(format!("{}/_sandbox/expire-tokens", r.base))
+        .json(&json!({"locationId": location}))
+        .send()
+        .await
+        .unwrap();
+    let (ok, out, err) = r.api(
+        "get-contact",
+        &["--param", &format!("contactId={}", r.contact)],
+        d,
+        None,
+    );
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["contact"]["id"], r.contact.as_str());
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["contact"]["id"],
+        r.contact.as_str()
+    );
     logs.push_str(&out);
     logs.push_str(&err);
-    let counters: Value = reqwest::get(format!("{}/_sandbox/counters", r.base)).await.unwrap().json().await.unwrap();
+    let counters: Value = reqwest::get(format!("{}/_sandbox/counters", r.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(counters["refreshes"], 1, "{counters}");
 
     // A body from standard input.
     let body = json!({"locationId": location, "pageLimit": 3}).to_string();
     let (ok, out, err) = r.api("search-contacts-advanced", &["--body", "-"], d, Some(&body));
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["contacts"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["contacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     logs.push_str(&out);
     logs.push_str(&err);
 
     // keys rotate: everything re-encrypted, the old key removed, all still readable.
     let (ok, out, err) = run(&["keys", "rotate", "--remove-old"], d, None);
     assert!(ok, "{err}");
-    assert!(out.contains("values re-encrypted") && out.contains("Removed key"), "{out}");
+    assert!(
+        out.contains("values re-encrypted") && out.contains("Removed key"),
+        "{out}"
+    );
     logs.push_str(&out);
     logs.push_str(&err);
     let key_file = std::fs::read_to_string(d.join("master.key")).unwrap();
     assert_eq!(key_file.lines().count(), 1, "only the new key is left");
-    let (ok, out, err) = r.api("get-contact", &["--param", &format!("contactId={}", r.contact)], d, None);
+    let (ok, out, err) = r.api(
+        "get-contact",
+        &["--param", &format!("contactId={}", r.contact)],
+        d,
+        None,
+    );
     assert!(ok, "after rotation: {err}");
     logs.push_str(&out);
     logs.push_str(&err);
@@ -205,9 +333,26 @@ async fn connect_use_rotate_and_nothing_leaks() {
         .await
         .unwrap();
     let pit = pit["token"].as_str().unwrap().to_string();
-    let (ok, out, err) = run(&["connect", "--token", &pit, "--location", &other, "--ghl-base-url", &r.base], d, None);
+    let (ok, out, err) = run(
+        &[
+            "connect",
+            "--token",
+            &pit,
+            "--location",
+            &other,
+            "--ghl-base-url",
+            &r.base,
+        ],
+        d,
+        None,
+    );
     assert!(ok, "{err}");
-    assert!(out.contains(&format!("Connected location {other} with a Private Integration Token.")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Connected location {other} with a Private Integration Token."
+        )),
+        "{out}"
+    );
     logs.push_str(&out);
     logs.push_str(&err);
     let (ok, out, _) = run(&["locations"], d, None);
@@ -220,18 +365,31 @@ async fn connect_use_rotate_and_nothing_leaks() {
         .json()
         .await
         .unwrap();
-    let mut secrets: Vec<String> = issued["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
-    assert!(secrets.len() >= 4, "two access and two refresh tokens at least: {secrets:?}");
+    let mut secrets: Vec<String> = issued["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        secrets.len() >= 4,
+        "two access and two refresh tokens at least: {secrets:?}"
+    );
     secrets.push(pit);
     secrets.push(CLIENT_SECRET.to_string());
     let mut files = Vec::new();
     for entry in std::fs::read_dir(d).unwrap() {
         let p = entry.unwrap().path();
         let mut bytes = Vec::new();
-        std::fs::File::open(&p).unwrap().read_to_end(&mut bytes).unwrap();
+        std::fs::File::open(&p)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         files.push((p, bytes));
     }
-    assert!(files.iter().any(|(p, _)| p.to_string_lossy().ends_with("drivesync.db")));
+    assert!(files
+        .iter()
+        .any(|(p, _)| p.to_string_lossy().ends_with("drivesync.db")));
     for s in &secrets {
         assert!(!logs.contains(s.as_str()), "a secret was printed or logged");
         for (p, bytes) in &files {
@@ -242,7 +400,10 @@ async fn connect_use_rotate_and_nothing_leaks() {
             );
         }
     }
-    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "logging was on for the leak check");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "logging was on for the leak check"
+    );
 }
 
 #[test]
@@ -251,10 +412,18 @@ fn refusals_say_what_to_do() {
     let d = data.path();
     let (ok, _, err) = run(&["api", "no-such-operation"], d, None);
     assert!(!ok);
-    assert!(err.contains("unknown operation `no-such-operation`; known operations: search-contacts-advanced"), "{err}");
+    assert!(
+        err.contains(
+            "unknown operation `no-such-operation`; known operations: search-contacts-advanced"
+        ),
+        "{err}"
+    );
     let (ok, _, err) = run(&["api", "get-contact", "--param", "contactId=x"], d, None);
     assert!(!ok);
-    assert!(err.contains("no location is connected; run `drivesync connect` first"), "{err}");
+    assert!(
+        err.contains("no location is connected; run `drivesync connect` first"),
+        "{err}"
+    );
     let (ok, _, err) = run(&["connect", "--token", "pit-x"], d, None);
     assert!(!ok);
     assert!(err.contains("add --location ID"), "{err}");
@@ -271,11 +440,31 @@ async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
     let d = data.path();
     let sandbox_dir = tempfile::tempdir().unwrap();
     let sb = start_sandbox("http://127.0.0.1:9/cb", sandbox_dir.path());
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base)).await.unwrap().json().await.unwrap();
+    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
-    let (ok, _, err) = run(&["connect", "--token", "pit-not-a-real-token", "--location", &location, "--ghl-base-url", &sb.base], d, None);
+    let (ok, _, err) = run(
+        &[
+            "connect",
+            "--token",
+            "pit-not-a-real-token",
+            "--location",
+            &location,
+            "--ghl-base-url",
+            &sb.base,
+        ],
+        d,
+        None,
+    );
     assert!(!ok);
-    assert!(err.contains("HighLevel did not accept the token for this location"), "{err}");
+    assert!(
+        err.contains("HighLevel did not accept the token for this location"),
+        "{err}"
+    );
     let readonly: Value = reqwest::Client::new()
         .post(format!("{}/_sandbox/pit", sb.base))
         .json(&json!({"locationId": location, "scopes": ["contacts.readonly"]}))
@@ -286,20 +475,39 @@ async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
         .await
         .unwrap();
     let (ok, _, err) = run(
-        &["connect", "--token", readonly["token"].as_str().unwrap(), "--location", &location, "--ghl-base-url", &sb.base],
+        &[
+            "connect",
+            "--token",
+            readonly["token"].as_str().unwrap(),
+            "--location",
+            &location,
+            "--ghl-base-url",
+            &sb.base,
+        ],
         d,
         None,
     );
     assert!(ok, "{err}");
     let body = json!({"tags": ["vip"]}).to_string();
     let (ok, _, err) = run(
-        &["api", "add-tags", "--param", "contactId=abc", "--ghl-base-url", &sb.base, "--body", "-"],
+        &[
+            "api",
+            "add-tags",
+            "--param",
+            "contactId=abc",
+            "--ghl-base-url",
+            &sb.base,
+            "--body",
+            "-",
+        ],
         d,
         Some(&body),
     );
     assert!(!ok);
     assert!(
-        err.contains(&format!("the token for location {location} lacks the scope `contacts.write` needed by add-tags")),
+        err.contains(&format!(
+            "the token for location {location} lacks the scope `contacts.write` needed by add-tags"
+        )),
         "{err}"
     );
 }

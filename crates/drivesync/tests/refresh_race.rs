@@ -28,7 +28,12 @@ struct ChildSpec<'a> {
 
 fn spawn_child(s: &ChildSpec) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_process_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("CHILD_DB", s.db_url)
         .env("CHILD_MASTER", s.master)
@@ -51,7 +56,10 @@ fn wait_child(c: std::process::Child) -> (Option<i32>, Option<Value>) {
     let out = c.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !text.contains("RESULT ") {
-        eprintln!("child stdout: {text}\nchild stderr: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "child stdout: {text}\nchild stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let result = text
         .lines()
@@ -70,7 +78,11 @@ fn child_process_entry() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let keyring = store::Keyring::from_env_value(&env("CHILD_MASTER")).unwrap();
-        let store = Arc::new(store::Store::connect(&env("CHILD_DB"), keyring).await.unwrap());
+        let store = Arc::new(
+            store::Store::connect(&env("CHILD_DB"), keyring)
+                .await
+                .unwrap(),
+        );
         let base = url::Url::parse(&env("CHILD_BASE")).unwrap();
         let app = ghl::OAuthApp::new(
             env("CHILD_CLIENT_ID"),
@@ -105,7 +117,10 @@ fn child_process_entry() {
                 Err(e) => errors.push(format!("{e:?}")),
             }
         }
-        println!("RESULT {}", serde_json::json!({ "ok": ok, "errors": errors }));
+        println!(
+            "RESULT {}",
+            serde_json::json!({ "ok": ok, "errors": errors })
+        );
     });
 }
 
@@ -132,14 +147,19 @@ async fn two_processes_one_refresh(db: common::Db) {
         lease_ms: 30_000,
     };
     let (a, b) = (spawn_child(&spec), spawn_child(&spec));
-    let (ra, rb) = tokio::task::spawn_blocking(move || (wait_child(a), wait_child(b))).await.unwrap();
+    let (ra, rb) = tokio::task::spawn_blocking(move || (wait_child(a), wait_child(b)))
+        .await
+        .unwrap();
     for (code, result) in [ra, rb] {
         assert_eq!(code, Some(0));
         let r = result.expect("the child reports");
         assert_eq!(r["ok"], 50, "no task fails: {r}");
     }
     let c = common::counters(&base).await;
-    assert_eq!(c["refreshes"], 1, "exactly one refresh across both processes: {c}");
+    assert_eq!(
+        c["refreshes"], 1,
+        "exactly one refresh across both processes: {c}"
+    );
     assert_eq!(c["refreshRefused"], 0, "{c}");
     let rec = store.location(&location).await.unwrap().unwrap();
     assert_eq!(rec.state, store::LocationState::Ok);
@@ -180,8 +200,13 @@ async fn crash_before_commit(db: common::Db) {
         lease_ms: 500,
     };
     let crashed = spawn_child(&spec);
-    let (code, result) = tokio::task::spawn_blocking(move || wait_child(crashed)).await.unwrap();
-    assert!(result.is_none() && code != Some(0), "the child died at the fault point");
+    let (code, result) = tokio::task::spawn_blocking(move || wait_child(crashed))
+        .await
+        .unwrap();
+    assert!(
+        result.is_none() && code != Some(0),
+        "the child died at the fault point"
+    );
     assert_eq!(common::counters(&base).await["refreshes"], 1);
 
     // The next process finds the lease of the dead one, waits it out, spends the (already
@@ -190,15 +215,25 @@ async fn crash_before_commit(db: common::Db) {
     spec.tasks = 5;
     for _round in 0..2 {
         let c = spawn_child(&spec);
-        let (code, result) = tokio::task::spawn_blocking(move || wait_child(c)).await.unwrap();
+        let (code, result) = tokio::task::spawn_blocking(move || wait_child(c))
+            .await
+            .unwrap();
         assert_eq!(code, Some(0));
         let r = result.unwrap();
         assert_eq!(r["ok"], 0);
         let errors = r["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 5);
-        assert!(errors.iter().all(|e| e.as_str().unwrap().starts_with("NeedsReauth")), "{r}");
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.as_str().unwrap().starts_with("NeedsReauth")),
+            "{r}"
+        );
         let c = common::counters(&base).await;
-        assert_eq!(c["refreshRefused"], 1, "the token endpoint is asked once, never again: {c}");
+        assert_eq!(
+            c["refreshRefused"], 1,
+            "the token endpoint is asked once, never again: {c}"
+        );
         assert_eq!(c["refreshes"], 1);
     }
     let rec = store.location(&location).await.unwrap().unwrap();

@@ -88,9 +88,11 @@ pub fn random_change(w: &mut World) {
         350..=449 => {
             let tag = ["vip", "hot", "follow-up", "newsletter"][n as usize % 4].to_string();
             if n.is_multiple_of(2) {
-                w.change_tags(&loc, &cid, &[tag.into()], &[], false).map(drop)
+                w.change_tags(&loc, &cid, &[tag.into()], &[], false)
+                    .map(drop)
             } else {
-                w.change_tags(&loc, &cid, &[], &[tag.into()], false).map(drop)
+                w.change_tags(&loc, &cid, &[], &[tag.into()], false)
+                    .map(drop)
             }
         }
         450..=479 => {

@@ -149,7 +149,8 @@ impl Body {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => {
-                let out: Option<Vec<Str>> = items.iter().map(|v| v.as_str().map(Str::from)).collect();
+                let out: Option<Vec<Str>> =
+                    items.iter().map(|v| v.as_str().map(Str::from)).collect();
                 if out.is_none() {
                     self.errors
                         .push(format!("each value in {key} must be a string"));

@@ -277,6 +277,11 @@ fn seed_contact(
             date_updated: updated,
         });
     }
+    // A vector grows to room for four: a million contacts with one or two tasks each would
+    // carry hundreds of megabytes of empty slots.
+    c.tasks.shrink_to_fit();
+    c.notes.shrink_to_fit();
+    c.tags.shrink_to_fit();
     c
 }
 

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::body::Patch;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::model::{Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Str, Task};
+use crate::model::{
+    Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Str, Task,
+};
 use crate::time::{now_ms, Millis};
 
 /// A change HighLevel would announce by webhook: its `type` and the body's other fields.

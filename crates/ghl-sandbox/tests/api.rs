@@ -1537,9 +1537,13 @@ async fn tags_bulk_tags_and_bulk_business() {
     let (c1, c2) = (ids_a[0].clone(), ids_a[1].clone());
     let cb = sb.some_contact(&b);
     let tags_of = |sb: &TestSandbox, loc: &str, id: &str| -> Vec<String> {
-        sb.running
-            .sandbox
-            .read(|w| w.location(loc).unwrap().contacts[id].tags.iter().map(|t| t.to_string()).collect())
+        sb.running.sandbox.read(|w| {
+            w.location(loc).unwrap().contacts[id]
+                .tags
+                .iter()
+                .map(|t| t.to_string())
+                .collect()
+        })
     };
     let start = tags_of(&sb, &a, &c1);
 
@@ -1927,7 +1931,9 @@ async fn followers_campaigns_and_workflows() {
 
 fn text_hit(c: &Contact, q: &str) -> bool {
     let has = |v: &Option<String>| v.as_ref().is_some_and(|s| s.to_lowercase().contains(q));
-    has(&c.full_name()) || has(&c.email.as_ref().map(|s| s.to_string())) || has(&c.company_name.as_ref().map(|s| s.to_string()))
+    has(&c.full_name())
+        || has(&c.email.as_ref().map(|s| s.to_string()))
+        || has(&c.company_name.as_ref().map(|s| s.to_string()))
 }
 
 #[tokio::test]
@@ -2372,7 +2378,9 @@ fn property_any_page_size_sort_and_tag_covers_every_contact_once() {
             .filter(|c| tag.is_none_or(|i| c.tags.iter().any(|t| t == TAGS[i])))
             .cloned()
             .collect();
-        let lower = |v: &Option<ghl_sandbox::model::Str>| v.clone().unwrap_or_default().as_str().to_lowercase();
+        let lower = |v: &Option<ghl_sandbox::model::Str>| {
+            v.clone().unwrap_or_default().as_str().to_lowercase()
+        };
         let desc = SORTS[sort].1 == "desc";
         match SORTS[sort].0 {
             "dateAdded" => ordered(&kept, |c| c.date_added, desc),
@@ -2438,7 +2446,10 @@ async fn deprecated_list_pages_through_every_contact_with_next_page_url() {
         seen.extend(got.clone());
         match v["meta"]["nextPageUrl"].as_str() {
             Some(next) => {
-                let last = cs.iter().find(|c| got.last().is_some_and(|g| c.id == g.as_str())).unwrap();
+                let last = cs
+                    .iter()
+                    .find(|c| got.last().is_some_and(|g| c.id == g.as_str()))
+                    .unwrap();
                 assert_eq!(v["meta"]["startAfter"], json!(last.date_added));
                 assert_eq!(v["meta"]["startAfterId"], json!(last.id));
                 assert!(

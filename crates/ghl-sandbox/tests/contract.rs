@@ -744,7 +744,11 @@ async fn oauth_fixture(sb: &common::TestSandbox, specs: &Specs) -> OAuthFixture 
         client_secret: app.client_secret.clone(),
         redirect_uri: app.redirect_uris[0].clone(),
         app_id: app.app_id.clone(),
-        company_id: sb.running.sandbox.read(|w| w.company_id.clone()).to_string(),
+        company_id: sb
+            .running
+            .sandbox
+            .read(|w| w.company_id.clone())
+            .to_string(),
         code: authorize(sb, &loc).await,
         company_access: String::new(),
         company_refresh: String::new(),

@@ -26,7 +26,10 @@ fn redirect_uri(sb: &TestSandbox) -> String {
 }
 
 fn company_id(sb: &TestSandbox) -> String {
-    sb.running.sandbox.read(|w| w.company_id.clone()).to_string()
+    sb.running
+        .sandbox
+        .read(|w| w.company_id.clone())
+        .to_string()
 }
 
 /// The install page's query as HighLevel documents it, with `overrides` replacing or adding

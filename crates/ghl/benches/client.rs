@@ -32,17 +32,28 @@ async fn sandbox(limits_on: bool, burst: u32, interval_ms: u64) -> ghl_sandbox::
 fn client_for(base: &str, loc: &str, token: &str) -> ghl::GhlClient {
     let tokens = ghl::StaticTokens::default();
     tokens.insert(loc, SecretString::from(token.to_string()), None);
-    ghl::GhlClient::new(ghl::ClientConfig::new(url::Url::parse(base).unwrap()), Arc::new(tokens)).unwrap()
+    ghl::GhlClient::new(
+        ghl::ClientConfig::new(url::Url::parse(base).unwrap()),
+        Arc::new(tokens),
+    )
+    .unwrap()
 }
 
 fn setup(running: &ghl_sandbox::RunningSandbox) -> (String, String, String) {
     let sb = &running.sandbox;
     let (loc, contact, company) = sb.read(|w| {
         let l = w.locations.values().next().unwrap();
-        (l.id.clone(), l.by_added.iter().next().unwrap().1.clone(), w.company_id.clone())
+        (
+            l.id.clone(),
+            l.by_added.iter().next().unwrap().1.clone(),
+            w.company_id.clone(),
+        )
     });
-    let token = sb.auth.lock().mint_pit(&loc, &company, vec!["contacts.readonly".into()]);
-    (loc, contact, token)
+    let token = sb
+        .auth
+        .lock()
+        .mint_pit(&loc, &company, vec!["contacts.readonly".into()]);
+    (loc.to_string(), contact.to_string(), token)
 }
 
 async fn overhead(n: usize, concurrency: usize) {
@@ -55,7 +66,15 @@ async fn overhead(n: usize, concurrency: usize) {
     // Warm both paths (connections, allocations).
     for _ in 0..200 {
         client.location(&loc).get_contact(&contact).await.unwrap();
-        raw.get(&url).header("Version", "2021-07-28").bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+        raw.get(&url)
+            .header("Version", "2021-07-28")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
     }
     let mut through_client = Vec::with_capacity(n);
     let mut bare = Vec::with_capacity(n);
@@ -64,7 +83,16 @@ async fn overhead(n: usize, concurrency: usize) {
         client.location(&loc).get_contact(&contact).await.unwrap();
         through_client.push(t.elapsed());
         let t = Instant::now();
-        let body = raw.get(&url).header("Version", "2021-07-28").bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+        let body = raw
+            .get(&url)
+            .header("Version", "2021-07-28")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         let _: serde_json::Value = serde_json::from_slice(&body).unwrap();
         bare.push(t.elapsed());
     }
@@ -73,8 +101,15 @@ async fn overhead(n: usize, concurrency: usize) {
     println!("sequential GET /contacts/{{id}}, {n} requests each:");
     println!("| path | p50 | p99 |");
     println!("|---|---|---|");
-    for (name, v) in [("ghl client", &through_client), ("bare reqwest + serde_json", &bare)] {
-        println!("| {name} | {:.0} µs | {:.0} µs |", pct(v, 0.5).as_secs_f64() * 1e6, pct(v, 0.99).as_secs_f64() * 1e6);
+    for (name, v) in [
+        ("ghl client", &through_client),
+        ("bare reqwest + serde_json", &bare),
+    ] {
+        println!(
+            "| {name} | {:.0} µs | {:.0} µs |",
+            pct(v, 0.5).as_secs_f64() * 1e6,
+            pct(v, 0.99).as_secs_f64() * 1e6
+        );
     }
     let t = Instant::now();
     let per = n / concurrency;
@@ -117,10 +152,16 @@ async fn budget(burst: u32, interval_ms: u64, requests: usize, tasks: usize) {
     }
     let elapsed = t.elapsed();
     let sent = per * tasks;
-    let limited = running.sandbox.counters.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
+    let limited = running
+        .sandbox
+        .counters
+        .rate_limited
+        .load(std::sync::atomic::Ordering::Relaxed);
     // The budget of the elapsed time: the first window opens at once, each further full
     // interval allows another burst.
-    let windows = (elapsed.as_millis() as f64 / interval_ms as f64).ceil().max(1.0);
+    let windows = (elapsed.as_millis() as f64 / interval_ms as f64)
+        .ceil()
+        .max(1.0);
     let use_share = sent as f64 / (windows * burst as f64);
     println!(
         "budget {burst} per {interval_ms} ms, {sent} requests from {tasks} tasks: {:.2} s, 429s received: {limited}, budget used: {:.1}%",
@@ -131,7 +172,10 @@ async fn budget(burst: u32, interval_ms: u64, requests: usize, tasks: usize) {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
+    let n: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
     overhead(n, 16).await;
     budget(20, 1000, 400, 32).await;
     if std::env::var("BENCH_REAL_LIMITS").is_ok() {

@@ -112,7 +112,11 @@ struct RawToken {
     company_id: Option<String>,
     #[serde(default, rename = "userId")]
     user_id: Option<String>,
-    #[serde(default, rename = "approvedLocations", deserialize_with = "crate::models::de::strings")]
+    #[serde(
+        default,
+        rename = "approvedLocations",
+        deserialize_with = "crate::models::de::strings"
+    )]
     approved_locations: Vec<String>,
 }
 

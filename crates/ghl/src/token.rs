@@ -266,7 +266,11 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 }
                 let rotated = Rotated {
                     access_token: t.access_token.clone(),
-                    refresh_token: Some(t.refresh_token.clone().unwrap_or_else(|| refresh_token.clone())),
+                    refresh_token: Some(
+                        t.refresh_token
+                            .clone()
+                            .unwrap_or_else(|| refresh_token.clone()),
+                    ),
                     expires_at_ms: chrono::Utc::now().timestamp_millis()
                         + t.expires_in.as_millis() as i64,
                     scopes: if t.scopes.is_empty() {
@@ -331,16 +335,29 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 return Err(e);
             }
         };
-        match self.app.location_token(&company_token.secret, company, location).await {
+        match self
+            .app
+            .location_token(&company_token.secret, company, location)
+            .await
+        {
             Ok(t) => {
                 let rotated = Rotated {
                     access_token: t.access_token.clone(),
                     refresh_token: None,
-                    expires_at_ms: chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64,
-                    scopes: if t.scopes.is_empty() { s.scopes.clone() } else { t.scopes },
+                    expires_at_ms: chrono::Utc::now().timestamp_millis()
+                        + t.expires_in.as_millis() as i64,
+                    scopes: if t.scopes.is_empty() {
+                        s.scopes.clone()
+                    } else {
+                        t.scopes
+                    },
                 };
                 if self.repo.commit(location, owner, &rotated).await? {
-                    tracing::info!(location, company, "location token minted from the company connection");
+                    tracing::info!(
+                        location,
+                        company,
+                        "location token minted from the company connection"
+                    );
                     Ok(Some(AccessToken {
                         secret: rotated.access_token,
                         scopes: known(rotated.scopes),

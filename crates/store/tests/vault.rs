@@ -62,7 +62,9 @@ fn assert_matches_saved(got: &LocationRecord, want: &NewLocation) {
 fn refreshed(tag: &str) -> RefreshedTokens {
     RefreshedTokens {
         access_token: SecretString::from(format!("PLAINTEXT-ROTATED-ACCESS-{tag}")),
-        refresh_token: Some(SecretString::from(format!("PLAINTEXT-ROTATED-REFRESH-{tag}"))),
+        refresh_token: Some(SecretString::from(format!(
+            "PLAINTEXT-ROTATED-REFRESH-{tag}"
+        ))),
         expires_at_ms: 1_950_000_000_000,
         scopes: vec!["contacts.readonly".into()],
     }

@@ -55,7 +55,9 @@ async fn connect_pit(
 ) -> anyhow::Result<()> {
     let location = match args.location.as_slice() {
         [one] => one.clone(),
-        [] => bail!("a Private Integration Token needs the location it belongs to: add --location ID"),
+        [] => {
+            bail!("a Private Integration Token needs the location it belongs to: add --location ID")
+        }
         _ => bail!("a Private Integration Token belongs to one location: give --location once"),
     };
     // Check the token works before keeping it.
@@ -113,8 +115,15 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     let (code, state) =
         wait_for_callback(listener, redirect.path(), Duration::from_secs(args.timeout)).await?;
     ghl::OAuthApp::check_state(&request.state, &state)?;
-    store.put_secret(common::SECRET_CLIENT_ID, &SecretString::from(app.client_id.clone())).await?;
-    store.put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret).await?;
+    store
+        .put_secret(
+            common::SECRET_CLIENT_ID,
+            &SecretString::from(app.client_id.clone()),
+        )
+        .await?;
+    store
+        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
+        .await?;
     if args.user_type == "company" {
         let tokens = app.exchange_code(&code, ghl::UserType::Company).await?;
         return connect_company(args, &app, &store, tokens).await;

@@ -38,11 +38,17 @@ impl Drop for Db {
         if let Some((base, schema)) = self.schema.take() {
             // Best effort from a drop: a blocking connection on a helper thread.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     use sqlx::Connection;
                     let mut c = sqlx::PgConnection::connect(&base).await.ok()?;
-                    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&mut c).await.ok()
+                    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                        .execute(&mut c)
+                        .await
+                        .ok()
                 })
             })
             .join();
@@ -53,7 +59,11 @@ impl Drop for Db {
 pub fn sqlite_db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("drivesync.db").display());
-    Db { url, dir, schema: None }
+    Db {
+        url,
+        dir,
+        schema: None,
+    }
 }
 
 /// A fresh schema of the test PostgreSQL; `None` (with a notice) when it is not configured.
@@ -66,17 +76,32 @@ pub async fn pg_db() -> Option<Db> {
     let mut c = sqlx::PgConnection::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL cannot be reached: {e}"));
-    let schema = format!("drivesync_test_{}_{:08x}", std::process::id(), rand::random::<u32>());
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&mut c).await.unwrap();
+    let schema = format!(
+        "drivesync_test_{}_{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&mut c)
+        .await
+        .unwrap();
     let mut url = url::Url::parse(&base).unwrap();
-    url.query_pairs_mut().append_pair("options[search_path]", &schema);
-    Some(Db { url: url.to_string(), dir: tempfile::tempdir().unwrap(), schema: Some((base, schema)) })
+    url.query_pairs_mut()
+        .append_pair("options[search_path]", &schema);
+    Some(Db {
+        url: url.to_string(),
+        dir: tempfile::tempdir().unwrap(),
+        schema: Some((base, schema)),
+    })
 }
 
 pub fn master_key() -> String {
     use base64::Engine;
     let key: [u8; 32] = rand::random();
-    format!("testkey1:{}", base64::engine::general_purpose::STANDARD.encode(key))
+    format!(
+        "testkey1:{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 pub async fn open_store(db: &Db, master: &str) -> store::Store {
@@ -98,11 +123,17 @@ pub fn app(base: &str, running: &ghl_sandbox::RunningSandbox) -> ghl::OAuthApp {
 }
 
 /// Approves the app for `location` on the sandbox's install page and exchanges the code.
-pub async fn authorize(running: &ghl_sandbox::RunningSandbox, location: &str) -> ghl::TokenResponse {
+pub async fn authorize(
+    running: &ghl_sandbox::RunningSandbox,
+    location: &str,
+) -> ghl::TokenResponse {
     let base = running.base_url();
     let app = app(&base, running);
     let req = app.authorization_url();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let r = http
         .get(format!("{}&location_id={location}&approve=1", req.url))
         .send()
@@ -111,7 +142,9 @@ pub async fn authorize(running: &ghl_sandbox::RunningSandbox, location: &str) ->
     let to = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
     ghl::OAuthApp::check_state(&req.state, &q["state"]).unwrap();
-    app.exchange_code(&q["code"], ghl::UserType::Location).await.unwrap()
+    app.exchange_code(&q["code"], ghl::UserType::Location)
+        .await
+        .unwrap()
 }
 
 /// Stores an OAuth connection for `location` as `drivesync connect` would.
@@ -145,13 +178,21 @@ pub async fn admin(base: &str, path: &str, body: Value) -> Value {
 }
 
 pub async fn counters(base: &str) -> Value {
-    reqwest::get(format!("{base}/_sandbox/counters")).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{base}/_sandbox/counters"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 pub fn first_location(running: &ghl_sandbox::RunningSandbox) -> (String, String) {
     running.sandbox.read(|w| {
         let l = w.locations.values().next().unwrap();
-        (l.id.to_string(), l.by_added.iter().next().unwrap().1.to_string())
+        (
+            l.id.to_string(),
+            l.by_added.iter().next().unwrap().1.to_string(),
+        )
     })
 }
 

@@ -138,9 +138,9 @@ pub async fn events(
             .appointments
             .values()
             .filter(|a| a.end_time >= start && a.start_time <= end)
-            .filter(|a| calendar.as_ref().is_none_or(|c| &a.calendar_id == c))
-            .filter(|a| group.as_ref().is_none_or(|g| &a.group_id == g))
-            .filter(|a| user.as_ref().is_none_or(|u| &a.assigned_user_id == u))
+            .filter(|a| calendar.as_ref().is_none_or(|c| a.calendar_id == c))
+            .filter(|a| group.as_ref().is_none_or(|g| a.group_id == g))
+            .filter(|a| user.as_ref().is_none_or(|u| a.assigned_user_id == u))
             .collect();
         events.sort_by_key(|a| (a.start_time, a.id.clone()));
         let events: Vec<Value> = events.iter().map(|a| a.to_event_json()).collect();

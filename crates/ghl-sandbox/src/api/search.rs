@@ -127,7 +127,10 @@ fn text_field(c: &Contact, field: &str) -> Option<String> {
     let plain = |v: &Option<Str>| v.as_ref().map(|s| s.to_string());
     match field {
         "email" => lower(&c.email),
-        "phone" => c.phone.as_deref().map(|p| crate::world::normalize_phone(p).to_string()),
+        "phone" => c
+            .phone
+            .as_deref()
+            .map(|p| crate::world::normalize_phone(p).to_string()),
         "firstNameLowerCase" => lower(&c.first_name),
         "lastNameLowerCase" => lower(&c.last_name),
         "assignedTo" => plain(&c.assigned_to),
@@ -149,9 +152,10 @@ fn field_eq(c: &Contact, field: &str, value: &str) -> bool {
         "email" => lower_eq(&c.email),
         "firstNameLowerCase" => lower_eq(&c.first_name),
         "lastNameLowerCase" => lower_eq(&c.last_name),
-        "phone" => c.phone.as_deref().is_some_and(|p| {
-            p.chars().filter(char::is_ascii_digit).eq(value.chars())
-        }),
+        "phone" => c
+            .phone
+            .as_deref()
+            .is_some_and(|p| p.chars().filter(char::is_ascii_digit).eq(value.chars())),
         "assignedTo" => c.assigned_to.as_deref() == Some(value),
         "businessId" => c.business_id.as_deref() == Some(value),
         "type" => c.contact_type == value,
@@ -361,7 +365,7 @@ fn parse_search(ctx: &Ctx, body: &Bytes) -> ApiResult<Search> {
     let mut b = Body::parse(body)?;
     let mut errors = Vec::new();
     let loc = b.str_req("locationId");
-    let query = b.str_opt("query").map(|s| s.to_lowercase().into());
+    let query = b.str_opt("query").map(|s| s.to_lowercase());
     let num = |v: Option<&Value>, key: &str, default: usize, errors: &mut Vec<String>| match v {
         None | Some(Value::Null) => default,
         Some(v) => match v.as_u64() {
@@ -505,7 +509,14 @@ fn range_bounds(filters: &[Filter], field: Field) -> (Bound, Bound) {
     use std::ops::Bound::*;
     let (mut lo, mut hi): (Bound, Bound) = (Unbounded, Unbounded);
     for f in filters {
-        if let Filter::Range { field: rf, gt, gte, lt, lte } = f {
+        if let Filter::Range {
+            field: rf,
+            gt,
+            gte,
+            lt,
+            lte,
+        } = f
+        {
             if *rf != field {
                 continue;
             }
@@ -566,12 +577,16 @@ fn empty_range(lo: &Bound, hi: &Bound) -> bool {
 /// such a search never scans the location.
 fn indexed_candidates<'a>(loc: &'a Location, filters: &[Filter]) -> Option<Vec<&'a Contact>> {
     filters.iter().find_map(|f| match f {
-        Filter::Eq { field: "email", value, negate: false } => {
-            Some(loc.find_by_email(value).into_iter().collect())
-        }
-        Filter::Eq { field: "phone", value, negate: false } => {
-            Some(loc.find_by_phone(value).into_iter().collect())
-        }
+        Filter::Eq {
+            field: "email",
+            value,
+            negate: false,
+        } => Some(loc.find_by_email(value).into_iter().collect()),
+        Filter::Eq {
+            field: "phone",
+            value,
+            negate: false,
+        } => Some(loc.find_by_phone(value).into_iter().collect()),
         _ => None,
     })
 }
@@ -587,7 +602,11 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
         (s.page - 1) * s.limit
     };
     if let Some(candidates) = indexed_candidates(loc, &s.filters) {
-        return sorted_page(candidates.into_iter().filter(|c| keep(c)).collect(), s, skip);
+        return sorted_page(
+            candidates.into_iter().filter(|c| keep(c)).collect(),
+            s,
+            skip,
+        );
     }
     // Fast path: one date sort walks its index, within the range filters on that date.
     if let [Sort {
@@ -616,8 +635,11 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
             Vec::new()
         } else {
             let range = index.range((lo, hi));
-            let ids: Box<dyn Iterator<Item = &(Millis, Str)>> =
-                if desc { Box::new(range.rev()) } else { Box::new(range) };
+            let ids: Box<dyn Iterator<Item = &(Millis, Str)>> = if desc {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
             ids.filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
                 .filter(|c| keep(c))
                 .skip(skip)
@@ -626,7 +648,9 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
                 .collect()
         };
         let only_ranges_on_f = s.query.is_none()
-            && s.filters.iter().all(|x| matches!(x, Filter::Range { field, .. } if *field == f));
+            && s.filters
+                .iter()
+                .all(|x| matches!(x, Filter::Range { field, .. } if *field == f));
         let total = if s.filters.is_empty() && s.query.is_none() {
             loc.contacts.len()
         } else if only_ranges_on_f {
@@ -640,7 +664,12 @@ fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
         };
         return (page, total);
     }
-    let matching: Vec<&Contact> = loc.contacts.values().map(|c| &**c).filter(|c| keep(c)).collect();
+    let matching: Vec<&Contact> = loc
+        .contacts
+        .values()
+        .map(|c| &**c)
+        .filter(|c| keep(c))
+        .collect();
     sorted_page(matching, s, skip)
 }
 
@@ -708,7 +737,10 @@ pub async fn list(
         })?),
         None => None,
     };
-    let start_id: Str = q.get("startAfterId").map(|s| Str::from(s.as_str())).unwrap_or_default();
+    let start_id: Str = q
+        .get("startAfterId")
+        .map(|s| Str::from(s.as_str()))
+        .unwrap_or_default();
     let query = q.get("query").map(|s| s.to_lowercase());
     sb.read(|w| {
         let loc = w.location(&ctx.location_id)?;

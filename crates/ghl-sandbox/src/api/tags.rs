@@ -104,7 +104,7 @@ pub async fn add_campaign(
     Body::parse(&body)?.finish()?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.campaigns.iter().any(|x| x == &campaign);
+            let new = !c.campaigns.iter().any(|x| x == campaign);
             if new {
                 c.campaigns.push(campaign.as_str().into());
             }
@@ -122,7 +122,7 @@ pub async fn remove_campaign(
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
             let before = c.campaigns.len();
-            c.campaigns.retain(|x| x != &campaign);
+            c.campaigns.retain(|x| x != campaign);
             before != c.campaigns.len()
         })
     })?;
@@ -159,7 +159,7 @@ pub async fn add_workflow(
     workflow_body(&body)?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.workflows.iter().any(|x| x == &workflow);
+            let new = !c.workflows.iter().any(|x| x == workflow);
             if new {
                 c.workflows.push(workflow.as_str().into());
             }
@@ -179,7 +179,7 @@ pub async fn remove_workflow(
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
             let before = c.workflows.len();
-            c.workflows.retain(|x| x != &workflow);
+            c.workflows.retain(|x| x != workflow);
             before != c.workflows.len()
         })
     })?;
