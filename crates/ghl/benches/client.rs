@@ -15,7 +15,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn sandbox(limits_on: bool, burst: u32, interval_ms: u64) -> ghl_sandbox::RunningSandbox {
+async fn sandbox(burst: u32, interval_ms: u64) -> ghl_sandbox::RunningSandbox {
     let mut cfg = ghl_sandbox::SandboxConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         locations: 2,
@@ -23,8 +23,8 @@ async fn sandbox(limits_on: bool, burst: u32, interval_ms: u64) -> ghl_sandbox::
         key_dir: std::env::temp_dir().join("drivesync-bench-keys"),
         ..Default::default()
     };
-    cfg.rate_limit.enabled = limits_on;
     cfg.rate_limit.burst = burst;
+    cfg.rate_limit.daily = u64::MAX / 2;
     cfg.rate_limit.interval = Duration::from_millis(interval_ms);
     ghl_sandbox::start(cfg).await.unwrap()
 }
@@ -57,7 +57,8 @@ fn setup(running: &ghl_sandbox::RunningSandbox) -> (String, String, String) {
 }
 
 async fn overhead(n: usize, concurrency: usize) {
-    let running = sandbox(false, 100, 10_000).await;
+    // "Limits off": the headers still tell the client the limit, so it is set beyond reach.
+    let running = sandbox(u32::MAX / 2, 1000).await;
     let base = running.base_url();
     let (loc, contact, token) = setup(&running);
     let client = client_for(&base, &loc, &token);
@@ -131,7 +132,7 @@ async fn overhead(n: usize, concurrency: usize) {
 }
 
 async fn budget(burst: u32, interval_ms: u64, requests: usize, tasks: usize) {
-    let running = sandbox(true, burst, interval_ms).await;
+    let running = sandbox(burst, interval_ms).await;
     let base = running.base_url();
     let (loc, contact, token) = setup(&running);
     let client = client_for(&base, &loc, &token);

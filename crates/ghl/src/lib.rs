@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod operations;
 pub mod ratelimit;
 pub mod token;
+pub mod webhook;
 
 pub use client::{ClientConfig, GhlClient, API_VERSION};
 pub use error::{GhlError, Result};

@@ -30,7 +30,15 @@ struct Window {
     paused_until: Option<Instant>,
     daily_remaining: Option<u64>,
     daily_seen: Option<chrono::NaiveDate>,
+    /// No answer seen yet: the limits are HighLevel's defaults, which a location (or the
+    /// sandbox) may have lower. One request goes first to learn them; the rest wait for its
+    /// answer (or a short while, should it never come back).
+    probe_sent: Option<Instant>,
+    learned: bool,
 }
+
+/// How long the others wait for the first request's answer before trusting the defaults.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
 
 impl Window {
     fn margin(&self) -> Duration {
@@ -56,6 +64,8 @@ impl LocationLimiter {
                 paused_until: None,
                 daily_remaining: None,
                 daily_seen: None,
+                probe_sent: None,
+                learned: false,
             }),
         }
     }
@@ -80,6 +90,22 @@ impl LocationLimiter {
                     .is_some_and(|t| now.duration_since(*t) >= horizon)
                 {
                     w.sent.pop_front();
+                }
+                if !w.learned {
+                    match w.probe_sent {
+                        None => {
+                            w.probe_sent = Some(now);
+                            w.sent.push_back(now);
+                            return Ok(());
+                        }
+                        Some(t) if now.duration_since(t) < PROBE_WAIT => {
+                            let wait = Duration::from_millis(5);
+                            drop(w);
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        Some(_) => w.learned = true,
+                    }
                 }
                 match w.paused_until {
                     Some(p) if p > now => p - now,
@@ -106,6 +132,7 @@ impl LocationLimiter {
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
         let mut w = self.window.lock().await;
+        w.learned = true;
         if let Some(max) = num("x-ratelimit-max").filter(|m| *m > 0) {
             w.max = max.min(u32::MAX as u64) as u32;
         }

@@ -2,7 +2,10 @@
 //!
 //! Every query in the crate is written once in SQL both backends accept (`$1` placeholders,
 //! `ON CONFLICT ... DO UPDATE`, `RETURNING`) and run on whichever pool is open through
-//! [`with_pool!`], which expands the same code once per backend.
+//! [`with_pool!`], which expands the same code once per backend. Where the backends must
+//! differ (the job queue's claim, sequences, arrays), the SQL is chosen per backend before
+//! entering `with_pool!`, and the few backend-only steps inside a transaction go through
+//! [`KeyLocks`], which each connection type implements.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -83,6 +86,69 @@ impl Db {
 
     pub(crate) async fn close(&self) {
         with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Holding back, until the current transaction ends, every other transaction that puts jobs
+/// in line behind the same ordering keys, so that within one key the order jobs are given
+/// places in line (`jobs.seq`) is also the order they become visible. SQLite needs nothing:
+/// it has one writer at a time. PostgreSQL draws `seq` from a sequence, whose values commit
+/// in any order, so it takes a transaction-scoped advisory lock per key first.
+pub(crate) trait KeyLocks {
+    fn lock_ordering_keys(
+        &mut self,
+        keys: &[i32],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl KeyLocks for sqlx::SqliteConnection {
+    async fn lock_ordering_keys(&mut self, _keys: &[i32]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl KeyLocks for sqlx::PgConnection {
+    async fn lock_ordering_keys(&mut self, keys: &[i32]) -> Result<(), sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // `keys` is sorted and deduplicated, and unnest yields it in order, so every
+        // transaction takes its locks in the same global order and none can deadlock on them.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS t(k)")
+            .bind(ORDERING_LOCK_CLASS)
+            .bind(keys)
+            .execute(self)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The first half of the two-int advisory lock keys used for ordering keys ("DSQ1"); the
+/// two-int key space does not overlap the one-bigint space sqlx's migration lock uses.
+const ORDERING_LOCK_CLASS: i32 = 0x4453_5131;
+
+/// The advisory lock ids for `keys`: a 32-bit hash of each (a collision only makes two keys
+/// wait for each other), sorted and deduplicated.
+pub(crate) fn ordering_lock_ids<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<i32> {
+    use sha2::Digest as _;
+    let mut ids: Vec<i32> = keys
+        .into_iter()
+        .map(|key| {
+            let digest = sha2::Sha256::digest(key.as_bytes());
+            i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Whether a failed transaction may simply be run again: PostgreSQL aborted it to break a
+/// deadlock or a serialization conflict.
+pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
     }
 }
 
@@ -174,17 +240,31 @@ struct Embedded {
     sql: &'static str,
 }
 
-const SQLITE_MIGRATIONS: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "vault",
-    sql: include_str!("../migrations/sqlite/0001_vault.sql"),
-}];
+const SQLITE_MIGRATIONS: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "vault",
+        sql: include_str!("../migrations/sqlite/0001_vault.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "events",
+        sql: include_str!("../migrations/sqlite/0002_events.sql"),
+    },
+];
 
-const POSTGRES_MIGRATIONS: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "vault",
-    sql: include_str!("../migrations/postgres/0001_vault.sql"),
-}];
+const POSTGRES_MIGRATIONS: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "vault",
+        sql: include_str!("../migrations/postgres/0001_vault.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "events",
+        sql: include_str!("../migrations/postgres/0002_events.sql"),
+    },
+];
 
 #[derive(Debug)]
 struct EmbeddedSource(&'static [Embedded]);

@@ -67,12 +67,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         validate_owner(owner)?;
         let access = self
-            .keyring
+            .keyring()
             .encrypt_str(&tokens.access_token, &access_aad(location_id))?;
         let refresh = tokens
             .refresh_token
             .as_ref()
-            .map(|t| self.keyring.encrypt_str(t, &refresh_aad(location_id)))
+            .map(|t| self.keyring().encrypt_str(t, &refresh_aad(location_id)))
             .transpose()?;
         let now = now_ms();
         let done = with_pool!(&self.db, |pool| sqlx::query(

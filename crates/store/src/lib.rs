@@ -1,7 +1,9 @@
 //! drivesync's storage, on SQLite (a file; the default) or PostgreSQL: the encrypted token
 //! vault for connected HighLevel locations, named secrets such as the OAuth client secret,
-//! and the cross-process lease that makes sure only one process refreshes a location's
-//! single-use refresh token at a time.
+//! the cross-process lease that makes sure only one process refreshes a location's
+//! single-use refresh token at a time, and the sync engine's event log ([`inbox`]: webhooks
+//! stored durably, once each, before they are acknowledged) and job queue ([`queue`]: leased,
+//! one job at a time per ordering key, retried with backoff, dead-lettered).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), store::StoreError> {
@@ -18,9 +20,11 @@ mod clock;
 mod db;
 mod error;
 mod ghl_tokens;
+pub mod inbox;
 mod lease;
 mod locations;
 mod model;
+pub mod queue;
 mod reencrypt;
 mod secrets;
 pub mod vault;
@@ -29,7 +33,9 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use ghl_tokens::GhlTokens;
+pub use inbox::{Accepted, InboxEvent, StoredEvent};
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
+pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use vault::Keyring;
 
@@ -40,14 +46,65 @@ use db::Db;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    keyring: Arc<Keyring>,
+    keys: Arc<Keys>,
+}
+
+/// The keyring in use, reloaded when its key file changes: `drivesync keys rotate` in another
+/// process takes effect here without a restart, so nothing is sealed with a key about to be
+/// removed, and values re-encrypted under the new key stay readable.
+struct Keys {
+    ring: std::sync::RwLock<Arc<Keyring>>,
+    file: Option<std::path::PathBuf>,
+    seen: std::sync::Mutex<Option<std::time::SystemTime>>,
+}
+
+impl Keys {
+    fn new(keyring: Keyring) -> Keys {
+        let file = match keyring.origin() {
+            vault::KeyOrigin::File(p) => Some(p.clone()),
+            _ => None,
+        };
+        let seen = file.as_ref().and_then(|f| mtime(f));
+        Keys {
+            ring: std::sync::RwLock::new(Arc::new(keyring)),
+            file,
+            seen: std::sync::Mutex::new(seen),
+        }
+    }
+
+    fn current(&self) -> Arc<Keyring> {
+        if let Some(file) = &self.file {
+            let now = mtime(file);
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if now.is_some() && now != *seen {
+                match keyfile_reload(file) {
+                    Ok(k) => {
+                        tracing::info!(key_id = k.current_id(), "master key file changed; keyring reloaded");
+                        *self.ring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(k);
+                        *seen = now;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "master key file changed but could not be read; keeping the keys in use"),
+                }
+            }
+        }
+        self.ring.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn mtime(p: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+fn keyfile_reload(file: &std::path::Path) -> Result<Keyring, StoreError> {
+    let dir = file.parent().unwrap_or_else(|| std::path::Path::new("."));
+    Keyring::load_or_create_file(dir)
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("backend", &self.backend())
-            .field("keyring", &self.keyring)
+            .field("keyring", &self.keyring())
             .finish()
     }
 }
@@ -65,13 +122,13 @@ impl Store {
         );
         Ok(Store {
             db,
-            keyring: Arc::new(keyring),
+            keys: Arc::new(Keys::new(keyring)),
         })
     }
 
-    /// The keyring values are sealed and opened with.
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+    /// The keyring values are sealed and opened with (re-read when its key file changed).
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keys.current()
     }
 
     /// "sqlite" or "postgres".

@@ -65,12 +65,12 @@ impl Store {
             )));
         }
         let access = self
-            .keyring
+            .keyring()
             .encrypt_str(&rec.access_token, &access_aad(id))?;
         let refresh = rec
             .refresh_token
             .as_ref()
-            .map(|token| self.keyring.encrypt_str(token, &refresh_aad(id)))
+            .map(|token| self.keyring().encrypt_str(token, &refresh_aad(id)))
             .transpose()?;
         let scopes = scopes_json(&rec.scopes);
         let now = now_ms();
@@ -177,11 +177,11 @@ impl Store {
             updated_at_ms,
         ) = row;
         let access_token = self
-            .keyring
+            .keyring()
             .decrypt_string(&access_enc, &access_aad(&location_id))?;
         let refresh_token: Option<SecretString> = refresh_enc
             .map(|sealed| {
-                self.keyring
+                self.keyring()
                     .decrypt_string(&sealed, &refresh_aad(&location_id))
             })
             .transpose()?;

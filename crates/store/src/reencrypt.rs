@@ -44,7 +44,7 @@ impl Store {
         self.db.checkpoint().await?;
         tracing::info!(
             moved,
-            key_id = self.keyring.current_id(),
+            key_id = self.keyring().current_id(),
             "re-encrypted stored values under the current key"
         );
         Ok(moved)
@@ -99,9 +99,9 @@ impl Store {
             let Some((access, refresh)) = row else {
                 return Ok(0); // removed meanwhile
             };
-            let new_access = self.keyring.reseal(&access, &access_aad(location_id))?;
+            let new_access = self.keyring().reseal(&access, &access_aad(location_id))?;
             let new_refresh = match &refresh {
-                Some(sealed) => self.keyring.reseal(sealed, &refresh_aad(location_id))?,
+                Some(sealed) => self.keyring().reseal(sealed, &refresh_aad(location_id))?,
                 None => None,
             };
             let moved = usize::from(new_access.is_some()) + usize::from(new_refresh.is_some());
@@ -143,7 +143,7 @@ impl Store {
             let Some(sealed) = sealed else {
                 return Ok(0);
             };
-            let Some(resealed) = self.keyring.reseal(&sealed, &secret_aad(name))? else {
+            let Some(resealed) = self.keyring().reseal(&sealed, &secret_aad(name))? else {
                 return Ok(0);
             };
             let done = with_pool!(&self.db, |pool| sqlx::query(

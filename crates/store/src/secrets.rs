@@ -16,7 +16,7 @@ impl Store {
                 "secret name {name:?} must be non-empty, without ':' or control characters"
             )));
         }
-        let sealed = self.keyring.encrypt_str(value, &secret_aad(name))?;
+        let sealed = self.keyring().encrypt_str(value, &secret_aad(name))?;
         with_pool!(&self.db, |pool| sqlx::query(
             "INSERT INTO secrets (name, value_enc, updated_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET \
@@ -43,7 +43,7 @@ impl Store {
         .await)
         .map_err(StoreError::db("reading a secret"))?;
         sealed
-            .map(|sealed| self.keyring.decrypt_string(&sealed, &secret_aad(name)))
+            .map(|sealed| self.keyring().decrypt_string(&sealed, &secret_aad(name)))
             .transpose()
     }
 }

@@ -64,6 +64,24 @@ impl Env {
         }
     }
 
+    /// Runs one query returning a single integer (e.g. a `COUNT(*)`) behind the store's back.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+                n
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+                n
+            }
+        }
+    }
+
     /// Everything the database holds, as raw bytes: for SQLite the database file and its WAL
     /// (where fresh writes live until a checkpoint); for PostgreSQL every text column of every
     /// table in the test's schema.
