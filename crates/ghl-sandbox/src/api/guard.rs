@@ -80,6 +80,8 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 pub async fn api(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Response {
+    // Stamped on arrival: that is when HighLevel counts a request against the window.
+    let arrived = now_ms();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -123,7 +125,7 @@ pub async fn api(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Re
     .await;
     rate_headers(res.headers_mut(), &decision);
     sb.counters.record(RequestRecord {
-        at_ms: now_ms(),
+        at_ms: arrived,
         app_id: token.app_id,
         location_id,
         method: method.to_string(),
