@@ -79,11 +79,16 @@ impl Keys {
             if now.is_some() && now != *seen {
                 match keyfile_reload(file) {
                     Ok(k) => {
-                        tracing::info!(key_id = k.current_id(), "master key file changed; keyring reloaded");
+                        tracing::info!(
+                            key_id = k.current_id(),
+                            "master key file changed; keyring reloaded"
+                        );
                         *self.ring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(k);
                         *seen = now;
                     }
-                    Err(e) => tracing::warn!(error = %e, "master key file changed but could not be read; keeping the keys in use"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "master key file changed but could not be read; keeping the keys in use")
+                    }
                 }
             }
         }

@@ -321,7 +321,10 @@ impl Store {
             .await)
         .map_err(StoreError::db("claiming jobs"))?;
         rows.sort_unstable_by_key(|row| row.1);
-        let jobs = rows.into_iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?;
+        let jobs = rows
+            .into_iter()
+            .map(job_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if !jobs.is_empty() {
             tracing::debug!(worker, claimed = jobs.len(), "claimed jobs");
         }
@@ -358,19 +361,17 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
             }
-            Db::Postgres(pool) => {
-                sqlx::query(
-                    "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
+            Db::Postgres(pool) => sqlx::query(
+                "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
                      WHERE state = 'running' AND lease_owner = $3 AND id = ANY($4)",
-                )
-                .bind(until)
-                .bind(now)
-                .bind(worker)
-                .bind(job_ids)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-            }
+            )
+            .bind(until)
+            .bind(now)
+            .bind(worker)
+            .bind(job_ids)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
         }
         .map_err(StoreError::db("renewing job leases"))?;
         if done < job_ids.len() as u64 {
@@ -419,7 +420,8 @@ impl Store {
     ) -> Result<FailOutcome, StoreError> {
         let error = truncate(error, MAX_ERROR_BYTES);
         let attempts: Option<i32> = with_pool!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT attempts FROM jobs WHERE id = $1 AND state = 'running' AND lease_owner = $2"
+            "SELECT attempts FROM jobs \
+             WHERE id = $1 AND state = 'running' AND lease_owner = $2"
         )
         .bind(job_id)
         .bind(worker)
@@ -467,7 +469,13 @@ impl Store {
             tracing::warn!(job_id, attempts, error, "job dead-lettered");
             Ok(FailOutcome::Dead { attempts })
         } else {
-            tracing::debug!(job_id, attempts, run_at_ms = run_at, error, "job will retry");
+            tracing::debug!(
+                job_id,
+                attempts,
+                run_at_ms = run_at,
+                error,
+                "job will retry"
+            );
             Ok(FailOutcome::Retry {
                 attempts,
                 run_at_ms: run_at,
@@ -505,11 +513,7 @@ impl Store {
         .map_err(StoreError::db("requeueing jobs whose lease expired"))?;
         let dead = states.iter().filter(|s| *s == "dead").count();
         if !states.is_empty() {
-            tracing::warn!(
-                requeued = states.len() - dead,
-                dead,
-                "jobs' leases expired"
-            );
+            tracing::warn!(requeued = states.len() - dead, dead, "jobs' leases expired");
         }
         Ok(states.len() as u64)
     }
@@ -519,12 +523,12 @@ impl Store {
         const ALL: &str = "SELECT state, COUNT(*), MIN(created_at_ms) FROM jobs GROUP BY state";
         const ONE: &str = "SELECT state, COUNT(*), MIN(created_at_ms) FROM jobs \
              WHERE location_id = $1 GROUP BY state";
-        let rows: Vec<(String, i64, Option<i64>)> = with_pool!(&self.db, |pool| match location_id
-        {
-            None => sqlx::query_as(ALL).fetch_all(pool).await,
-            Some(id) => sqlx::query_as(ONE).bind(id).fetch_all(pool).await,
-        })
-        .map_err(StoreError::db("counting jobs"))?;
+        let rows: Vec<(String, i64, Option<i64>)> =
+            with_pool!(&self.db, |pool| match location_id {
+                None => sqlx::query_as(ALL).fetch_all(pool).await,
+                Some(id) => sqlx::query_as(ONE).bind(id).fetch_all(pool).await,
+            })
+            .map_err(StoreError::db("counting jobs"))?;
         let mut depth = QueueDepth::default();
         for (state, count, oldest) in rows {
             let count = u64::try_from(count).unwrap_or(0);
@@ -565,7 +569,9 @@ impl Store {
     ) -> Result<Vec<Job>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = match location_id {
-            None => format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'dead' ORDER BY id LIMIT $1"),
+            None => {
+                format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'dead' ORDER BY id LIMIT $1")
+            }
             Some(_) => format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'dead' AND location_id = $2 \
                  ORDER BY id LIMIT $1"

@@ -25,7 +25,10 @@ async fn a_running_store_follows_a_key_rotation_made_elsewhere() {
     let server = Store::connect(&url, Keyring::load_or_create_file(dir.path()).unwrap())
         .await
         .unwrap();
-    server.save_location(&location("locA", "one")).await.unwrap();
+    server
+        .save_location(&location("locA", "one"))
+        .await
+        .unwrap();
     let old_id = server.keyring().current_id().to_string();
 
     // Another process: `keys rotate --remove-old`.
@@ -54,7 +57,11 @@ async fn a_running_store_follows_a_key_rotation_made_elsewhere() {
     };
     assert!(server.commit_refresh("locA", owner, &fresh).await.unwrap());
     let usage = admin.key_usage().await.unwrap();
-    assert_eq!(usage.keys().cloned().collect::<Vec<_>>(), vec![new_id.clone()], "{usage:?}");
+    assert_eq!(
+        usage.keys().cloned().collect::<Vec<_>>(),
+        vec![new_id.clone()],
+        "{usage:?}"
+    );
     // And a third process that only knows the file reads everything.
     let later = Store::connect(&url, Keyring::load_or_create_file(dir.path()).unwrap())
         .await
