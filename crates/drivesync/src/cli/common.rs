@@ -10,10 +10,15 @@ use url::Url;
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Where drivesync keeps its files (database, master key).
-    #[arg(long, env = "DRIVESYNC_DATA_DIR", default_value = "drivesync-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "DRIVESYNC_DATA_DIR",
+        default_value = "drivesync-data"
+    )]
     pub data_dir: PathBuf,
     /// Database: `sqlite://FILE` (default: drivesync.db in the data directory) or `postgres://…`.
-    #[arg(long, env = "DRIVESYNC_DATABASE_URL")]
+    #[arg(long, global = true, env = "DRIVESYNC_DATABASE_URL")]
     pub database_url: Option<String>,
 }
 

@@ -4,6 +4,7 @@ mod api;
 mod common;
 mod connect;
 mod demo;
+mod dlq;
 mod keys;
 mod locations;
 mod sandbox;
@@ -36,6 +37,8 @@ enum Command {
     Api(api::ApiArgs),
     /// Manage the master key that encrypts stored tokens and secrets.
     Keys(keys::KeysArgs),
+    /// Jobs that failed every attempt: list, show, replay or drop them.
+    Dlq(dlq::DlqArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -46,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Locations(args) => locations::run(args).await,
         Command::Api(args) => api::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Dlq(args) => dlq::run(args).await,
     }
 }
 
