@@ -511,3 +511,84 @@ async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_daily_budget_is_a_clear_state_not_a_retry_loop() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox("http://127.0.0.1:9/cb", sandbox_dir.path());
+    let http = reqwest::Client::new();
+    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
+    let pit: Value = http
+        .post(format!("{}/_sandbox/pit", sb.base))
+        .json(&json!({"locationId": location}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (ok, _, err) = run(
+        &[
+            "connect",
+            "--token",
+            pit["token"].as_str().unwrap(),
+            "--location",
+            &location,
+            "--ghl-base-url",
+            &sb.base,
+        ],
+        d,
+        None,
+    );
+    assert!(ok, "{err}");
+    // New limits start a new count: one call is allowed today.
+    http.post(format!("{}/_sandbox/limits", sb.base))
+        .json(&json!({"daily": 1}))
+        .send()
+        .await
+        .unwrap();
+    let get = |d| {
+        run(
+            &[
+                "api",
+                "get-contacts",
+                "--param",
+                "limit=1",
+                "--ghl-base-url",
+                &sb.base,
+            ],
+            d,
+            None,
+        )
+    };
+    let (ok, _, err) = get(d);
+    assert!(ok, "{err}");
+    let (ok, _, err) = get(d);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "the daily request budget of location {location} is used up; it renews in"
+        )),
+        "{err}"
+    );
+    let (_, out, _) = run(&["locations"], d, None);
+    assert!(out.contains("budget_exhausted"), "{out}");
+    let counters: Value = reqwest::get(format!("{}/_sandbox/counters", sb.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        counters["rateLimited"], 1,
+        "one 429, no retry loop: {counters}"
+    );
+}

@@ -53,7 +53,7 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     };
     let store = Arc::new(args.store.open().await?);
     let location = common::pick_location(&store, args.location.clone()).await?;
-    let client = common::client(&args.ghl, &args.app, store).await?;
+    let client = common::client(&args.ghl, &args.app, store.clone()).await?;
     let mut params = args.params.clone();
     // Operations that take the location in the query get it without being told.
     if matches!(op.method, "GET")
@@ -62,10 +62,27 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     {
         params.push(("locationId".into(), location.clone()));
     }
-    let out = client
+    let result = client
         .location(&location)
         .call(op, &params, body.as_ref())
-        .await?;
+        .await;
+    // `drivesync locations` shows a spent daily budget until a call goes through again.
+    match &result {
+        Err(ghl::GhlError::DailyBudgetExhausted { .. }) => {
+            store
+                .set_state(&location, store::LocationState::BudgetExhausted)
+                .await?;
+        }
+        Ok(_) => {
+            if let Some(rec) = store.location(&location).await? {
+                if rec.state == store::LocationState::BudgetExhausted {
+                    store.set_state(&location, store::LocationState::Ok).await?;
+                }
+            }
+        }
+        Err(_) => {}
+    }
+    let out = result?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
