@@ -255,12 +255,11 @@ impl WebhookKeys {
     fn verify_ed25519(&self, body: &[u8], header: &[u8]) -> Result<Verified, SignatureError> {
         let scheme = Scheme::Ed25519;
         let raw = decode(scheme, header)?;
-        let sig = ed25519_dalek::Signature::from_slice(&raw).map_err(|_| {
-            SignatureError::Malformed {
+        let sig =
+            ed25519_dalek::Signature::from_slice(&raw).map_err(|_| SignatureError::Malformed {
                 scheme,
                 reason: "an Ed25519 signature is 64 bytes",
-            }
-        })?;
+            })?;
         // Strict verification refuses the malleable and small-order encodings a genuine
         // signer never produces.
         self.ed25519
@@ -373,8 +372,8 @@ mod tests {
     fn the_embedded_highlevel_key_parses_as_rsa_4096() {
         let keys = WebhookKeys::highlevel();
         assert_eq!((keys.ed25519_len(), keys.rsa_len()), (0, 1));
-        use rsa::traits::PublicKeyParts as _;
         use rsa::pkcs8::DecodePublicKey as _;
+        use rsa::traits::PublicKeyParts as _;
         let k = rsa::RsaPublicKey::from_public_key_pem(HIGHLEVEL_RSA_PEM).expect("parses");
         assert_eq!(k.size() * 8, 4096);
     }
@@ -494,7 +493,10 @@ mod tests {
 
     #[test]
     fn pem_blocks_ignores_text_around_and_unterminated_blocks() {
-        assert_eq!(pem_blocks("x -----BEGIN A-----\nQQ\n-----END A----- y").len(), 1);
+        assert_eq!(
+            pem_blocks("x -----BEGIN A-----\nQQ\n-----END A----- y").len(),
+            1
+        );
         assert!(pem_blocks("-----BEGIN A-----\nQQ\n").is_empty());
         assert!(pem_blocks("-----BEGIN A-----\nQQ\n-----END A").is_empty());
     }

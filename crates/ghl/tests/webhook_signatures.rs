@@ -18,14 +18,16 @@ fn signer(name: &str) -> &'static Signer {
         _ => &B,
     };
     cell.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ghl-webhook-keys-{name}"));
+        let dir =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ghl-webhook-keys-{name}"));
         Signer::load_or_create(&dir).expect("sandbox signing keys")
     })
 }
 
 fn keys_of(s: &Signer) -> WebhookKeys {
     let mut keys = WebhookKeys::empty();
-    keys.add_ed25519_pem(&s.ed25519_public_pem()).expect("ed25519");
+    keys.add_ed25519_pem(&s.ed25519_public_pem())
+        .expect("ed25519");
     keys.add_rsa_pem(&s.rsa_public_pem()).expect("rsa");
     keys
 }

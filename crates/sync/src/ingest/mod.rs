@@ -1,0 +1,243 @@
+//! `POST /webhooks/ghl`: HighLevel's signed webhooks in, each committed once to the store's
+//! inbox and job queue before the 200.
+//!
+//! A webhook goes through, in this order (the first failure answers):
+//!
+//! 1. **size** — over `max_body` (256 KiB) is 413, and no more than that is ever buffered;
+//! 2. **signature** over the exact body bytes ([`ghl::webhook`]) — missing, malformed or not
+//!    matching a configured key is 401 (checked before the body is parsed, so an unsigned
+//!    garbage body is a 401, not a 400);
+//! 3. **envelope** — not a JSON object, or no `type`, `locationId` (`companyId` will do for
+//!    INSTALL/UNINSTALL) or `webhookId`, or an unreadable `timestamp`, is 400;
+//! 4. **freshness** — a `timestamp` older than `replay_window` or more than `future_skew`
+//!    ahead is 401. A webhook without `timestamp` (HighLevel's older events) is accepted,
+//!    logged and counted: its `webhookId` is then its only replay protection;
+//! 5. **store** — committed in one transaction with any concurrent webhooks (group commit):
+//!    200 `{"status":"stored"}`, or `{"status":"duplicate"}` when its `webhookId` was already
+//!    stored (nothing applied twice). A store that refuses the write, or has not answered
+//!    within `store_timeout` (1 s), is 429 — never a 5xx and never a hang — because 429 is the
+//!    one answer HighLevel retries.
+//!
+//! **Why the replay window is 2 hours, not HighLevel's suggested 5 minutes.** HighLevel
+//! re-sends a webhook answered 429 with the same body, hence the same `timestamp`, for about
+//! 70 minutes. With a 5-minute window every webhook that met a busy store would be refused as
+//! stale on retry, and lost for good. The window covers the retries with margin; replays
+//! inside it are stopped by the `webhookId` uniqueness of the inbox, which must therefore keep
+//! ids for at least the replay window.
+//!
+//! Every answer counts toward [`IngestMetrics`] (see [`IngestState::metrics`]).
+
+mod body;
+pub mod envelope;
+pub mod metrics;
+pub mod refusal;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use ghl::webhook::{WebhookKeys, GHL_SIGNATURE_HEADER, WH_SIGNATURE_HEADER};
+use store::inbox::{Accepted, InboxEvent};
+use store::Store;
+
+pub use metrics::{IngestMetrics, MetricsSnapshot};
+pub use refusal::Refusal;
+pub use writer::BatchConfig;
+
+/// Where HighLevel is told to POST.
+pub const PATH: &str = "/webhooks/ghl";
+/// Covers HighLevel's ~70 minutes of 429 retries, which carry the original timestamp.
+pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(2 * 60 * 60);
+/// Clock skew tolerated between HighLevel and this host.
+pub const DEFAULT_FUTURE_SKEW: Duration = Duration::from_secs(5 * 60);
+/// HighLevel's contact events are a few KiB; a quarter MiB leaves room for big custom fields.
+pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
+/// How long a webhook waits for the store before it is answered 429. Short, so a slow store
+/// turns into HighLevel retries rather than piled-up connections.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// The public keys signatures are checked against; [`WebhookKeys::highlevel`] by default.
+    pub keys: WebhookKeys,
+    pub replay_window: Duration,
+    pub future_skew: Duration,
+    pub max_body: usize,
+    pub store_timeout: Duration,
+    /// Group commit tuning.
+    pub batch: BatchConfig,
+}
+
+impl IngestConfig {
+    /// The defaults, with these keys.
+    pub fn new(keys: WebhookKeys) -> IngestConfig {
+        IngestConfig {
+            keys,
+            replay_window: DEFAULT_REPLAY_WINDOW,
+            future_skew: DEFAULT_FUTURE_SKEW,
+            max_body: DEFAULT_MAX_BODY,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig::new(WebhookKeys::highlevel())
+    }
+}
+
+/// The ingest's shared state: configuration, the group-commit writer and the counters.
+/// Cloning is cheap; the writer stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct IngestState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: WebhookKeys,
+    replay_window_ms: i64,
+    future_skew_ms: i64,
+    max_body: usize,
+    store_timeout: Duration,
+    writer: writer::Writer,
+    metrics: Arc<IngestMetrics>,
+}
+
+impl std::fmt::Debug for IngestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestState")
+            .field("keys", &self.inner.keys)
+            .field("replay_window_ms", &self.inner.replay_window_ms)
+            .field("max_body", &self.inner.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl IngestState {
+    /// Starts the group-commit writer on the current Tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the writer is a spawned task).
+    pub fn new(store: Store, config: IngestConfig) -> IngestState {
+        let metrics = Arc::new(IngestMetrics::default());
+        let writer = writer::Writer::spawn(store, config.batch, metrics.clone());
+        IngestState {
+            inner: Arc::new(Inner {
+                keys: config.keys,
+                replay_window_ms: millis(config.replay_window),
+                future_skew_ms: millis(config.future_skew),
+                max_body: config.max_body,
+                store_timeout: config.store_timeout,
+                writer,
+                metrics,
+            }),
+        }
+    }
+
+    /// The counters so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    async fn ingest(&self, headers: &HeaderMap, body: Body) -> Result<Accepted, Refusal> {
+        let me = &*self.inner;
+        let raw = body::read_limited(headers, body, me.max_body).await?;
+        let verified = me
+            .keys
+            .verify(
+                &raw,
+                headers.get(GHL_SIGNATURE_HEADER).map(|v| v.as_bytes()),
+                headers.get(WH_SIGNATURE_HEADER).map(|v| v.as_bytes()),
+            )
+            .map_err(|e| {
+                tracing::debug!(error = %e, "webhook signature refused");
+                Refusal::from(e)
+            })?;
+        me.metrics.verified(verified.scheme);
+        let env = envelope::read(&raw)?;
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Some(ts) = env.timestamp_ms {
+            if ts < now.saturating_sub(me.replay_window_ms) {
+                tracing::debug!(webhook_id = %env.webhook_id, age_ms = now.saturating_sub(ts), "webhook older than the replay window");
+                return Err(Refusal::StaleTimestamp);
+            }
+            if ts > now.saturating_add(me.future_skew_ms) {
+                tracing::debug!(webhook_id = %env.webhook_id, ahead_ms = ts.saturating_sub(now), "webhook timestamp too far in the future");
+                return Err(Refusal::FutureTimestamp);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + me.store_timeout;
+        let event = InboxEvent {
+            webhook_id: env.webhook_id.clone(),
+            location_id: env.location_id.clone(),
+            event_type: env.event_type.clone(),
+            ordering_key: env.ordering_key,
+            body: raw.to_vec(),
+            received_at_ms: now,
+        };
+        let accepted = me.writer.submit(event, deadline).await?;
+        if matches!(accepted, Accepted::Stored { .. }) {
+            if env.timestamp_ms.is_none() {
+                tracing::info!(webhook_id = %env.webhook_id, event_type = %env.event_type,
+                    "webhook without a timestamp accepted; only its id guards against replay");
+                me.metrics.missing_timestamp();
+            }
+            if !env.known_type {
+                tracing::info!(event_type = %env.event_type, "webhook of an unknown type stored");
+                me.metrics.unknown_type(&env.event_type);
+            }
+        }
+        Ok(accepted)
+    }
+}
+
+/// The ingest's routes: `POST /webhooks/ghl`.
+pub fn router(state: IngestState) -> Router {
+    Router::new().route(PATH, post(receive)).with_state(state)
+}
+
+async fn receive(State(state): State<IngestState>, headers: HeaderMap, body: Body) -> Response {
+    let metrics = &state.inner.metrics;
+    match state.ingest(&headers, body).await {
+        Ok(Accepted::Stored { .. }) => {
+            metrics.accepted();
+            ok("stored")
+        }
+        Ok(Accepted::Duplicate) => {
+            metrics.duplicate();
+            ok("duplicate")
+        }
+        Err(refusal) => {
+            metrics.refused(refusal);
+            // Every refusal of a genuine HighLevel webhook other than a 429 loses it for good,
+            // so each one is worth a line.
+            tracing::warn!(
+                reason = refusal.reason(),
+                status = refusal.status().as_u16(),
+                "webhook refused"
+            );
+            refusal.into_response()
+        }
+    }
+}
+
+fn ok(status: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({ "status": status })),
+    )
+        .into_response()
+}
