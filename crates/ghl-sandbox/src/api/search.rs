@@ -343,13 +343,17 @@ pub fn text_matches(c: &Contact, q: &str) -> bool {
         return true;
     }
     let has = |v: &Option<Str>| v.as_ref().is_some_and(|s| s.to_lowercase().contains(q));
+    // Only a query that looks like a phone number is matched against phones: the digits of
+    // an email address ("ana12@…") would otherwise match half the location.
+    let phone_like = q.chars().filter(char::is_ascii_digit).count() >= 3
+        && q.chars().all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
     has(&c.full_name().map(Str::from))
         || has(&c.email)
         || has(&c.company_name)
-        || c.phone.as_ref().is_some_and(|p| {
-            let digits = crate::world::normalize_phone(q);
-            !digits.is_empty() && crate::world::normalize_phone(p).contains(digits.as_str())
-        })
+        || (phone_like
+            && c.phone.as_ref().is_some_and(|p| {
+                crate::world::normalize_phone(p).contains(crate::world::normalize_phone(q).as_str())
+            }))
 }
 
 struct Search {
