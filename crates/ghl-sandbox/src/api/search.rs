@@ -346,7 +346,8 @@ pub fn text_matches(c: &Contact, q: &str) -> bool {
     // Only a query that looks like a phone number is matched against phones: the digits of
     // an email address ("ana12@…") would otherwise match half the location.
     let phone_like = q.chars().filter(char::is_ascii_digit).count() >= 3
-        && q.chars().all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
+        && q.chars()
+            .all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
     has(&c.full_name().map(Str::from))
         || has(&c.email)
         || has(&c.company_name)
