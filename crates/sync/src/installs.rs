@@ -83,7 +83,7 @@ pub async fn apply_app_event(
                 return Ok(AppEventOutcome::AwaitingConnect { location });
             };
             let agency = store.location(&company).await?;
-            if !agency.is_some_and(|a| a.user_type == "Company") {
+            if agency.is_none_or(|a| a.user_type != "Company") {
                 tracing::warn!(location, "app installed on a location drivesync cannot get a token for; run `drivesync connect`");
                 return Ok(AppEventOutcome::AwaitingConnect { location });
             }
