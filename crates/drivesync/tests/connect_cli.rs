@@ -592,3 +592,99 @@ async fn a_spent_daily_budget_is_a_clear_state_not_a_retry_loop() {
         "one 429, no retry loop: {counters}"
     );
 }
+
+/// An agency connects: its token is kept, and a location token is minted for the location it
+/// approved, usable at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agency_connects_and_its_location_token_is_minted() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let redirect = format!("http://127.0.0.1:{}/oauth/callback", free_port());
+    let sb = start_sandbox(&redirect, sandbox_dir.path());
+    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
+    let mut connect = bin()
+        .args([
+            "connect",
+            "--no-browser",
+            "--user-type",
+            "company",
+            "--ghl-base-url",
+            &sb.base,
+        ])
+        .args([
+            "--ghl-authorize-url",
+            &sb.base,
+            "--client-id",
+            CLIENT_ID,
+            "--redirect-uri",
+            &redirect,
+        ])
+        .args([
+            "--scopes",
+            "contacts.readonly contacts.write oauth.readonly oauth.write",
+        ])
+        .env("DRIVESYNC_CLIENT_SECRET", CLIENT_SECRET)
+        .arg("--data-dir")
+        .arg(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(connect.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("connect prints the URL").unwrap();
+        if line.starts_with("http") {
+            break line;
+        }
+    };
+    let page = reqwest::get(format!("{url}&location_id={location}&approve=1"))
+        .await
+        .unwrap();
+    assert!(page.status().is_success());
+    let status = tokio::task::spawn_blocking(move || connect.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let printed = rest.join("\n");
+    assert!(status.success(), "{printed}");
+    assert!(printed.contains("Connected agency "), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "location {location}: token minted from the agency connection"
+        )),
+        "{printed}"
+    );
+    let (ok, out, err) = run(&["locations"], d, None);
+    assert!(ok, "{err}");
+    assert!(out.contains("agency") && out.contains("minted"), "{out}");
+    let (ok, out, err) = run(
+        &[
+            "api",
+            "get-contacts",
+            "--location",
+            &location,
+            "--param",
+            "limit=2",
+            "--ghl-base-url",
+            &sb.base,
+        ],
+        d,
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["contacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
