@@ -90,24 +90,7 @@ pub async fn apply_app_event(
             let tokens =
                 ghl::OAuthTokens::new(Arc::new(store::GhlTokens::new(store.clone())), app.clone());
             let company_token = tokens.token(&company).await?;
-            let t = app
-                .location_token(&company_token.secret, &company, &location)
-                .await?;
-            store
-                .save_location(&store::NewLocation {
-                    location_id: location.clone(),
-                    company_id: Some(company.clone()),
-                    name: None,
-                    auth: store::AuthKind::CompanyDerived,
-                    user_type: "Location".into(),
-                    scopes: t.scopes.clone(),
-                    access_token: t.access_token.clone(),
-                    refresh_token: None,
-                    expires_at_ms: Some(
-                        chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64,
-                    ),
-                })
-                .await?;
+            mint_location(store, app, &company_token.secret, &company, &location).await?;
             tracing::info!(
                 location,
                 company,
@@ -117,4 +100,32 @@ pub async fn apply_app_event(
         }
         _ => Ok(AppEventOutcome::Ignored),
     }
+}
+
+/// Mints a location token from an agency's token and stores it as a company-derived
+/// connection, which the token provider mints again whenever it expires.
+pub async fn mint_location(
+    store: &store::Store,
+    app: &ghl::OAuthApp,
+    company_token: &secrecy::SecretString,
+    company: &str,
+    location: &str,
+) -> Result<(), AppEventError> {
+    let t = app.location_token(company_token, company, location).await?;
+    store
+        .save_location(&store::NewLocation {
+            location_id: location.to_string(),
+            company_id: Some(company.to_string()),
+            name: None,
+            auth: store::AuthKind::CompanyDerived,
+            user_type: "Location".into(),
+            scopes: t.scopes.clone(),
+            access_token: t.access_token.clone(),
+            refresh_token: None,
+            expires_at_ms: Some(
+                chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64,
+            ),
+        })
+        .await?;
+    Ok(())
 }

@@ -154,6 +154,7 @@ pub async fn pick_location(store: &store::Store, given: Option<String>) -> anyho
     }
 }
 
+/// Best effort: a missing opener is not an error, the URL is printed anyway.
 pub fn open_browser(url: &str) {
     let opener = if cfg!(target_os = "macos") {
         "open"

@@ -208,23 +208,9 @@ async fn connect_company(
         println!("  no location approved yet: run connect again with --location ID to mint one");
     }
     for location in locations {
-        let t = app
-            .location_token(&tokens.access_token, &company, &location)
+        sync::installs::mint_location(store, app, &tokens.access_token, &company, &location)
             .await
             .with_context(|| format!("minting a token for location {location}"))?;
-        store
-            .save_location(&store::NewLocation {
-                location_id: location.clone(),
-                company_id: Some(company.clone()),
-                name: None,
-                auth: store::AuthKind::CompanyDerived,
-                user_type: "Location".into(),
-                scopes: t.scopes.clone(),
-                access_token: t.access_token.clone(),
-                refresh_token: None,
-                expires_at_ms: Some(expires(&t)),
-            })
-            .await?;
         println!("  location {location}: token minted from the agency connection");
     }
     Ok(())

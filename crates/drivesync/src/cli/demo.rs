@@ -55,24 +55,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  open {base}/_sandbox/ for the sandbox's state and counters");
     if !args.no_browser {
-        open_browser(&format!("{base}/_sandbox/"));
+        super::common::open_browser(&format!("{base}/_sandbox/"));
     }
     println!("Press Ctrl-C to stop.");
     super::shutdown_signal().await;
     running.shutdown().await;
     Ok(())
-}
-
-/// Best effort: a missing opener is not an error, the URL is printed anyway.
-fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    let _ = std::process::Command::new(opener)
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
 }
