@@ -34,11 +34,11 @@ fn spawn(args: &[&str]) -> Proc {
         .expect("drivesync starts");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    // Keep draining stdout after the banner: a closed pipe would fail the process's later
+    // prints.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let mut banner = Vec::new();

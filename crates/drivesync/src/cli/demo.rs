@@ -48,16 +48,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .map(|s| s.to_string())
             .collect(),
     );
-    println!();
-    println!("Try it (a Private Integration Token for location {first}):");
-    println!(
+    say!();
+    say!("Try it (a Private Integration Token for location {first}):");
+    say!(
         "  curl -s -X POST {base}/contacts/search -H 'Version: 2021-07-28' -H 'Authorization: Bearer {pit}' \\\n       -H 'Content-Type: application/json' -d '{{\"locationId\":\"{first}\",\"pageLimit\":5}}'"
     );
-    println!("  open {base}/_sandbox/ for the sandbox's state and counters");
+    say!("  open {base}/_sandbox/ for the sandbox's state and counters");
     if !args.no_browser {
         super::common::open_browser(&format!("{base}/_sandbox/"));
     }
-    println!("Press Ctrl-C to stop.");
+    say!("Press Ctrl-C to stop.");
     super::shutdown_signal().await;
     running.shutdown().await;
     Ok(())

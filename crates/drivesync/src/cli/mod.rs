@@ -1,5 +1,14 @@
 //! The command line.
 
+/// Prints a line to stdout, ignoring a closed pipe: a server must not die because whoever
+/// started it stopped reading its banner.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod api;
 mod common;
 mod connect;

@@ -143,9 +143,9 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
 
 fn keys(data_dir: PathBuf) -> anyhow::Result<()> {
     let signer = ghl_sandbox::Signer::load_or_create(&data_dir.join("sandbox-keys"))?;
-    println!("# x-ghl-signature (Ed25519)");
+    say!("# x-ghl-signature (Ed25519)");
     print!("{}", signer.ed25519_public_pem());
-    println!("# x-wh-signature (RSA-SHA256, PKCS#1 v1.5)");
+    say!("# x-wh-signature (RSA-SHA256, PKCS#1 v1.5)");
     print!("{}", signer.rsa_public_pem());
     Ok(())
 }
@@ -175,7 +175,7 @@ pub fn print_banner(running: &RunningSandbox) {
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &redirect)
         .append_pair("scope", &app.scopes.join(" "));
-    println!("HighLevel sandbox listening on {base}");
+    say!("HighLevel sandbox listening on {base}");
     let (locations, contacts) = sb.read(|w| {
         (
             w.locations
@@ -188,23 +188,23 @@ pub fn print_banner(running: &RunningSandbox) {
                 .sum::<usize>(),
         )
     });
-    println!(
+    say!(
         "  seed {}: {} locations, {} contacts",
         sb.config.seed,
         locations.len(),
         contacts
     );
     for l in &locations {
-        println!("    location {l}");
+        say!("    location {l}");
     }
-    println!("  app client_id:     {}", app.client_id);
-    println!("  app client_secret: {}", app.client_secret);
-    println!("  redirect_uri:      {redirect}");
-    println!("  install URL:       {install}");
+    say!("  app client_id:     {}", app.client_id);
+    say!("  app client_secret: {}", app.client_secret);
+    say!("  redirect_uri:      {redirect}");
+    say!("  install URL:       {install}");
     match &*sb.webhook_url.read() {
-        Some(u) => println!("  webhooks:          POST {u} (x-ghl-signature + x-wh-signature)"),
-        None => println!("  webhooks:          not sent (no --webhook-url; set one at POST {base}/_sandbox/webhook)"),
+        Some(u) => say!("  webhooks:          POST {u} (x-ghl-signature + x-wh-signature)"),
+        None => say!("  webhooks:          not sent (no --webhook-url; set one at POST {base}/_sandbox/webhook)"),
     }
-    println!("  activity:          {} changes/s", sb.activity_rate());
-    println!("  admin:             {base}/_sandbox/");
+    say!("  activity:          {} changes/s", sb.activity_rate());
+    say!("  admin:             {base}/_sandbox/");
 }
