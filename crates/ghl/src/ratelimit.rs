@@ -42,7 +42,7 @@ const PROBE_WAIT: Duration = Duration::from_secs(2);
 
 impl Window {
     fn margin(&self) -> Duration {
-        (self.interval / 100).max(Duration::from_millis(25))
+        (self.interval / 100).max(Duration::from_millis(50))
     }
 }
 
