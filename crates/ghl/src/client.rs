@@ -209,7 +209,7 @@ impl GhlClient {
                 }
                 // A retried DELETE whose first attempt went through finds nothing: done. (Not
                 // after a 401 or a refused connection: those attempts did nothing.)
-                StatusCode::NOT_FOUND if op.method == "DELETE" && maybe_done => {
+                StatusCode::NOT_FOUND if deletes_a_record(op) && maybe_done => {
                     return Ok(Answer {
                         status: 200,
                         headers,
@@ -275,13 +275,9 @@ impl GhlClient {
         }
     }
 
+    /// The base URL's own path is kept (`https://proxy.example/ghl` + `/contacts/…`).
     fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url> {
-        let mut url = self
-            .inner
-            .config
-            .base_url
-            .join(path)
-            .map_err(|e| GhlError::InvalidInput(format!("path {path}: {e}")))?;
+        let mut url = join_path(&self.inner.config.base_url, path)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter());
         }
@@ -301,6 +297,31 @@ impl GhlClient {
         let ms = rand::thread_rng().gen_range(0..=cap.as_millis().max(1) as u64);
         Duration::from_millis(ms)
     }
+}
+
+/// `base` + `path`, keeping the base URL's own path (`https://proxy.example/ghl` + `/contacts/`
+/// is `https://proxy.example/ghl/contacts/`).
+pub(crate) fn join_path(base: &Url, path: &str) -> Result<Url> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(path.trim_start_matches('/'))
+        .map_err(|e| GhlError::InvalidInput(format!("path {path}: {e}")))
+}
+
+/// DELETEs of a whole record: a 404 after a lost answer means the first attempt did it. For
+/// DELETEs of part of a contact (tags, followers, campaigns, workflows) a 404 means the contact
+/// itself is gone, which the caller must hear.
+fn deletes_a_record(op: &Operation) -> bool {
+    matches!(
+        op.id,
+        "delete-contact"
+            | "delete-task"
+            | "delete-note"
+            | "delete-event"
+            | "delete-appointment-note"
+    )
 }
 
 fn check_scope(location: &str, op: &Operation, token: &AccessToken) -> Result<()> {
@@ -391,5 +412,27 @@ pub(crate) fn snippet(s: &str) -> String {
         format!("{cut}…")
     } else {
         one_line
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_keeps_its_path() {
+        let j = |b: &str, p: &str| join_path(&Url::parse(b).unwrap(), p).unwrap().to_string();
+        assert_eq!(
+            j("https://services.leadconnectorhq.com", "/contacts/"),
+            "https://services.leadconnectorhq.com/contacts/"
+        );
+        assert_eq!(
+            j("https://proxy.example/ghl", "/contacts/x"),
+            "https://proxy.example/ghl/contacts/x"
+        );
+        assert_eq!(
+            j("https://proxy.example/ghl/", "/oauth/token"),
+            "https://proxy.example/ghl/oauth/token"
+        );
     }
 }

@@ -156,9 +156,7 @@ impl OAuthApp {
         let mut bytes = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let state = URL_SAFE_NO_PAD.encode(bytes);
-        let mut url = self
-            .authorize_base
-            .join("/oauth/chooselocation")
+        let mut url = crate::client::join_path(&self.authorize_base, "/oauth/chooselocation")
             .unwrap_or_else(|_| self.authorize_base.clone());
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -252,9 +250,7 @@ impl OAuthApp {
     }
 
     fn endpoint(&self, path: &str) -> Url {
-        self.api_base
-            .join(path)
-            .unwrap_or_else(|_| self.api_base.clone())
+        crate::client::join_path(&self.api_base, path).unwrap_or_else(|_| self.api_base.clone())
     }
 }
 

@@ -136,8 +136,9 @@ impl LocationLimiter {
         if let Some(max) = num("x-ratelimit-max").filter(|m| *m > 0) {
             w.max = max.min(u32::MAX as u64) as u32;
         }
+        // Capped at an hour: a garbled header must not pause a location for days.
         if let Some(ms) = num("x-ratelimit-interval-milliseconds").filter(|m| *m > 0) {
-            w.interval = Duration::from_millis(ms);
+            w.interval = Duration::from_millis(ms.min(3_600_000));
         }
         if let Some(d) = num("x-ratelimit-daily-remaining") {
             w.daily_remaining = Some(d);
