@@ -63,7 +63,10 @@ impl Signer {
                         path: ed_path.clone(),
                         reason: e.to_string(),
                     })?;
-                write_private(&ed_path, pem.as_bytes())?;
+                if !write_private(&ed_path, pem.as_bytes())? {
+                    // Another process or thread published its key first: use that one.
+                    return Signer::load_or_create(dir);
+                }
                 key
             }
         };
@@ -90,7 +93,9 @@ impl Signer {
                         path: rsa_path.clone(),
                         reason: e.to_string(),
                     })?;
-                write_private(&rsa_path, pem.as_bytes())?;
+                if !write_private(&rsa_path, pem.as_bytes())? {
+                    return Signer::load_or_create(dir);
+                }
                 key
             }
         };
@@ -135,17 +140,22 @@ fn read_pem(path: &Path) -> Result<Option<String>, KeyError> {
     }
 }
 
-/// Writes a private key readable by its owner only, through a temporary file and a rename so
-/// a reader never sees half a key.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+/// Writes a private key readable by its owner only, through a temporary file published with
+/// a hard link, so a reader never sees half a key and a key already there is never replaced.
+/// Returns false when another writer published first.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<bool, KeyError> {
     use std::io::Write;
     let io = |source| KeyError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = path.with_extension(format!(
+        "tmp{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -154,5 +164,36 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let mut f = opts.open(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let published = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match published {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_creating_keys_at_once_agree_on_one() {
+        let dir =
+            std::env::temp_dir().join(format!("sandbox-keys-race-{:x}", rand::random::<u64>()));
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let d = dir.clone();
+                std::thread::spawn(move || Signer::load_or_create(&d).unwrap().ed25519_public_pem())
+            })
+            .collect();
+        let keys: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(
+            keys.iter().all(|k| k == &keys[0]),
+            "every thread signs with the key on disk"
+        );
+        let on_disk = Signer::load_or_create(&dir).unwrap().rsa_public_pem();
+        assert!(on_disk.contains("BEGIN PUBLIC KEY"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
