@@ -103,6 +103,40 @@ fn run(args: &[&str], data: &std::path::Path, stdin: Option<&str>) -> (bool, Str
     )
 }
 
+/// Mints a Private Integration Token in the sandbox and connects it with `drivesync connect`.
+async fn connect_pit(
+    base: &str,
+    location: &str,
+    scopes: Option<&[&str]>,
+    data: &std::path::Path,
+) -> (String, (bool, String, String)) {
+    let mut body = json!({ "locationId": location });
+    if let Some(s) = scopes {
+        body["scopes"] = json!(s);
+    }
+    let minted: Value = reqwest::Client::new()
+        .post(format!("{base}/_sandbox/pit"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pit = minted["token"].as_str().unwrap().to_string();
+    let args = [
+        "connect",
+        "--token",
+        &pit,
+        "--location",
+        location,
+        "--ghl-base-url",
+        base,
+    ];
+    let outcome = run(&args, data, None);
+    (pit, outcome)
+}
+
 struct Run {
     base: String,
     location: String,
@@ -323,29 +357,7 @@ async fn connect_use_rotate_and_nothing_leaks() {
     logs.push_str(&err);
 
     // A Private Integration Token for the other location.
-    let pit: Value = http
-        .post(format!("{}/_sandbox/pit", r.base))
-        .json(&json!({"locationId": other}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pit = pit["token"].as_str().unwrap().to_string();
-    let (ok, out, err) = run(
-        &[
-            "connect",
-            "--token",
-            &pit,
-            "--location",
-            &other,
-            "--ghl-base-url",
-            &r.base,
-        ],
-        d,
-        None,
-    );
+    let (pit, (ok, out, err)) = connect_pit(&r.base, &other, None, d).await;
     assert!(ok, "{err}");
     assert!(
         out.contains(&format!(
@@ -465,28 +477,7 @@ async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
         err.contains("HighLevel did not accept the token for this location"),
         "{err}"
     );
-    let readonly: Value = reqwest::Client::new()
-        .post(format!("{}/_sandbox/pit", sb.base))
-        .json(&json!({"locationId": location, "scopes": ["contacts.readonly"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (ok, _, err) = run(
-        &[
-            "connect",
-            "--token",
-            readonly["token"].as_str().unwrap(),
-            "--location",
-            &location,
-            "--ghl-base-url",
-            &sb.base,
-        ],
-        d,
-        None,
-    );
+    let (_, (ok, _, err)) = connect_pit(&sb.base, &location, Some(&["contacts.readonly"]), d).await;
     assert!(ok, "{err}");
     let body = json!({"tags": ["vip"]}).to_string();
     let (ok, _, err) = run(
@@ -526,28 +517,7 @@ async fn a_spent_daily_budget_is_a_clear_state_not_a_retry_loop() {
         .await
         .unwrap();
     let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
-    let pit: Value = http
-        .post(format!("{}/_sandbox/pit", sb.base))
-        .json(&json!({"locationId": location}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (ok, _, err) = run(
-        &[
-            "connect",
-            "--token",
-            pit["token"].as_str().unwrap(),
-            "--location",
-            &location,
-            "--ghl-base-url",
-            &sb.base,
-        ],
-        d,
-        None,
-    );
+    let (_, (ok, _, err)) = connect_pit(&sb.base, &location, None, d).await;
     assert!(ok, "{err}");
     // New limits start a new count: one call is allowed today.
     http.post(format!("{}/_sandbox/limits", sb.base))
