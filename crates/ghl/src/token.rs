@@ -264,31 +264,17 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 if let Some(crash) = &self.crash_point {
                     crash();
                 }
-                let rotated = Rotated {
-                    access_token: t.access_token.clone(),
-                    refresh_token: Some(
-                        t.refresh_token
-                            .clone()
-                            .unwrap_or_else(|| refresh_token.clone()),
-                    ),
-                    expires_at_ms: chrono::Utc::now().timestamp_millis()
-                        + t.expires_in.as_millis() as i64,
-                    scopes: if t.scopes.is_empty() {
-                        s.scopes.clone()
-                    } else {
-                        t.scopes.clone()
-                    },
-                };
-                if self.repo.commit(location, owner, &rotated).await? {
+                let refresh = t
+                    .refresh_token
+                    .clone()
+                    .unwrap_or_else(|| refresh_token.clone());
+                let token = self
+                    .commit_new(location, owner, s, &t, Some(refresh))
+                    .await?;
+                if token.is_some() {
                     tracing::info!(location, "access token refreshed");
-                    Ok(Some(AccessToken {
-                        secret: rotated.access_token,
-                        scopes: known(rotated.scopes),
-                        version: s.version + 1,
-                    }))
-                } else {
-                    Ok(None)
                 }
+                Ok(token)
             }
             Err(e) if e.is_invalid_grant() => {
                 self.repo.release(location, owner).await?;
@@ -310,6 +296,37 @@ impl<R: TokenRepository> OAuthTokens<R> {
                 Err(e)
             }
         }
+    }
+}
+
+impl<R: TokenRepository> OAuthTokens<R> {
+    /// Commits what the token endpoint answered, if the lease is still ours; `None` if not.
+    async fn commit_new(
+        &self,
+        location: &str,
+        owner: &str,
+        s: &StoredTokens,
+        t: &crate::oauth::TokenResponse,
+        refresh_token: Option<SecretString>,
+    ) -> Result<Option<AccessToken>> {
+        let rotated = Rotated {
+            access_token: t.access_token.clone(),
+            refresh_token,
+            expires_at_ms: chrono::Utc::now().timestamp_millis() + t.expires_in.as_millis() as i64,
+            scopes: if t.scopes.is_empty() {
+                s.scopes.clone()
+            } else {
+                t.scopes.clone()
+            },
+        };
+        if !self.repo.commit(location, owner, &rotated).await? {
+            return Ok(None);
+        }
+        Ok(Some(AccessToken {
+            secret: rotated.access_token,
+            scopes: known(rotated.scopes),
+            version: s.version + 1,
+        }))
     }
 }
 
@@ -341,31 +358,15 @@ impl<R: TokenRepository> OAuthTokens<R> {
             .await
         {
             Ok(t) => {
-                let rotated = Rotated {
-                    access_token: t.access_token.clone(),
-                    refresh_token: None,
-                    expires_at_ms: chrono::Utc::now().timestamp_millis()
-                        + t.expires_in.as_millis() as i64,
-                    scopes: if t.scopes.is_empty() {
-                        s.scopes.clone()
-                    } else {
-                        t.scopes
-                    },
-                };
-                if self.repo.commit(location, owner, &rotated).await? {
+                let token = self.commit_new(location, owner, s, &t, None).await?;
+                if token.is_some() {
                     tracing::info!(
                         location,
                         company,
                         "location token minted from the company connection"
                     );
-                    Ok(Some(AccessToken {
-                        secret: rotated.access_token,
-                        scopes: known(rotated.scopes),
-                        version: s.version + 1,
-                    }))
-                } else {
-                    Ok(None)
                 }
+                Ok(token)
             }
             Err(e) => {
                 self.repo.release(location, owner).await?;

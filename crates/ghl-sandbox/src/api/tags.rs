@@ -104,11 +104,7 @@ pub async fn add_campaign(
     Body::parse(&body)?.finish()?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.campaigns.iter().any(|x| x == campaign);
-            if new {
-                c.campaigns.push(campaign.as_str().into());
-            }
-            new
+            insert_once(&mut c.campaigns, &campaign)
         })
     })?;
     Ok((StatusCode::CREATED, Json(json!({ "succeded": true }))))
@@ -121,9 +117,7 @@ pub async fn remove_campaign(
 ) -> ApiResult<Json<Value>> {
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let before = c.campaigns.len();
-            c.campaigns.retain(|x| x != campaign);
-            before != c.campaigns.len()
+            remove_value(&mut c.campaigns, &campaign)
         })
     })?;
     Ok(Json(json!({ "succeded": true })))
@@ -144,6 +138,22 @@ pub async fn remove_all_campaigns(
     Ok(Json(json!({ "succeded": true })))
 }
 
+/// Adds `v` unless the list has it; whether the list changed.
+fn insert_once(list: &mut Vec<Str>, v: &str) -> bool {
+    let new = !list.iter().any(|x| x == v);
+    if new {
+        list.push(v.into());
+    }
+    new
+}
+
+/// Removes `v`; whether the list changed.
+fn remove_value(list: &mut Vec<Str>, v: &str) -> bool {
+    let before = list.len();
+    list.retain(|x| x != v);
+    before != list.len()
+}
+
 fn workflow_body(body: &Bytes) -> ApiResult<()> {
     let mut b = Body::parse(body)?;
     b.date_opt("eventStartTime");
@@ -159,11 +169,7 @@ pub async fn add_workflow(
     workflow_body(&body)?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let new = !c.workflows.iter().any(|x| x == workflow);
-            if new {
-                c.workflows.push(workflow.as_str().into());
-            }
-            new
+            insert_once(&mut c.workflows, &workflow)
         })
     })?;
     Ok(Json(json!({ "succeded": true })))
@@ -178,9 +184,7 @@ pub async fn remove_workflow(
     workflow_body(&body)?;
     sb.write(|w| {
         w.change_list(&ctx.location_id, &cid, |c| {
-            let before = c.workflows.len();
-            c.workflows.retain(|x| x != workflow);
-            before != c.workflows.len()
+            remove_value(&mut c.workflows, &workflow)
         })
     })?;
     Ok(Json(json!({ "succeded": true })))

@@ -138,15 +138,8 @@ impl Location {
         contact_id: &str,
         followers: &[String],
     ) -> Result<Vec<String>> {
-        let path = format!("/contacts/{}/followers", encode(contact_id));
-        let r: Value = self
-            .with_body(
-                "add-followers-contact",
-                path,
-                json!({ "followers": followers }),
-            )
-            .await?;
-        Ok(strings(&r["followers"]))
+        self.followers("add-followers-contact", contact_id, followers)
+            .await
     }
 
     pub async fn remove_followers(
@@ -154,13 +147,20 @@ impl Location {
         contact_id: &str,
         followers: &[String],
     ) -> Result<Vec<String>> {
+        self.followers("remove-followers-contact", contact_id, followers)
+            .await
+    }
+
+    /// Adds or removes followers; returns the contact's followers after.
+    async fn followers(
+        &self,
+        op: &str,
+        contact_id: &str,
+        followers: &[String],
+    ) -> Result<Vec<String>> {
         let path = format!("/contacts/{}/followers", encode(contact_id));
         let r: Value = self
-            .with_body(
-                "remove-followers-contact",
-                path,
-                json!({ "followers": followers }),
-            )
+            .with_body(op, path, json!({ "followers": followers }))
             .await?;
         Ok(strings(&r["followers"]))
     }
