@@ -251,6 +251,11 @@ const SQLITE_MIGRATIONS: &[Embedded] = &[
         description: "events",
         sql: include_str!("../migrations/sqlite/0002_events.sql"),
     },
+    Embedded {
+        version: 3,
+        description: "mirror",
+        sql: include_str!("../migrations/sqlite/0003_mirror.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Embedded] = &[
@@ -263,6 +268,11 @@ const POSTGRES_MIGRATIONS: &[Embedded] = &[
         version: 2,
         description: "events",
         sql: include_str!("../migrations/postgres/0002_events.sql"),
+    },
+    Embedded {
+        version: 3,
+        description: "mirror",
+        sql: include_str!("../migrations/postgres/0003_mirror.sql"),
     },
 ];
 

@@ -23,10 +23,13 @@ mod ghl_tokens;
 pub mod inbox;
 mod lease;
 mod locations;
+pub mod mirror;
 mod model;
+pub mod outbox;
 pub mod queue;
 mod reencrypt;
 mod secrets;
+mod sync_state;
 pub mod vault;
 
 use std::sync::Arc;
@@ -34,8 +37,13 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
+pub use mirror::{
+    Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
+};
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
+pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
+pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use vault::Keyring;
 

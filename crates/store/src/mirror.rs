@@ -1,0 +1,738 @@
+//! The Drive Chat store: HighLevel's contacts, tasks, notes, appointments and appointment
+//! notes as last seen, one row per record, and the changes applied to them (the feed).
+//!
+//! A write is guarded by what the writer read: [`Store::write_record`] takes the version the
+//! caller saw (or `None` for "no row") and writes only if the row is still exactly that, in
+//! one transaction with the [`NewChange`]s the caller derived from the difference. A writer
+//! that lost a race gets [`Written::Conflict`] and reads again. Deciding whether a state is
+//! newer (versions) and what changed is the sync engine's business; the store only keeps the
+//! row and its feed consistent with each other.
+
+use serde_json::Value;
+
+use crate::clock::now_ms;
+use crate::db::with_pool;
+use crate::{Store, StoreError};
+
+/// What a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordKind {
+    Contact,
+    Task,
+    Note,
+    Appointment,
+    AppointmentNote,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::Contact,
+        RecordKind::Task,
+        RecordKind::Note,
+        RecordKind::Appointment,
+        RecordKind::AppointmentNote,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Contact => "contact",
+            RecordKind::Task => "task",
+            RecordKind::Note => "note",
+            RecordKind::Appointment => "appointment",
+            RecordKind::AppointmentNote => "appointment_note",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One HighLevel record as stored. The indexed columns are derived from `data` by the
+/// writer (see the 0003 migration for what each holds per kind).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub location_id: String,
+    pub kind: RecordKind,
+    pub record_id: String,
+    pub contact_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub assignee: Option<String>,
+    pub status: Option<String>,
+    pub due_ms: Option<i64>,
+    /// Lower-cased text the search box matches (name, email, phone, company...).
+    pub search: String,
+    /// The record as HighLevel returned it.
+    pub data: Value,
+    pub added_ms: Option<i64>,
+    /// Orders the states of one record (HighLevel's dateUpdated, or the webhook timestamp).
+    pub version_ms: i64,
+    /// Set on a tombstone: the record was deleted in HighLevel.
+    pub deleted_at_ms: Option<i64>,
+    /// When drivesync last wrote the row.
+    pub synced_at_ms: i64,
+    /// A contact's tags (empty for other kinds).
+    pub tags: Vec<String>,
+}
+
+impl Record {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at_ms.is_some()
+    }
+}
+
+/// What a writer read before writing: nothing, or a row at a version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Absent,
+    Version { version_ms: i64, deleted: bool },
+}
+
+impl Expect {
+    pub fn of(current: Option<&Record>) -> Expect {
+        match current {
+            None => Expect::Absent,
+            Some(r) => Expect::Version {
+                version_ms: r.version_ms,
+                deleted: r.is_deleted(),
+            },
+        }
+    }
+}
+
+/// The result of a guarded write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    Written,
+    /// The row changed since it was read: read again and decide again.
+    Conflict,
+}
+
+/// A change to record in the feed with a write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewChange {
+    /// created | updated | deleted | completed | reopened | tagged | untagged | ...
+    pub action: String,
+    /// The change in plain words, e.g. "Task 'Send proposal' completed".
+    pub summary: String,
+    pub detail: Value,
+    /// webhook | poll | reconcile | backfill | writeback
+    pub origin: String,
+    pub actor: Option<String>,
+}
+
+/// A change from the feed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub id: i64,
+    pub location_id: String,
+    pub kind: RecordKind,
+    pub record_id: String,
+    pub contact_id: Option<String>,
+    pub action: String,
+    pub summary: String,
+    pub detail: Value,
+    pub origin: String,
+    pub actor: Option<String>,
+    pub at_ms: i64,
+}
+
+/// The order of a record listing. Every order ends with the record id, so pages are stable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordOrder {
+    /// Soonest first; records without a date last.
+    #[default]
+    DueAsc,
+    DueDesc,
+    /// Alphabetical by title (a contact's name, a task's title).
+    TitleAsc,
+    /// Most recently changed first.
+    UpdatedDesc,
+}
+
+/// Which records to list. `None` fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecordQuery {
+    pub location_id: String,
+    pub kind: Option<RecordKind>,
+    pub contact_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub assignee: Option<String>,
+    pub status: Option<String>,
+    /// Contacts with this tag.
+    pub tag: Option<String>,
+    /// Records whose search text contains this (case-insensitive).
+    pub text: Option<String>,
+    /// due_ms >= this
+    pub due_from: Option<i64>,
+    /// due_ms < this
+    pub due_before: Option<i64>,
+    pub include_deleted: bool,
+    pub order: RecordOrder,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// At most this many (capped at 1,000).
+    pub limit: u32,
+}
+
+/// A page of records and the cursor of the next one, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    pub next: Option<String>,
+}
+
+const RECORD_COLUMNS: &str = "location_id, kind, record_id, contact_id, parent_id, title, body, \
+     assignee, status, due_ms, search, data, added_ms, version_ms, deleted_at_ms, synced_at_ms";
+
+type RecordRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    i64,
+);
+
+type ChangeRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+);
+
+const CHANGE_COLUMNS: &str =
+    "id, location_id, kind, record_id, contact_id, action, summary, detail, origin, actor, at_ms";
+
+/// Far in the future: records without a date sort after every dated one.
+const NO_DATE: i64 = 9_007_199_254_740_991;
+
+/// Insert when absent; the conflict arm never fires for a guarded insert (the caller read
+/// "absent"), so a row that appeared meanwhile leaves 0 rows affected: a conflict.
+const INSERT_RECORD: &str = "INSERT INTO records (location_id, kind, record_id, contact_id, \
+     parent_id, title, body, assignee, status, due_ms, search, data, added_ms, version_ms, \
+     deleted_at_ms, synced_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+     ON CONFLICT (location_id, kind, record_id) DO NOTHING";
+
+const UPDATE_RECORD: &str = "UPDATE records SET contact_id = $4, parent_id = $5, title = $6, \
+     body = $7, assignee = $8, status = $9, due_ms = $10, search = $11, data = $12, \
+     added_ms = $13, version_ms = $14, deleted_at_ms = $15, synced_at_ms = $16 \
+     WHERE location_id = $1 AND kind = $2 AND record_id = $3 AND version_ms = $17 \
+     AND (deleted_at_ms IS NOT NULL) = $18";
+
+const INSERT_CHANGE: &str = "INSERT INTO changes (location_id, kind, record_id, contact_id, \
+     action, summary, detail, origin, actor, at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+impl Store {
+    /// The record (tombstones included), or `None` if drivesync has never seen it.
+    pub async fn record(
+        &self,
+        location_id: &str,
+        kind: RecordKind,
+        record_id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records \
+             WHERE location_id = $1 AND kind = $2 AND record_id = $3"
+        );
+        let row: Option<RecordRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(location_id)
+            .bind(kind.as_str())
+            .bind(record_id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(StoreError::db("reading a record"))?;
+        row.map(record_from_row).transpose()
+    }
+
+    /// Writes `record` if the stored row is still what `expect` says, together with its tags
+    /// (contacts) and `changes`, in one transaction. `record.synced_at_ms` is set to now.
+    pub async fn write_record(
+        &self,
+        record: &Record,
+        expect: Expect,
+        changes: &[NewChange],
+    ) -> Result<Written, StoreError> {
+        let data = record.data.to_string();
+        let now = now_ms();
+        let (sql, guard_version, guard_deleted) = match expect {
+            Expect::Absent => (INSERT_RECORD, 0, false),
+            Expect::Version {
+                version_ms,
+                deleted,
+            } => (UPDATE_RECORD, version_ms, deleted),
+        };
+        let r = record;
+        let written = with_pool!(&self.db, |pool| async {
+            let mut tx = pool.begin().await?;
+            let mut q = sqlx::query(sql)
+                .bind(&r.location_id)
+                .bind(r.kind.as_str())
+                .bind(&r.record_id)
+                .bind(&r.contact_id)
+                .bind(&r.parent_id)
+                .bind(&r.title)
+                .bind(&r.body)
+                .bind(&r.assignee)
+                .bind(&r.status)
+                .bind(r.due_ms)
+                .bind(&r.search)
+                .bind(&data)
+                .bind(r.added_ms)
+                .bind(r.version_ms)
+                .bind(r.deleted_at_ms)
+                .bind(now);
+            if matches!(expect, Expect::Version { .. }) {
+                q = q.bind(guard_version).bind(guard_deleted);
+            }
+            let affected = q.execute(&mut *tx).await?.rows_affected();
+            if affected == 0 {
+                tx.rollback().await?;
+                return Ok::<_, sqlx::Error>(Written::Conflict);
+            }
+            if r.kind == RecordKind::Contact {
+                sqlx::query(
+                    "DELETE FROM record_tags WHERE location_id = $1 AND contact_id = $2",
+                )
+                .bind(&r.location_id)
+                .bind(&r.record_id)
+                .execute(&mut *tx)
+                .await?;
+                if !r.is_deleted() {
+                    let mut tags: Vec<&String> = r.tags.iter().collect();
+                    tags.sort();
+                    tags.dedup();
+                    for tag in tags {
+                        sqlx::query(
+                            "INSERT INTO record_tags (location_id, contact_id, tag) \
+                             VALUES ($1, $2, $3)",
+                        )
+                        .bind(&r.location_id)
+                        .bind(&r.record_id)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            for c in changes {
+                sqlx::query(INSERT_CHANGE)
+                    .bind(&r.location_id)
+                    .bind(r.kind.as_str())
+                    .bind(&r.record_id)
+                    .bind(&r.contact_id)
+                    .bind(&c.action)
+                    .bind(&c.summary)
+                    .bind(c.detail.to_string())
+                    .bind(&c.origin)
+                    .bind(&c.actor)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Written::Written)
+        }
+        .await)
+        .map_err(StoreError::db("writing a record"))?;
+        Ok(written)
+    }
+
+    /// A page of records, filtered and ordered as `query` says.
+    pub async fn list_records(&self, query: &RecordQuery) -> Result<RecordPage, StoreError> {
+        let limit = query.limit.clamp(1, 1000);
+        let mut b = Filter::new(query)?;
+        let (key_expr, text_key) = order_key(query.order);
+        if let Some(cursor) = &query.after {
+            let (key, id) = parse_cursor(cursor)?;
+            let cmp = if matches!(query.order, RecordOrder::DueDesc | RecordOrder::UpdatedDesc) {
+                "<"
+            } else {
+                ">"
+            };
+            let k = if text_key {
+                b.arg(Arg::S(key))
+            } else {
+                b.arg(Arg::I(key.parse().map_err(|_| bad_cursor())?))
+            };
+            let i = b.arg(Arg::S(id));
+            b.clauses
+                .push(format!("({key_expr}, record_id) {cmp} ({k}, {i})"));
+        }
+        let dir = if matches!(query.order, RecordOrder::DueDesc | RecordOrder::UpdatedDesc) {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records r WHERE {} \
+             ORDER BY {key_expr} {dir}, record_id {dir} LIMIT {}",
+            b.clauses.join(" AND "),
+            limit + 1
+        );
+        let rows: Vec<RecordRow> = with_pool!(&self.db, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for a in &b.args {
+                q = match a {
+                    Arg::I(v) => q.bind(*v),
+                    Arg::S(s) => q.bind(s.as_str()),
+                };
+            }
+            q.fetch_all(pool).await
+        })
+        .map_err(StoreError::db("listing records"))?;
+        let mut records = rows
+            .into_iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if records.len() > limit as usize {
+            records.truncate(limit as usize);
+            records.last().map(|r| cursor_of(r, query.order))
+        } else {
+            None
+        };
+        Ok(RecordPage { records, next })
+    }
+
+    /// How many records match `query` (its order, cursor and limit are ignored).
+    pub async fn count_records(&self, query: &RecordQuery) -> Result<i64, StoreError> {
+        let b = Filter::new(query)?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM records r WHERE {}",
+            b.clauses.join(" AND ")
+        );
+        with_pool!(&self.db, |pool| {
+            let mut q = sqlx::query_scalar(&sql);
+            for a in &b.args {
+                q = match a {
+                    Arg::I(v) => q.bind(*v),
+                    Arg::S(s) => q.bind(s.as_str()),
+                };
+            }
+            q.fetch_one(pool).await
+        })
+        .map_err(StoreError::db("counting records"))
+    }
+
+    /// Every live record id of `kind` in a location (what `verify` and reconcile compare).
+    pub async fn record_ids(
+        &self,
+        location_id: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<String>, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT record_id FROM records WHERE location_id = $1 AND kind = $2 \
+             AND deleted_at_ms IS NULL ORDER BY record_id"
+        )
+        .bind(location_id)
+        .bind(kind.as_str())
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("listing record ids"))
+    }
+
+    /// The distinct tags of a location's live contacts, with how many contacts carry each.
+    pub async fn tag_counts(&self, location_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query_as(
+            "SELECT tag, COUNT(*) FROM record_tags WHERE location_id = $1 \
+             GROUP BY tag ORDER BY tag"
+        )
+        .bind(location_id)
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("counting tags"))
+    }
+
+    /// The distinct assignees of a location's live records of `kind`.
+    pub async fn assignees(
+        &self,
+        location_id: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<String>, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT DISTINCT assignee FROM records WHERE location_id = $1 AND kind = $2 \
+             AND assignee IS NOT NULL AND deleted_at_ms IS NULL ORDER BY assignee"
+        )
+        .bind(location_id)
+        .bind(kind.as_str())
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("listing assignees"))
+    }
+
+    /// Changes of a location (or of one contact) with ids after `after_id`, oldest first.
+    pub async fn changes_after(
+        &self,
+        location_id: &str,
+        contact_id: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let sql = format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE location_id = $1 AND id > $2 \
+             AND ($3 IS NULL OR contact_id = $3) ORDER BY id LIMIT $4"
+        );
+        let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(location_id)
+            .bind(after_id)
+            .bind(contact_id)
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::db("reading changes"))?;
+        rows.into_iter().map(change_from_row).collect()
+    }
+
+    /// The newest changes of a location (or of one contact) with ids before `before_id`
+    /// (`None`: the newest), newest first.
+    pub async fn changes_before(
+        &self,
+        location_id: &str,
+        contact_id: Option<&str>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let sql = format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE location_id = $1 AND id < $2 \
+             AND ($3 IS NULL OR contact_id = $3) ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(location_id)
+            .bind(before_id.unwrap_or(i64::MAX))
+            .bind(contact_id)
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::db("reading changes"))?;
+        rows.into_iter().map(change_from_row).collect()
+    }
+
+    /// The id of the newest change of any location (0 when there is none): where a live
+    /// feed starts following.
+    pub async fn last_change_id(&self) -> Result<i64, StoreError> {
+        let id: Option<i64> = with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT MAX(id) FROM changes"
+        )
+        .fetch_one(pool)
+        .await)
+        .map_err(StoreError::db("reading the last change id"))?;
+        Ok(id.unwrap_or(0))
+    }
+
+    /// Changes of every location after `after_id`, oldest first (what live feeds follow).
+    pub async fn all_changes_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let sql = format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(after_id)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::db("reading changes"))?;
+        rows.into_iter().map(change_from_row).collect()
+    }
+}
+
+enum Arg {
+    I(i64),
+    S(String),
+}
+
+/// The WHERE clauses of a record query and their arguments, numbered `$1`, `$2`, ...
+struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    fn new(q: &RecordQuery) -> Result<Filter, StoreError> {
+        let mut f = Filter {
+            clauses: Vec::new(),
+            args: Vec::new(),
+        };
+        let p = f.arg(Arg::S(q.location_id.clone()));
+        f.clauses.push(format!("r.location_id = {p}"));
+        if let Some(k) = q.kind {
+            let p = f.arg(Arg::S(k.as_str().into()));
+            f.clauses.push(format!("r.kind = {p}"));
+        }
+        for (col, v) in [
+            ("contact_id", &q.contact_id),
+            ("parent_id", &q.parent_id),
+            ("assignee", &q.assignee),
+            ("status", &q.status),
+        ] {
+            if let Some(v) = v {
+                let p = f.arg(Arg::S(v.clone()));
+                f.clauses.push(format!("r.{col} = {p}"));
+            }
+        }
+        if let Some(tag) = &q.tag {
+            let p = f.arg(Arg::S(tag.clone()));
+            f.clauses.push(format!(
+                "EXISTS (SELECT 1 FROM record_tags t WHERE t.location_id = r.location_id \
+                 AND t.contact_id = r.record_id AND t.tag = {p})"
+            ));
+        }
+        if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let p = f.arg(Arg::S(format!("%{escaped}%")));
+            f.clauses.push(format!("r.search LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(from) = q.due_from {
+            let p = f.arg(Arg::I(from));
+            f.clauses.push(format!("r.due_ms >= {p}"));
+        }
+        if let Some(before) = q.due_before {
+            let p = f.arg(Arg::I(before));
+            f.clauses.push(format!("r.due_ms < {p}"));
+        }
+        if !q.include_deleted {
+            f.clauses.push("r.deleted_at_ms IS NULL".into());
+        }
+        Ok(f)
+    }
+
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+}
+
+/// The sort expression of an order, and whether it is text.
+fn order_key(order: RecordOrder) -> (String, bool) {
+    match order {
+        RecordOrder::DueAsc | RecordOrder::DueDesc => {
+            (format!("COALESCE(r.due_ms, {NO_DATE})"), false)
+        }
+        RecordOrder::TitleAsc => ("COALESCE(LOWER(r.title), '')".into(), true),
+        RecordOrder::UpdatedDesc => ("r.version_ms".into(), false),
+    }
+}
+
+fn cursor_of(r: &Record, order: RecordOrder) -> String {
+    let key = match order {
+        RecordOrder::DueAsc | RecordOrder::DueDesc => r.due_ms.unwrap_or(NO_DATE).to_string(),
+        RecordOrder::TitleAsc => r.title.as_deref().unwrap_or("").to_lowercase(),
+        RecordOrder::UpdatedDesc => r.version_ms.to_string(),
+    };
+    use base64::Engine as _;
+    let raw = serde_json::json!([key, r.record_id]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn parse_cursor(cursor: &str) -> Result<(String, String), StoreError> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad_cursor())?;
+    serde_json::from_slice::<(String, String)>(&raw).map_err(|_| bad_cursor())
+}
+
+fn bad_cursor() -> StoreError {
+    StoreError::InvalidArgument(
+        "the page cursor is not one this server gave out; start from the first page".into(),
+    )
+}
+
+fn record_from_row(row: RecordRow) -> Result<Record, StoreError> {
+    let kind = RecordKind::parse(&row.1).ok_or_else(|| StoreError::Corrupt {
+        what: format!("record {}", row.2),
+        reason: format!("unknown kind {:?}", row.1),
+    })?;
+    let data: Value = serde_json::from_str(&row.11).map_err(|e| StoreError::Corrupt {
+        what: format!("record {}", row.2),
+        reason: format!("data is not JSON: {e}"),
+    })?;
+    let tags = if kind == RecordKind::Contact {
+        tags_of(&data)
+    } else {
+        Vec::new()
+    };
+    Ok(Record {
+        location_id: row.0,
+        kind,
+        record_id: row.2,
+        contact_id: row.3,
+        parent_id: row.4,
+        title: row.5,
+        body: row.6,
+        assignee: row.7,
+        status: row.8,
+        due_ms: row.9,
+        search: row.10,
+        data,
+        added_ms: row.12,
+        version_ms: row.13,
+        deleted_at_ms: row.14,
+        synced_at_ms: row.15,
+        tags,
+    })
+}
+
+/// The `tags` array of a contact's JSON.
+pub fn tags_of(data: &Value) -> Vec<String> {
+    data.get("tags")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn change_from_row(row: ChangeRow) -> Result<Change, StoreError> {
+    let kind = RecordKind::parse(&row.2).ok_or_else(|| StoreError::Corrupt {
+        what: format!("change {}", row.0),
+        reason: format!("unknown kind {:?}", row.2),
+    })?;
+    Ok(Change {
+        id: row.0,
+        location_id: row.1,
+        kind,
+        record_id: row.3,
+        contact_id: row.4,
+        action: row.5,
+        summary: row.6,
+        detail: serde_json::from_str(&row.7).unwrap_or(Value::Null),
+        origin: row.8,
+        actor: row.9,
+        at_ms: row.10,
+    })
+}
