@@ -256,6 +256,11 @@ const SQLITE_MIGRATIONS: &[Embedded] = &[
         description: "mirror",
         sql: include_str!("../migrations/sqlite/0003_mirror.sql"),
     },
+    Embedded {
+        version: 4,
+        description: "drivechat",
+        sql: include_str!("../migrations/sqlite/0004_drivechat.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Embedded] = &[
@@ -273,6 +278,11 @@ const POSTGRES_MIGRATIONS: &[Embedded] = &[
         version: 3,
         description: "mirror",
         sql: include_str!("../migrations/postgres/0003_mirror.sql"),
+    },
+    Embedded {
+        version: 4,
+        description: "drivechat",
+        sql: include_str!("../migrations/postgres/0004_drivechat.sql"),
     },
 ];
 

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod chat;
 mod clock;
 mod db;
 mod error;
@@ -34,6 +35,9 @@ pub mod vault;
 
 use std::sync::Arc;
 
+pub use chat::{
+    ApiTokenOwner, Channel, ChatUser, Member, Membership, Message, NewMessage, Role, Workspace,
+};
 pub use error::StoreError;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
