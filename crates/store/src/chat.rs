@@ -152,7 +152,16 @@ pub struct Message {
     pub at_ms: i64,
 }
 
-type MessageRow = (i64, String, String, Option<String>, Option<i64>, String, String, i64);
+type MessageRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    i64,
+);
 
 const MESSAGE_COLUMNS: &str =
     "id, location_id, channel, contact_id, author_id, author_name, body, at_ms";
@@ -439,7 +448,9 @@ impl Store {
     /// message is then the earlier one, which must be of the same workspace).
     pub async fn post_message(&self, m: &NewMessage) -> Result<(Message, bool), StoreError> {
         if m.body.trim().is_empty() {
-            return Err(StoreError::InvalidArgument("a message needs some text".into()));
+            return Err(StoreError::InvalidArgument(
+                "a message needs some text".into(),
+            ));
         }
         if let Some(key) = &m.idempotency_key {
             if let Some(earlier) = self.message_by_key(&m.location_id, key).await? {
@@ -474,8 +485,7 @@ impl Store {
                     .map(|earlier| (earlier, false))
                     .ok_or_else(|| {
                         StoreError::InvalidArgument(
-                            "this message was submitted twice at once; reload and try again"
-                                .into(),
+                            "this message was submitted twice at once; reload and try again".into(),
                         )
                     })
             }
