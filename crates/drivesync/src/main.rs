@@ -3,6 +3,7 @@
 //! `main` only parses the command line and hands over to the command.
 
 mod cli;
+mod config;
 
 // mimalloc keeps the sandbox's million-contact data set well inside its memory budget (the
 // system allocator fragments it by a few hundred megabytes).

@@ -9,35 +9,59 @@ use url::Url;
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Where drivesync keeps its files (database, master key).
+    /// The config file (`drivesync init` writes one). Optional: without it, the defaults and
+    /// the options below apply.
     #[arg(
         long,
         global = true,
-        env = "DRIVESYNC_DATA_DIR",
-        default_value = "drivesync-data"
+        env = "DRIVESYNC_CONFIG",
+        default_value = "drivesync.toml"
     )]
-    pub data_dir: PathBuf,
+    pub config: PathBuf,
+    /// Where drivesync keeps its files (database, master key) [default: the config's
+    /// store.data_dir, else drivesync-data].
+    #[arg(long, global = true, env = "DRIVESYNC_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Database: `sqlite://FILE` (default: drivesync.db in the data directory) or `postgres://…`.
     #[arg(long, global = true, env = "DRIVESYNC_DATABASE_URL")]
     pub database_url: Option<String>,
 }
 
 impl StoreArgs {
-    pub fn url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("drivesync.db").display()))
+    /// The config file's settings (defaults when there is no file).
+    pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
+        crate::config::Config::load(&self.config, false)
+    }
+
+    /// The data directory: the option, else the config file's, else `drivesync-data`.
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data_dir {
+            Some(d) => Ok(d.clone()),
+            None => Ok(self.load_config()?.store.data_dir),
+        }
+    }
+
+    pub fn url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        if self.data_dir.is_none() {
+            if let Some(url) = self.load_config()?.store.database_url {
+                return Ok(url);
+            }
+        }
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir()?.join("drivesync.db").display()
+        ))
     }
 
     pub async fn open(&self) -> anyhow::Result<store::Store> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                self.data_dir.display()
-            )
-        })?;
-        let keyring = store::Keyring::from_env_or_file(&self.data_dir)?;
-        Ok(store::Store::connect(&self.url(), keyring).await?)
+        let dir = self.data_dir()?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        let keyring = store::Keyring::from_env_or_file(&dir)?;
+        Ok(store::Store::connect(&self.url()?, keyring).await?)
     }
 }
 

@@ -30,14 +30,15 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
 }
 
 async fn rotate(args: StoreArgs, remove_old: bool) -> anyhow::Result<()> {
+    let data_dir = args.data_dir()?;
     if std::env::var_os("DRIVESYNC_MASTER_KEY").is_some() {
         anyhow::bail!(
             "the master key comes from DRIVESYNC_MASTER_KEY: put the new key first in it (`NEWID:KEY,OLDID:OLDKEY`), then run `drivesync keys rotate` again without a key file change"
         );
     }
-    let old = store::Keyring::from_env_or_file(&args.data_dir)?;
+    let old = store::Keyring::from_env_or_file(&data_dir)?;
     let old_ids: Vec<String> = old.ids().iter().map(|s| s.to_string()).collect();
-    let rotated = store::Keyring::rotate_file(&args.data_dir)?;
+    let rotated = store::Keyring::rotate_file(&data_dir)?;
     let new_id = rotated.current_id().to_string();
     let store = args.open().await?;
     let n = store.reencrypt_all().await?;
@@ -45,7 +46,7 @@ async fn rotate(args: StoreArgs, remove_old: bool) -> anyhow::Result<()> {
     if remove_old {
         for id in old_ids {
             if id != new_id {
-                store::Keyring::remove_key(&args.data_dir, &id)?;
+                store::Keyring::remove_key(&data_dir, &id)?;
                 println!("Removed key {id}.");
             }
         }

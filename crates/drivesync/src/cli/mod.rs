@@ -14,9 +14,11 @@ mod common;
 mod connect;
 mod demo;
 mod dlq;
+mod init;
 mod keys;
 mod locations;
 mod sandbox;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +48,10 @@ enum Command {
     Api(api::ApiArgs),
     /// Manage the master key that encrypts stored tokens and secrets.
     Keys(keys::KeysArgs),
+    /// Write a commented config file (drivesync.toml) to start from.
+    Init(init::InitArgs),
+    /// Per location: last event, lag, queue depth, dead letters, poll cursor, token state.
+    Status(status::StatusArgs),
     /// Jobs that failed every attempt: list, show, replay or drop them.
     Dlq(dlq::DlqArgs),
 }
@@ -59,6 +65,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Api(args) => api::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Dlq(args) => dlq::run(args).await,
+        Command::Init(args) => init::run(args).await,
+        Command::Status(args) => status::run(args).await,
     }
 }
 
