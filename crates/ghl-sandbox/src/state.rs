@@ -19,6 +19,8 @@ use crate::webhooks::Signer;
 use crate::world::{Event, World};
 
 const RECENT_EVENTS: usize = 2000;
+/// How many delivered webhook ids `GET /_sandbox/deliveries` can list.
+const DELIVERED_LOG: usize = 200_000;
 
 pub struct Sandbox {
     pub config: SandboxConfig,
@@ -34,6 +36,8 @@ pub struct Sandbox {
     activity_rate: AtomicU64,
     events_tx: mpsc::UnboundedSender<Event>,
     recent: Mutex<VecDeque<Value>>,
+    /// Webhook ids answered 2xx, oldest first (capped at [`DELIVERED_LOG`]).
+    delivered: Mutex<VecDeque<String>>,
 }
 
 impl Sandbox {
@@ -61,6 +65,7 @@ impl Sandbox {
             activity_rate: AtomicU64::new(config.activity_rate.to_bits()),
             events_tx: tx,
             recent: Mutex::new(VecDeque::new()),
+            delivered: Mutex::new(VecDeque::new()),
             config,
         };
         (Arc::new(sandbox), rx)
@@ -113,6 +118,20 @@ impl Sandbox {
             r.pop_front();
         }
         r.push_back(body);
+    }
+
+    /// Notes that the receiver answered 2xx to the webhook `id` (for tests that check every
+    /// acknowledged webhook was kept).
+    pub fn note_delivered(&self, id: String) {
+        let mut d = self.delivered.lock();
+        if d.len() == DELIVERED_LOG {
+            d.pop_front();
+        }
+        d.push_back(id);
+    }
+
+    pub fn delivered_ids(&self) -> Vec<String> {
+        self.delivered.lock().iter().cloned().collect()
     }
 
     pub fn recent_events(&self) -> Vec<Value> {

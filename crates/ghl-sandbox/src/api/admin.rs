@@ -289,6 +289,11 @@ pub async fn set_limits(State(sb): State<Arc<Sandbox>>, body: Bytes) -> ApiResul
     })))
 }
 
+/// The ids of webhooks the receiver answered 2xx, oldest first.
+pub async fn deliveries(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
+    Json(json!({ "delivered": sb.delivered_ids() }))
+}
+
 pub async fn events(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
     Json(json!({ "events": sb.recent_events() }))
 }

@@ -137,6 +137,7 @@ fn admin() -> Router<Arc<Sandbox>> {
         .route("/_sandbox/activity", post(admin::set_activity))
         .route("/_sandbox/limits", post(admin::set_limits))
         .route("/_sandbox/events", get(admin::events))
+        .route("/_sandbox/deliveries", get(admin::deliveries))
         .route("/_sandbox/keys", get(admin::keys))
         .route("/_sandbox/tokens", get(admin::tokens))
 }

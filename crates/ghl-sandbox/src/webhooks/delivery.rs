@@ -18,6 +18,7 @@ use crate::world::Event;
 /// A signed body ready to POST.
 #[derive(Debug, Clone)]
 pub struct Signed {
+    pub webhook_id: String,
     pub body: Bytes,
     pub ghl_signature: String,
     pub wh_signature: String,
@@ -115,6 +116,11 @@ impl Dispatcher {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         let (ghl_signature, wh_signature) = self.sandbox.signer.sign(&bytes);
         Signed {
+            webhook_id: body
+                .get("webhookId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             body: Bytes::from(bytes),
             ghl_signature,
             wh_signature,
@@ -191,6 +197,7 @@ pub async fn deliver(
             Ok(r) if r.status().as_u16() == 429 => continue,
             Ok(r) if r.status().is_success() => {
                 bump(&c.webhooks_delivered);
+                sandbox.note_delivered(signed.webhook_id.clone());
                 return Outcome::Delivered;
             }
             Ok(r) => {
