@@ -11,6 +11,7 @@
 
 use reqwest::header::HeaderMap;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -51,6 +52,20 @@ impl Window {
 pub struct LocationLimiter {
     location: String,
     window: Mutex<Window>,
+    /// Requests let out since the limiter was created (every attempt, retries included).
+    sent_total: AtomicU64,
+    /// 429s HighLevel answered since the limiter was created.
+    refused_total: AtomicU64,
+}
+
+/// What a location has spent, read without waiting on the limiter: for progress bars and
+/// reports (differences between two readings are what one job spent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Requests sent (every attempt, retries included).
+    pub requests: u64,
+    /// 429s received.
+    pub rate_limited: u64,
 }
 
 impl LocationLimiter {
@@ -67,6 +82,16 @@ impl LocationLimiter {
                 probe_sent: None,
                 learned: false,
             }),
+            sent_total: AtomicU64::new(0),
+            refused_total: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent and 429s received so far.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            requests: self.sent_total.load(Ordering::Relaxed),
+            rate_limited: self.refused_total.load(Ordering::Relaxed),
         }
     }
 
@@ -96,6 +121,7 @@ impl LocationLimiter {
                         None => {
                             w.probe_sent = Some(now);
                             w.sent.push_back(now);
+                            self.sent_total.fetch_add(1, Ordering::Relaxed);
                             return Ok(());
                         }
                         Some(t) if now.duration_since(t) < PROBE_WAIT => {
@@ -111,6 +137,7 @@ impl LocationLimiter {
                     Some(p) if p > now => p - now,
                     _ if (w.sent.len() as u32) < w.max => {
                         w.sent.push_back(now);
+                        self.sent_total.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     }
                     _ => {
@@ -154,6 +181,7 @@ impl LocationLimiter {
 
     /// A 429 pauses this location only, for `retry_after` or one interval.
     pub async fn pause(&self, retry_after: Option<Duration>) {
+        self.refused_total.fetch_add(1, Ordering::Relaxed);
         let mut w = self.window.lock().await;
         let d = retry_after.unwrap_or(w.interval);
         let until = Instant::now() + d;
@@ -162,6 +190,7 @@ impl LocationLimiter {
 
     /// Marks the day's budget spent (a 429 that says so).
     pub async fn exhaust_daily(&self) {
+        self.refused_total.fetch_add(1, Ordering::Relaxed);
         let mut w = self.window.lock().await;
         w.daily_remaining = Some(0);
         w.daily_seen = Some(chrono::Utc::now().date_naive());

@@ -40,9 +40,21 @@ const MAX_RACES: usize = 16;
 /// is not).
 pub async fn apply_state(
     store: &Store,
+    new: Record,
+    origin: Origin,
+    announce: bool,
+) -> Result<Outcome, StoreError> {
+    apply_state_as(store, new, origin, announce, None).await
+}
+
+/// [`apply_state`], with the feed lines credited to `actor` (the Drive Chat member whose
+/// write-back this is), so the feed says who did it rather than only that HighLevel changed.
+pub async fn apply_state_as(
+    store: &Store,
     mut new: Record,
     origin: Origin,
     announce: bool,
+    actor: Option<&str>,
 ) -> Result<Outcome, StoreError> {
     for _ in 0..MAX_RACES {
         let old = store
@@ -72,11 +84,14 @@ pub async fn apply_state(
         if same && old.as_ref().is_some_and(|o| o.version_ms >= new.version_ms) {
             return Ok(Outcome::Unchanged);
         }
-        let changes = match (&old, announce) {
+        let mut changes = match (&old, announce) {
             _ if same => Vec::new(),
             (None, false) => Vec::new(),
             _ => describe::changes(old.as_ref(), &new, origin),
         };
+        for c in &mut changes {
+            c.actor = actor.map(str::to_string);
+        }
         match store
             .write_record(&new, Expect::of(old.as_ref()), &changes)
             .await?

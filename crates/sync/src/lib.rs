@@ -1,10 +1,14 @@
 //! drivesync's sync engine: [`ingest`] (signed webhooks in, stored once each before the 2xx),
 //! [`records`] (HighLevel JSON to store records), [`converge`] (the one guarded write path that
 //! brings a record to a state whatever order states arrive in), [`describe`] (changes in plain
-//! words for the feed) and [`installs`] (what INSTALL and UNINSTALL do to connected locations).
+//! words for the feed) and [`installs`] (what INSTALL and UNINSTALL do to connected locations),
+//! [`backfill`] (a location imported page by page, resumable) and [`writeback`] (Drive Chat's
+//! outbox commands carried out in HighLevel).
 
+pub mod backfill;
 pub mod converge;
 pub mod describe;
 pub mod ingest;
 pub mod installs;
 pub mod records;
+pub mod writeback;

@@ -33,6 +33,12 @@ impl Location {
         &self.id
     }
 
+    /// This location's limiter (shared with every other handle on it): its limits and what
+    /// has been spent, for progress reports.
+    pub fn limiter(&self) -> std::sync::Arc<crate::ratelimit::LocationLimiter> {
+        self.client.limits().for_location(&self.id)
+    }
+
     /// Runs any operation of the table: `params` fill the path's `{…}` and the rest go to the
     /// query string. The scripting door behind `drivesync api`.
     pub async fn call(
