@@ -42,6 +42,8 @@ pub struct Counters {
     pub webhooks_reordered: AtomicU64,
     pub webhooks_delayed: AtomicU64,
     pub webhooks_unsent: AtomicU64,
+    /// Changes that called for a webhook (each counted once, whatever its faults).
+    pub changes: AtomicU64,
 }
 
 pub fn bump(c: &AtomicU64) {
@@ -85,6 +87,7 @@ impl Counters {
         }
         json!({
             "requests": per_route,
+            "changes": g(&self.changes),
             "rateLimited": g(&self.rate_limited),
             "apiFaults": g(&self.api_faults),
             "tokenExchanges": g(&self.token_exchanges),
@@ -122,6 +125,7 @@ impl Counters {
             &self.webhooks_reordered,
             &self.webhooks_delayed,
             &self.webhooks_unsent,
+            &self.changes,
         ] {
             c.store(0, Ordering::Relaxed);
         }

@@ -79,6 +79,9 @@ impl Sandbox {
             let r = f(&mut w);
             (r, std::mem::take(&mut w.events))
         };
+        self.counters
+            .changes
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
         for e in events {
             // The receiver only goes away when the sandbox shuts down.
             let _ = self.events_tx.send(e);
