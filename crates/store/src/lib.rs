@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod queue;
 mod reencrypt;
 mod secrets;
+mod sync_queries;
 mod sync_state;
 pub mod vault;
 

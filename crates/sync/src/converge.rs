@@ -65,6 +65,25 @@ pub async fn apply_state_as(
                 return Ok(Outcome::Gone);
             }
             if old.version_ms > new.version_ms {
+                // An older state can still say where an orphan belongs: a task or note first
+                // seen without its contact (TaskCreate without `contactId`) is placed by any
+                // later read that knows it, without taking that read's older fields.
+                if old.contact_id.is_none() && new.contact_id.is_some() {
+                    let mut placed = old.clone();
+                    placed.contact_id.clone_from(&new.contact_id);
+                    if let (Some(c), Some(slot)) =
+                        (&placed.contact_id, placed.data.get_mut("contactId"))
+                    {
+                        *slot = serde_json::Value::String(c.clone());
+                    }
+                    match store
+                        .write_record(&placed, Expect::of(Some(old)), &[])
+                        .await?
+                    {
+                        Written::Written => return Ok(Outcome::Changed),
+                        Written::Conflict => continue,
+                    }
+                }
                 return Ok(Outcome::Stale);
             }
             // A payload without the contact (TaskCreate, seen from HighLevel) keeps the one
@@ -110,7 +129,8 @@ pub async fn apply_state_as(
 }
 
 /// Records that HighLevel deleted a record (at `at_ms`). A contact's deletion also deletes
-/// its tasks, notes and appointments' notes, as HighLevel does, without a feed line each.
+/// its tasks and notes, and an appointment's its notes, as HighLevel does, without a feed
+/// line each.
 pub async fn apply_delete(
     store: &Store,
     location_id: &str,
@@ -120,15 +140,24 @@ pub async fn apply_delete(
     origin: Origin,
 ) -> Result<Outcome, StoreError> {
     let outcome = tombstone(store, location_id, kind, record_id, at_ms, Some(origin)).await?;
-    if kind == RecordKind::Contact && outcome == Outcome::Deleted {
-        for child in [RecordKind::Task, RecordKind::Note] {
+    let children: &[RecordKind] = match kind {
+        RecordKind::Contact => &[RecordKind::Task, RecordKind::Note],
+        RecordKind::Appointment => &[RecordKind::AppointmentNote],
+        _ => &[],
+    };
+    if outcome == Outcome::Deleted {
+        for &child in children {
             let mut q = RecordQuery {
                 location_id: location_id.into(),
                 kind: Some(child),
-                contact_id: Some(record_id.into()),
                 limit: 500,
                 ..RecordQuery::default()
             };
+            if kind == RecordKind::Contact {
+                q.contact_id = Some(record_id.into());
+            } else {
+                q.parent_id = Some(record_id.into());
+            }
             loop {
                 let page = store.list_records(&q).await?;
                 for r in &page.records {

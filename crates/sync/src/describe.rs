@@ -55,7 +55,7 @@ fn change(action: &str, summary: String, detail: Value, origin: Origin) -> NewCh
 fn quoted(r: &Record) -> String {
     match r.title.as_deref().or(r.body.as_deref()) {
         Some(t) => format!("'{}'", clip(t, 60)),
-        None => format!("{}", r.record_id),
+        None => r.record_id.to_string(),
     }
 }
 

@@ -5,10 +5,16 @@
 //! [`backfill`] (a location imported page by page, resumable) and [`writeback`] (Drive Chat's
 //! outbox commands carried out in HighLevel).
 
+pub mod apply;
 pub mod backfill;
+pub mod clients;
 pub mod converge;
 pub mod describe;
+pub mod engine;
 pub mod ingest;
 pub mod installs;
+pub mod poller;
 pub mod records;
+pub mod verify;
+pub mod worker;
 pub mod writeback;

@@ -109,6 +109,7 @@ struct Inner {
     store_timeout: Duration,
     writer: writer::Writer,
     metrics: Arc<IngestMetrics>,
+    stored: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for IngestState {
@@ -133,7 +134,8 @@ impl IngestState {
     /// Outside a Tokio runtime (the writer is a spawned task).
     pub fn new(store: Store, config: IngestConfig) -> IngestState {
         let metrics = Arc::new(IngestMetrics::default());
-        let writer = writer::Writer::spawn(store, config.batch, metrics.clone());
+        let stored = Arc::new(tokio::sync::Notify::new());
+        let writer = writer::Writer::spawn(store, config.batch, metrics.clone(), stored.clone());
         IngestState {
             inner: Arc::new(Inner {
                 keys: config.keys,
@@ -143,8 +145,16 @@ impl IngestState {
                 store_timeout: config.store_timeout,
                 writer,
                 metrics,
+                stored,
             }),
         }
+    }
+
+    /// Notified after every commit that queued new webhook jobs: hand it to the engine
+    /// (`EngineConfig::wake`) so idle workers in this process start on them at once instead
+    /// of at their next poll of the queue.
+    pub fn notifier(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.stored.clone()
     }
 
     /// The counters so far.

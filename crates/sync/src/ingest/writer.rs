@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use store::inbox::{Accepted, InboxEvent};
 use store::Store;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
 use super::metrics::IngestMetrics;
@@ -59,10 +59,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the collector on the current Tokio runtime.
-    pub(crate) fn spawn(store: Store, config: BatchConfig, metrics: Arc<IngestMetrics>) -> Writer {
+    /// Starts the collector on the current Tokio runtime; `stored` is notified after each
+    /// commit that queued new jobs, so idle workers in this process start at once.
+    pub(crate) fn spawn(
+        store: Store,
+        config: BatchConfig,
+        metrics: Arc<IngestMetrics>,
+        stored: Arc<Notify>,
+    ) -> Writer {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        tokio::spawn(collect(store, rx, config, metrics));
+        tokio::spawn(collect(store, rx, config, metrics, stored));
         Writer { tx }
     }
 
@@ -93,6 +99,7 @@ async fn collect(
     mut rx: mpsc::Receiver<Job>,
     config: BatchConfig,
     metrics: Arc<IngestMetrics>,
+    stored: Arc<Notify>,
 ) {
     let max_batch = config.max_batch.max(1);
     let mut jobs = Vec::with_capacity(max_batch);
@@ -114,23 +121,27 @@ async fn collect(
         // A request that has already been answered 429 will be re-sent; writing it now
         // would only add work to a store that is already behind.
         jobs.retain(|j| !j.reply.is_closed());
-        if !jobs.is_empty() {
-            write(&store, std::mem::take(&mut jobs), &metrics).await;
+        if !jobs.is_empty() && write(&store, std::mem::take(&mut jobs), &metrics).await {
+            stored.notify_waiters();
         }
     }
 }
 
-async fn write(store: &Store, jobs: Vec<Job>, metrics: &IngestMetrics) {
+/// Returns whether any webhook was newly stored (and so a job queued).
+async fn write(store: &Store, jobs: Vec<Job>, metrics: &IngestMetrics) -> bool {
     let (events, replies): (Vec<InboxEvent>, Vec<oneshot::Sender<Reply>>) =
         jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
     metrics.batch();
     let result = tokio::time::timeout(WRITE_TIMEOUT, store.accept_webhooks(&events)).await;
     match result {
         Ok(Ok(outcomes)) if outcomes.len() == events.len() => {
+            let queued = outcomes
+                .iter()
+                .any(|o| matches!(o, Accepted::Stored { .. }));
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
-            return;
+            return queued;
         }
         Ok(Ok(outcomes)) => tracing::error!(
             sent = events.len(),
@@ -149,17 +160,21 @@ async fn write(store: &Store, jobs: Vec<Job>, metrics: &IngestMetrics) {
         for reply in replies {
             let _ = reply.send(Err(()));
         }
-        return;
+        return false;
     }
     // One event the store cannot take must not sink the others of its batch: try each alone
     // (a store that is down fails them all quickly anyway).
+    let mut queued = false;
     for (event, reply) in events.iter().zip(replies) {
         if reply.is_closed() {
             continue;
         }
         let one = tokio::time::timeout(WRITE_TIMEOUT, store.accept_webhook(event)).await;
         let answer = match one {
-            Ok(Ok(accepted)) => Ok(accepted),
+            Ok(Ok(accepted)) => {
+                queued |= matches!(accepted, Accepted::Stored { .. });
+                Ok(accepted)
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, webhook_id = %event.webhook_id, "the store refused a webhook");
                 Err(())
@@ -168,4 +183,5 @@ async fn write(store: &Store, jobs: Vec<Job>, metrics: &IngestMetrics) {
         };
         let _ = reply.send(answer);
     }
+    queued
 }

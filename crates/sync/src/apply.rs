@@ -1,0 +1,285 @@
+//! A webhook job: the stored body, read, brought into the Drive Chat store through
+//! [`crate::converge`].
+//!
+//! **The payload is applied as it is when it says enough.** HighLevel allows 100 requests per
+//! 10 s per location; at hundreds of events a second, fetching every record a webhook names
+//! cannot keep up, and the payloads carry the record's fields. So a webhook is applied
+//! directly, and HighLevel is asked only for what a payload lacks:
+//!
+//! - Keys a payload does not carry at all (a contact webhook has no `timezone` or `type`; a
+//!   task webhook no `completed`) keep what the store knows: the payload is laid over the
+//!   stored state, never replacing a known field with "absent".
+//! - `TaskComplete` means `completed: true`; `TaskCreate` means `completed: false` unless the
+//!   payload says otherwise.
+//! - The version is the payload's `dateUpdated`, else the webhook's `timestamp`, else when it
+//!   was received.
+//! - A contact or appointment payload without `dateUpdated` (HighLevel's older events) is only
+//!   a hint: the record is fetched, and a 404 means it was deleted.
+//! - A task or note without `contactId`: the stored record's contact if known; otherwise it
+//!   is stored with its contact unknown (HighLevel cannot fetch a task without its contact)
+//!   and placed by the next read that knows it — a `TaskComplete`/`TaskDelete` carrying the
+//!   contact, a poll of that contact, or the reconcile's full walk.
+//! - A contact event does not re-read the contact's tasks, notes and appointments: the
+//!   poller does, within its budget.
+//!
+//! Unknown event types are counted (`unknown_events` of the location's sync state) and the
+//! job completes; INSTALL and UNINSTALL go to [`crate::installs`].
+
+use std::sync::Arc;
+
+use ghl::models::{WebhookEnvelope, WebhookEvent};
+use serde_json::{Map, Value};
+use store::{Record, RecordKind, Store, StoredEvent};
+
+use crate::clients::Clients;
+use crate::converge::{self, Outcome};
+use crate::describe::Origin;
+use crate::engine::SyncError;
+use crate::records;
+
+/// What applying one webhook did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub location_id: String,
+    /// From the webhook's `timestamp` to now, when it had one.
+    pub lag_ms: Option<i64>,
+    /// The event type is not one drivesync knows.
+    pub unknown: bool,
+    /// What converging the record did (`None` for app and unknown events).
+    pub outcome: Option<Outcome>,
+}
+
+/// Applies the stored webhook `event`. `app` is needed for INSTALL (minting a location token
+/// from an agency connection); without it app events are logged and skipped.
+pub async fn apply_webhook(
+    store: &Store,
+    clients: &Clients,
+    app: Option<&ghl::OAuthApp>,
+    event: &StoredEvent,
+) -> Result<Applied, SyncError> {
+    let malformed = |reason: String| SyncError::Malformed {
+        webhook_id: event.webhook_id.clone(),
+        event_type: event.event_type.clone(),
+        reason,
+    };
+    let raw: Value =
+        serde_json::from_slice(&event.body).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    let env = WebhookEnvelope::parse(&raw).map_err(|e| malformed(e.to_string()))?;
+    let location = env
+        .location_id
+        .clone()
+        .unwrap_or_else(|| event.location_id.clone());
+    let ts_ms = env.timestamp.map(|t| t.timestamp_millis());
+    let version = ts_ms.unwrap_or(event.received_at_ms);
+    let lag_ms = ts_ms.map(|t| (now_ms() - t).max(0));
+    let mut applied = Applied {
+        location_id: location.clone(),
+        lag_ms,
+        unknown: false,
+        outcome: None,
+    };
+    let body = records::strip_envelope(&raw);
+    let id = body
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let need_id = || id.ok_or_else(|| malformed("no `id`".into()));
+    let webhook = Origin::Webhook;
+    let l = location.as_str();
+    let outcome = match &env.event {
+        WebhookEvent::ContactCreate(_)
+        | WebhookEvent::ContactUpdate(_)
+        | WebhookEvent::ContactTagUpdate(_)
+        | WebhookEvent::ContactDndUpdate(_) => {
+            let id = need_id()?;
+            if body.get("dateUpdated").is_none() {
+                refetch(store, clients, l, RecordKind::Contact, id, None, version).await?
+            } else {
+                let old = store.record(l, RecordKind::Contact, id).await?;
+                let data = overlay(old.as_ref(), &body);
+                let rec = records::contact(l, data, version)
+                    .ok_or_else(|| malformed("no `id`".into()))?;
+                converge::apply_state(store, rec, webhook, true).await?
+            }
+        }
+        WebhookEvent::ContactDelete(_) => {
+            converge::apply_delete(store, l, RecordKind::Contact, need_id()?, version, webhook)
+                .await?
+        }
+        WebhookEvent::TaskCreate(_) | WebhookEvent::TaskComplete(_) => {
+            let id = need_id()?;
+            let old = store.record(l, RecordKind::Task, id).await?;
+            let mut body = body.clone();
+            if let Some(o) = body.as_object_mut() {
+                match &env.event {
+                    WebhookEvent::TaskComplete(_) => {
+                        o.insert("completed".into(), Value::Bool(true));
+                    }
+                    _ => {
+                        o.entry("completed").or_insert(Value::Bool(false));
+                    }
+                }
+            }
+            let data = overlay(old.as_ref(), &body);
+            let contact = old.as_ref().and_then(|o| o.contact_id.clone());
+            let rec = records::task(l, contact.as_deref(), data, version)
+                .ok_or_else(|| malformed("no `id`".into()))?;
+            if rec.contact_id.is_none() {
+                tracing::info!(
+                    location = l,
+                    task = id,
+                    "task stored without its contact; the next read that knows it places it"
+                );
+            }
+            converge::apply_state(store, rec, webhook, true).await?
+        }
+        WebhookEvent::TaskDelete(_) => {
+            converge::apply_delete(store, l, RecordKind::Task, need_id()?, version, webhook).await?
+        }
+        WebhookEvent::NoteCreate(_) | WebhookEvent::NoteUpdate(_) => {
+            let id = need_id()?;
+            let old = store.record(l, RecordKind::Note, id).await?;
+            let data = overlay(old.as_ref(), &body);
+            let contact = old.as_ref().and_then(|o| o.contact_id.clone());
+            let rec = records::note(l, contact.as_deref(), data, version)
+                .ok_or_else(|| malformed("no `id`".into()))?;
+            converge::apply_state(store, rec, webhook, true).await?
+        }
+        WebhookEvent::NoteDelete(_) => {
+            converge::apply_delete(store, l, RecordKind::Note, need_id()?, version, webhook).await?
+        }
+        WebhookEvent::AppointmentCreate(_) | WebhookEvent::AppointmentUpdate(_) => {
+            let appt = body.get("appointment").cloned().unwrap_or(Value::Null);
+            let id = appt
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| malformed("no `appointment.id`".into()))?;
+            if appt.get("dateUpdated").is_none() {
+                refetch(
+                    store,
+                    clients,
+                    l,
+                    RecordKind::Appointment,
+                    id,
+                    None,
+                    version,
+                )
+                .await?
+            } else {
+                let old = store.record(l, RecordKind::Appointment, id).await?;
+                let data = overlay(old.as_ref(), &appt);
+                let rec = records::appointment(l, data, version)
+                    .ok_or_else(|| malformed("no `appointment.id`".into()))?;
+                converge::apply_state(store, rec, webhook, true).await?
+            }
+        }
+        WebhookEvent::AppointmentDelete(_) => {
+            let id = body
+                .pointer("/appointment/id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| malformed("no `appointment.id`".into()))?;
+            converge::apply_delete(store, l, RecordKind::Appointment, id, version, webhook).await?
+        }
+        WebhookEvent::Install(_) | WebhookEvent::Uninstall(_) => {
+            match app {
+                Some(app) => {
+                    let store = Arc::new(store.clone());
+                    let done = crate::installs::apply_app_event(&store, app, &env).await?;
+                    tracing::info!(?done, "app event applied");
+                }
+                None => tracing::warn!(
+                    event_type = %env.event_type,
+                    "app event not applied: the engine was started without the OAuth app; \
+                     start it with the app's client id and secret"
+                ),
+            }
+            return Ok(applied);
+        }
+        WebhookEvent::Unknown { event_type, .. } => {
+            tracing::info!(
+                event_type,
+                location = l,
+                "webhook of an unknown type: stored and counted, not applied"
+            );
+            applied.unknown = true;
+            return Ok(applied);
+        }
+        // A type the models learned after this was written: as unknown.
+        #[allow(unreachable_patterns)]
+        _ => {
+            applied.unknown = true;
+            return Ok(applied);
+        }
+    };
+    applied.outcome = Some(outcome);
+    Ok(applied)
+}
+
+/// Reads one record from HighLevel and converges it (Origin::Webhook: the webhook caused the
+/// read); a 404 records the deletion at `deleted_at_ms`.
+pub(crate) async fn refetch(
+    store: &Store,
+    clients: &Clients,
+    location: &str,
+    kind: RecordKind,
+    id: &str,
+    contact: Option<&str>,
+    deleted_at_ms: i64,
+) -> Result<Outcome, SyncError> {
+    let handle = clients.location(location).await?;
+    match crate::poller::walk::fetch(&handle, kind, id, contact, None).await? {
+        Some(rec) => Ok(converge::apply_state(store, rec, Origin::Webhook, true).await?),
+        None => {
+            Ok(
+                converge::apply_delete(store, location, kind, id, deleted_at_ms, Origin::Webhook)
+                    .await?,
+            )
+        }
+    }
+}
+
+/// The payload laid over the stored state: keys the payload carries win, keys it lacks keep
+/// the stored value — except `dateUpdated`, which is the version and must come from this
+/// state or not at all.
+fn overlay(old: Option<&Record>, payload: &Value) -> Value {
+    let mut out: Map<String, Value> = old
+        .filter(|o| !o.is_deleted())
+        .and_then(|o| o.data.as_object().cloned())
+        .unwrap_or_default();
+    out.remove("dateUpdated");
+    if let Some(p) = payload.as_object() {
+        for (k, v) in p {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_payload_overlays_the_stored_state_but_never_its_version() {
+        let old = records::contact(
+            "L",
+            json!({"id": "c", "timezone": "UTC", "city": "Oslo",
+                   "dateUpdated": "2026-01-01T00:00:00.000Z"}),
+            1,
+        )
+        .expect("a contact");
+        let merged = overlay(Some(&old), &json!({"id": "c", "city": "Rome"}));
+        assert_eq!(merged["timezone"], "UTC");
+        assert_eq!(merged["city"], "Rome");
+        assert!(merged.get("dateUpdated").is_none());
+        let rec = records::contact("L", merged, 77).expect("a contact");
+        assert_eq!(rec.version_ms, 77);
+    }
+}

@@ -1,0 +1,146 @@
+//! How the engine runs: workers, leases, retries, the poller's schedule and housekeeping.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use store::RetryPolicy;
+use tokio::sync::Notify;
+
+use crate::worker::JobHandler;
+
+/// A location's own poll and reconcile intervals (overriding the engine's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocationSchedule {
+    pub poll_interval: Duration,
+    pub reconcile_interval: Duration,
+}
+
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Jobs run at once in this process.
+    pub workers: usize,
+    /// How long a claimed job is leased; renewed every third of it while it runs.
+    pub lease: Duration,
+    /// Jobs a worker claims at once (run one after another under one heartbeat).
+    pub claim_batch: usize,
+    pub retry: RetryPolicy,
+    /// How often an idle worker looks at the queue without being woken: what lets other
+    /// processes on a shared PostgreSQL pick up webhooks this one's ingest stored.
+    pub idle_poll: Duration,
+    /// Default interval between incremental polls of a location.
+    pub poll_interval: Duration,
+    /// Default interval between full reconciles of a location (each costs about three
+    /// requests per contact, so daily by default).
+    pub reconcile_interval: Duration,
+    pub per_location: HashMap<String, LocationSchedule>,
+    /// A poll asks for contacts updated since the cursor minus this, so a change committed in
+    /// HighLevel just after an earlier poll read past its time is not missed.
+    pub poll_overlap: Duration,
+    /// Webhooks are forgotten this long after receipt; longer than the ingest's 2 h replay
+    /// window, so a replay inside the window is still recognised as a duplicate.
+    pub inbox_retention: Duration,
+    /// Whether this process schedules polls and reconciles (one per key is queued however
+    /// many processes do).
+    pub schedule: bool,
+    /// How often the schedule is looked at.
+    pub schedule_tick: Duration,
+    /// How often jobs whose lease expired are put back.
+    pub requeue_interval: Duration,
+    /// How often the inbox is pruned.
+    pub prune_interval: Duration,
+    /// How long `shutdown` waits for running jobs before leaving them to their leases.
+    pub shutdown_grace: Duration,
+    /// Contacts whose tasks, notes and appointments a poll or reconcile reads at once.
+    pub fetch_concurrency: usize,
+    /// Notified when jobs were queued in this process (see `IngestState::notifier`).
+    pub wake: Option<Arc<Notify>>,
+    /// Handlers for job kinds beyond `webhook`, `poll` and `reconcile` (e.g. `write_back`).
+    pub handlers: Vec<(String, Arc<dyn JobHandler>)>,
+    /// Names this process's workers in leases (`<prefix>-w<n>`); host, pid and a random
+    /// suffix by default.
+    pub worker_prefix: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 8,
+            lease: Duration::from_secs(60),
+            claim_batch: 8,
+            retry: RetryPolicy::default(),
+            idle_poll: Duration::from_millis(200),
+            poll_interval: Duration::from_secs(5 * 60),
+            reconcile_interval: Duration::from_secs(24 * 60 * 60),
+            per_location: HashMap::new(),
+            poll_overlap: Duration::from_secs(2 * 60),
+            inbox_retention: Duration::from_secs(3 * 60 * 60),
+            schedule: true,
+            schedule_tick: Duration::from_secs(1),
+            requeue_interval: Duration::from_secs(5),
+            prune_interval: Duration::from_secs(5 * 60),
+            shutdown_grace: Duration::from_secs(10),
+            fetch_concurrency: 4,
+            wake: None,
+            handlers: Vec::new(),
+            worker_prefix: default_prefix(),
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("workers", &self.workers)
+            .field("lease", &self.lease)
+            .field("claim_batch", &self.claim_batch)
+            .field("retry", &self.retry)
+            .field("idle_poll", &self.idle_poll)
+            .field("poll_interval", &self.poll_interval)
+            .field("reconcile_interval", &self.reconcile_interval)
+            .field("per_location", &self.per_location)
+            .field("poll_overlap", &self.poll_overlap)
+            .field("inbox_retention", &self.inbox_retention)
+            .field("schedule", &self.schedule)
+            .field(
+                "handlers",
+                &self.handlers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("worker_prefix", &self.worker_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineConfig {
+    /// Runs jobs of `kind` with `handler`.
+    pub fn with_handler(mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.push((kind.into(), handler));
+        self
+    }
+
+    /// Wakes idle workers when `notify` fires (the ingest's [`crate::ingest::IngestState::notifier`]).
+    pub fn wake_on(mut self, notify: Arc<Notify>) -> Self {
+        self.wake = Some(notify);
+        self
+    }
+
+    /// The schedule of `location`: its override, else the defaults.
+    pub fn schedule_of(&self, location: &str) -> LocationSchedule {
+        self.per_location
+            .get(location)
+            .copied()
+            .unwrap_or(LocationSchedule {
+                poll_interval: self.poll_interval,
+                reconcile_interval: self.reconcile_interval,
+            })
+    }
+}
+
+fn default_prefix() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "drivesync".into());
+    format!(
+        "{host}-{}-{:06x}",
+        std::process::id(),
+        rand::random::<u32>() & 0xff_ffff
+    )
+}

@@ -1,0 +1,224 @@
+//! The sync engine of one drivesync process: workers applying queued jobs (webhooks, polls,
+//! reconciles and registered kinds such as the write-back), the poll/reconcile scheduler,
+//! and housekeeping (leases that expired put back, the inbox pruned).
+//!
+//! ```no_run
+//! # async fn run(store: store::Store, client: ghl::GhlClient,
+//! #              ingest: sync::ingest::IngestState) -> Result<(), sync::engine::SyncError> {
+//! use sync::engine::{Engine, EngineConfig};
+//! let config = EngineConfig::default().wake_on(ingest.notifier());
+//! let engine = Engine::start(store, client, None, config).await?;
+//! // ... serve until asked to stop ...
+//! engine.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+
+pub use config::{EngineConfig, LocationSchedule};
+pub use error::SyncError;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use store::{NewJob, Store};
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::clients::Clients;
+use crate::poller::{self, schedule::Scheduler};
+use crate::worker::{self, JobContext, Shared, WorkerMetricsSnapshot};
+
+/// How often buffered webhook lags are written to the sync states.
+const LAG_FLUSH: Duration = Duration::from_secs(1);
+
+/// A running engine. Dropping it without [`Engine::shutdown`] stops its tasks abruptly
+/// (running jobs are then re-run after their leases expire).
+pub struct Engine {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("worker", &self.shared.worker)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the workers, the scheduler (when `config.schedule`) and housekeeping on the
+    /// current Tokio runtime. `client`'s tokens should come from `store`
+    /// (`ghl::OAuthTokens` over `store::GhlTokens`); `app` is needed to apply INSTALL events.
+    /// Every stored location's sync state (its intervals) is saved before this returns.
+    pub async fn start(
+        store: Store,
+        client: ghl::GhlClient,
+        app: Option<ghl::OAuthApp>,
+        config: EngineConfig,
+    ) -> Result<Engine, SyncError> {
+        let clients = Clients::new(store.clone(), client);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let handlers: HashMap<String, Arc<dyn worker::JobHandler>> =
+            config.handlers.iter().cloned().collect();
+        let wake = config
+            .wake
+            .clone()
+            .unwrap_or_else(|| Arc::new(Notify::new()));
+        let shared = Arc::new(Shared {
+            ctx: JobContext {
+                store: store.clone(),
+                clients,
+            },
+            app,
+            slots: Arc::new(Semaphore::new(config.workers.max(1))),
+            worker: format!("{}-w", config.worker_prefix),
+            config,
+            handlers,
+            wake,
+            stop: stop_rx,
+            running: Mutex::new(HashSet::new()),
+            lags: Mutex::new(HashMap::new()),
+            ensured: Mutex::new(HashSet::new()),
+            metrics: Default::default(),
+        });
+        let mut scheduler = Scheduler::default();
+        for loc in store.locations().await? {
+            if loc.user_type != "Company" {
+                scheduler
+                    .ensure_state(&store, &shared.config, &loc.location_id)
+                    .await?;
+            }
+        }
+        let mut tasks = vec![
+            tokio::spawn(worker::claim_loop(shared.clone())),
+            tokio::spawn(worker::heartbeat_loop(shared.clone())),
+            tokio::spawn(housekeeping(shared.clone())),
+        ];
+        if shared.config.schedule {
+            tasks.push(tokio::spawn(schedule_loop(shared.clone(), scheduler)));
+        }
+        tracing::info!(worker = %shared.worker, workers = shared.config.workers, "sync engine started");
+        Ok(Engine {
+            shared,
+            stop: stop_tx,
+            tasks,
+        })
+    }
+
+    /// Stops claiming; running jobs finish (polls and reconciles stop between contacts and
+    /// give their job back), unstarted ones are given back to the queue; waits up to
+    /// `shutdown_grace`, after which what still runs is left to its lease.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.shared.wake.notify_waiters();
+        let all = u32::try_from(self.shared.config.workers.max(1)).unwrap_or(u32::MAX);
+        let drained = tokio::time::timeout(
+            self.shared.config.shutdown_grace,
+            self.shared.slots.acquire_many(all),
+        )
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                running = self.shared.running.lock().len(),
+                "jobs still running at shutdown; they run again after their leases expire"
+            );
+        }
+        worker::flush_lags(&self.shared).await;
+        for t in &self.tasks {
+            t.abort();
+        }
+        tracing::info!(worker = %self.shared.worker, "sync engine stopped");
+    }
+
+    /// What the workers did so far.
+    pub fn metrics(&self) -> WorkerMetricsSnapshot {
+        self.shared.metrics.snapshot()
+    }
+
+    /// Queues a poll of `location` now (unless one is already waiting); its job id.
+    pub async fn request_poll(&self, location: &str) -> Result<Option<i64>, SyncError> {
+        self.request(location, poller::POLL_JOB_KIND).await
+    }
+
+    /// Queues a full reconcile of `location` now (unless one is already waiting); its job id.
+    /// The job is gone from the queue once it completed (`store.job(id)` is `None`).
+    pub async fn request_reconcile(&self, location: &str) -> Result<Option<i64>, SyncError> {
+        self.request(location, poller::RECONCILE_JOB_KIND).await
+    }
+
+    async fn request(&self, location: &str, kind: &str) -> Result<Option<i64>, SyncError> {
+        let job = NewJob::new(
+            kind,
+            location,
+            poller::ordering_key(location),
+            serde_json::json!({}),
+        );
+        let id = self.shared.ctx.store.enqueue_if_idle(&job).await?;
+        self.shared.wake.notify_waiters();
+        Ok(id)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Expired leases put back, lags written, the inbox pruned — each on its own clock.
+async fn housekeeping(shared: Arc<Shared>) {
+    let cfg = &shared.config;
+    let store = &shared.ctx.store;
+    let mut requeue = tokio::time::interval(cfg.requeue_interval);
+    let mut lags = tokio::time::interval(LAG_FLUSH);
+    let mut prune = tokio::time::interval(cfg.prune_interval);
+    for t in [&mut requeue, &mut lags, &mut prune] {
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = requeue.tick() => match store.requeue_expired_with(&cfg.retry).await {
+                Ok(n) if n > 0 => shared.wake.notify_waiters(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "putting back expired jobs failed"),
+            },
+            _ = lags.tick() => worker::flush_lags(&shared).await,
+            _ = prune.tick() => {
+                let retention = i64::try_from(cfg.inbox_retention.as_millis()).unwrap_or(i64::MAX);
+                let before = chrono::Utc::now().timestamp_millis().saturating_sub(retention);
+                if let Err(e) = store.prune_inbox(before).await {
+                    tracing::warn!(error = %e, "pruning the webhook inbox failed");
+                }
+            }
+        }
+    }
+}
+
+async fn schedule_loop(shared: Arc<Shared>, mut scheduler: Scheduler) {
+    let mut tick = tokio::time::interval(shared.config.schedule_tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if *shared.stop.borrow() {
+            break;
+        }
+        match scheduler
+            .tick(&shared.ctx.store, &shared.ctx.clients, &shared.config)
+            .await
+        {
+            Ok(n) if n > 0 => shared.wake.notify_waiters(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "scheduling polls failed"),
+        }
+    }
+}

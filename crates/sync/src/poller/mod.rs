@@ -1,0 +1,330 @@
+//! Polling and reconciliation: what finds the changes webhooks never delivered.
+//!
+//! - **Poll** (incremental, every few minutes): contacts whose `dateUpdated` is after the
+//!   location's cursor minus an overlap, oldest first, page by page; each contact converged
+//!   with its tasks, notes and appointments re-read, and what the store holds under it but
+//!   HighLevel no longer lists confirmed gone by a direct read (404) and tombstoned. The
+//!   cursor then moves to the newest `dateUpdated` seen (never back).
+//! - **Reconcile** (full walk, daily by default): every contact, its tasks, notes,
+//!   appointments and their notes converged; every live record of the store the walk did not
+//!   meet is read by id, and a 404 tombstones it — deletions whose webhook was dropped are
+//!   found here. A task or note stored without its contact is placed when the walk meets it
+//!   under its contact.
+//!
+//! Both run as jobs under one ordering key per location (`poll:<location>`), queued by
+//! [`schedule`] only when none of their kind is waiting, so any number of drivesync processes
+//! on one database make one poll between them. HighLevel does not bump a contact's
+//! `dateUpdated` when its tasks or notes change, so the poll finds those changes only for
+//! contacts that changed themselves; the reconcile finds the rest.
+
+pub mod schedule;
+pub mod walk;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use store::{Record, RecordKind, RecordQuery, Store};
+use tokio::sync::watch;
+
+use crate::clients::Clients;
+use crate::converge;
+use crate::describe::Origin;
+use crate::engine::SyncError;
+use walk::Fetched;
+
+/// Job kinds.
+pub const POLL_JOB_KIND: &str = "poll";
+pub const RECONCILE_JOB_KIND: &str = "reconcile";
+
+/// The ordering key of a location's polls and reconciles.
+pub fn ordering_key(location: &str) -> String {
+    format!("poll:{location}")
+}
+
+/// What a poll or reconcile did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalkReport {
+    pub contacts: u64,
+    pub records: u64,
+    /// Records written (created, changed or placed).
+    pub written: u64,
+    /// Records found deleted in HighLevel.
+    pub deleted: u64,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Converges one walked contact and everything under it; returns the ids met.
+async fn converge_walked(
+    store: &Store,
+    handle: &ghl::api::Location,
+    w: walk::WalkedContact,
+    origin: Origin,
+    announce: bool,
+    started_ms: i64,
+    report: &parking_lot::Mutex<WalkReport>,
+) -> Result<Vec<(RecordKind, String)>, SyncError> {
+    let location = handle.id();
+    let contact_id = w.contact.record_id.clone();
+    let Some(children) = w.children else {
+        // Deleted between the search and the reads under it.
+        converge::apply_delete(
+            store,
+            location,
+            RecordKind::Contact,
+            &contact_id,
+            now_ms(),
+            origin,
+        )
+        .await?;
+        report.lock().deleted += 1;
+        return Ok(Vec::new());
+    };
+    let mut met = Vec::with_capacity(children.len() + 1);
+    let mut written = 0;
+    for rec in std::iter::once(w.contact).chain(children) {
+        met.push((rec.kind, rec.record_id.clone()));
+        if is_written(converge::apply_state(store, rec, origin, announce).await?) {
+            written += 1;
+        }
+    }
+    {
+        let mut r = report.lock();
+        r.contacts += 1;
+        r.records += met.len() as u64;
+        r.written += written;
+    }
+    // What the store holds under this contact that HighLevel did not list.
+    let listed: HashSet<&str> = met.iter().map(|(_, id)| id.as_str()).collect();
+    for kind in [RecordKind::Task, RecordKind::Note, RecordKind::Appointment] {
+        let mut q = RecordQuery {
+            location_id: location.to_string(),
+            kind: Some(kind),
+            contact_id: Some(contact_id.clone()),
+            limit: 1000,
+            ..RecordQuery::default()
+        };
+        loop {
+            let page = store.list_records(&q).await?;
+            for r in &page.records {
+                if !listed.contains(r.record_id.as_str()) {
+                    confirm(store, handle, r, origin, started_ms, report).await?;
+                }
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => break,
+            }
+        }
+    }
+    Ok(met)
+}
+
+fn is_written(o: converge::Outcome) -> bool {
+    matches!(
+        o,
+        converge::Outcome::Created | converge::Outcome::Changed | converge::Outcome::Deleted
+    )
+}
+
+/// A stored live record a walk did not meet: read by id; gone → tombstone, found →
+/// converged. Records written since the walk started are left alone (they are newer than
+/// what the walk read).
+async fn confirm(
+    store: &Store,
+    handle: &ghl::api::Location,
+    stored: &Record,
+    origin: Origin,
+    started_ms: i64,
+    report: &parking_lot::Mutex<WalkReport>,
+) -> Result<(), SyncError> {
+    if stored.is_deleted() || stored.synced_at_ms >= started_ms {
+        return Ok(());
+    }
+    let fetched = walk::fetch_one(
+        handle,
+        stored.kind,
+        &stored.record_id,
+        stored.contact_id.as_deref(),
+        stored.parent_id.as_deref(),
+    )
+    .await?;
+    match fetched {
+        Fetched::Found(rec) => {
+            let appointment = (rec.kind == RecordKind::Appointment).then(|| (*rec).clone());
+            if is_written(converge::apply_state(store, *rec, origin, true).await?) {
+                report.lock().written += 1;
+            }
+            // An appointment no contact lists (its contact was deleted): its notes too.
+            if let Some(a) = appointment {
+                if let Some(notes) = walk::notes_of(handle, &a).await? {
+                    for n in notes {
+                        converge::apply_state(store, n, origin, true).await?;
+                    }
+                }
+            }
+        }
+        // A task or note whose contact is unknown and that no contact's listing holds: it
+        // is in none of them, so it no longer exists.
+        Fetched::Gone | Fetched::Unreadable => {
+            let o = converge::apply_delete(
+                store,
+                &stored.location_id,
+                stored.kind,
+                &stored.record_id,
+                now_ms(),
+                origin,
+            )
+            .await?;
+            if is_written(o) {
+                report.lock().deleted += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One incremental poll of `location` (see the module documentation).
+pub async fn poll(
+    store: &Store,
+    clients: &Clients,
+    location: &str,
+    overlap: Duration,
+    concurrency: usize,
+    stop: &watch::Receiver<bool>,
+) -> Result<WalkReport, SyncError> {
+    let handle = clients.location(location).await?;
+    let started = now_ms();
+    let cursor = store
+        .sync_state(location)
+        .await?
+        .and_then(|s| s.poll_cursor_ms);
+    // A location never polled starts from now: its past is the backfill's and the
+    // reconcile's business, not a poll's.
+    let since = cursor.unwrap_or(started).saturating_sub(millis(overlap));
+    let since_t = chrono::DateTime::from_timestamp_millis(since).unwrap_or_default();
+    let req = ghl::api::SearchRequest::new()
+        .page_limit(100)
+        .updated_since(since_t);
+    let report = parking_lot::Mutex::new(WalkReport::default());
+    let newest = parking_lot::Mutex::new(cursor.unwrap_or(started));
+    let stream = futures::TryStreamExt::map_err(handle.search_stream(req), SyncError::from);
+    let result = walk::for_each_contact(&handle, stream, concurrency, stop, |h, c| {
+        let (report, newest) = (&report, &newest);
+        async move {
+            let updated = c.date_updated.map(|t| t.timestamp_millis());
+            if let Some(w) = walk::walk_contact(&h, &c, false).await? {
+                converge_walked(store, &h, w, Origin::Poll, true, started, report).await?;
+            }
+            if let Some(u) = updated {
+                let mut n = newest.lock();
+                *n = (*n).max(u);
+            }
+            Ok(())
+        }
+    })
+    .await;
+    match result {
+        Ok(()) => {
+            let cursor = *newest.lock();
+            store.record_poll(location, Some(cursor), None).await?;
+            let r = report.into_inner();
+            tracing::debug!(
+                location,
+                contacts = r.contacts,
+                written = r.written,
+                deleted = r.deleted,
+                "poll done"
+            );
+            Ok(r)
+        }
+        Err(e) => {
+            // The cursor stays: contacts are processed several at once, so the newest seen
+            // does not prove the older ones were all done.
+            if !matches!(e, SyncError::Interrupted) {
+                store
+                    .record_poll(location, None, Some(&e.to_string()))
+                    .await?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// One full reconcile of `location` (see the module documentation).
+pub async fn reconcile(
+    store: &Store,
+    clients: &Clients,
+    location: &str,
+    concurrency: usize,
+    stop: &watch::Receiver<bool>,
+) -> Result<WalkReport, SyncError> {
+    let handle = clients.location(location).await?;
+    let started = now_ms();
+    // The first reconcile of a location imports it: its records are not news for the feed.
+    let announce = store
+        .sync_state(location)
+        .await?
+        .and_then(|s| s.last_reconcile_ms)
+        .is_some();
+    let report = parking_lot::Mutex::new(WalkReport::default());
+    let met = parking_lot::Mutex::new(HashSet::<(RecordKind, String)>::new());
+    let result = walk::for_each_contact(
+        &handle,
+        walk::all_contacts(&handle),
+        concurrency,
+        stop,
+        |h, c| {
+            let (report, met) = (&report, &met);
+            async move {
+                if let Some(w) = walk::walk_contact(&h, &c, true).await? {
+                    let ids =
+                        converge_walked(store, &h, w, Origin::Reconcile, announce, started, report)
+                            .await?;
+                    met.lock().extend(ids);
+                }
+                Ok(())
+            }
+        },
+    )
+    .await;
+    if let Err(e) = result {
+        if !matches!(e, SyncError::Interrupted) {
+            store
+                .record_reconcile(location, Some(&e.to_string()))
+                .await?;
+        }
+        return Err(e);
+    }
+    let met = met.into_inner();
+    for kind in RecordKind::ALL {
+        for id in store.record_ids(location, kind).await? {
+            if met.contains(&(kind, id.clone())) {
+                continue;
+            }
+            if *stop.borrow() {
+                return Err(SyncError::Interrupted);
+            }
+            if let Some(stored) = store.record(location, kind, &id).await? {
+                confirm(store, &handle, &stored, Origin::Reconcile, started, &report).await?;
+            }
+        }
+    }
+    store.record_reconcile(location, None).await?;
+    let r = report.into_inner();
+    tracing::info!(
+        location,
+        contacts = r.contacts,
+        records = r.records,
+        written = r.written,
+        deleted = r.deleted,
+        "reconcile done"
+    );
+    Ok(r)
+}

@@ -1,0 +1,96 @@
+//! Queues each location's polls and reconciles when their intervals have passed. Every
+//! drivesync process may run this: a job is queued only when none of its kind is pending or
+//! running under the location's key, so they make one poll between them. Each location's
+//! intervals are saved in its sync state, where `drivesync status` shows them.
+
+use std::collections::HashMap;
+
+use store::{LocationState, NewJob, Store};
+
+use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND};
+use crate::clients::Clients;
+use crate::engine::{EngineConfig, SyncError};
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The scheduler's memory: the intervals last saved per location.
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    saved: HashMap<String, (i64, i64)>,
+}
+
+impl Scheduler {
+    /// Saves the location's intervals if they changed since last saved by this process.
+    pub async fn ensure_state(
+        &mut self,
+        store: &Store,
+        config: &EngineConfig,
+        location: &str,
+    ) -> Result<(), SyncError> {
+        let s = config.schedule_of(location);
+        let want = (millis(s.poll_interval), millis(s.reconcile_interval));
+        if self.saved.get(location) != Some(&want) {
+            store.ensure_sync_state(location, want.0, want.1).await?;
+            self.saved.insert(location.to_string(), want);
+        }
+        Ok(())
+    }
+
+    /// One look at every connected location; returns how many jobs were queued.
+    pub async fn tick(
+        &mut self,
+        store: &Store,
+        clients: &Clients,
+        config: &EngineConfig,
+    ) -> Result<usize, SyncError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut queued = 0;
+        let locations = store.locations().await?;
+        for loc in &locations {
+            // An agency connection only mints location tokens; it has no contacts.
+            if loc.user_type == "Company" {
+                continue;
+            }
+            self.ensure_state(store, config, &loc.location_id).await?;
+        }
+        let states: HashMap<String, store::SyncState> = store
+            .sync_states()
+            .await?
+            .into_iter()
+            .map(|s| (s.location_id.clone(), s))
+            .collect();
+        for loc in locations.iter().filter(|l| l.user_type != "Company") {
+            let Some(state) = states.get(&loc.location_id) else {
+                continue;
+            };
+            let due = |last: Option<i64>, every: i64| last.is_none_or(|t| now - t >= every);
+            let reconcile = due(state.last_reconcile_ms, state.reconcile_interval_ms);
+            let poll = due(state.last_poll_ms, state.poll_interval_ms);
+            if !(reconcile || poll) || !clients.schedulable(&loc.location_id, loc.state) {
+                continue;
+            }
+            if loc.state == LocationState::BudgetExhausted && reconcile {
+                // Probing with a poll is cheap; a reconcile waits for a renewed budget.
+                continue;
+            }
+            for (kind, wanted) in [(RECONCILE_JOB_KIND, reconcile), (POLL_JOB_KIND, poll)] {
+                if !wanted {
+                    continue;
+                }
+                let job = NewJob::new(
+                    kind,
+                    loc.location_id.clone(),
+                    ordering_key(&loc.location_id),
+                    serde_json::json!({}),
+                );
+                if store.enqueue_if_idle(&job).await?.is_some() {
+                    tracing::debug!(location = %loc.location_id, kind, "scheduled");
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    }
+}

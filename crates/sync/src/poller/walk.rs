@@ -1,0 +1,295 @@
+//! Reading HighLevel record by record, as [`store::Record`]s in the same canonical form the
+//! webhooks are stored in: a contact and everything under it, one record by id (to confirm a
+//! deletion), and the contact stream a full walk follows. Shared by the poll, the reconcile
+//! and `verify`, so all three see HighLevel the same way.
+
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
+use serde::Serialize;
+use serde_json::Value;
+use store::{Record, RecordKind};
+
+use crate::engine::SyncError;
+use crate::records;
+
+/// A contact as HighLevel has it, with its tasks, notes and appointments (and, when asked
+/// for, each appointment's notes).
+#[derive(Debug, Clone)]
+pub struct WalkedContact {
+    pub contact: Record,
+    /// `None`: the contact was deleted between the search and the reads under it.
+    pub children: Option<Vec<Record>>,
+}
+
+fn json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The version of an API state without `dateUpdated` (appointment notes have none): its
+/// `dateAdded`, so a later state of it is never older.
+fn fallback(v: &Value) -> i64 {
+    records::time_ms(v, "dateAdded").unwrap_or(0)
+}
+
+pub(crate) fn contact_record(location: &str, c: &ghl::models::Contact) -> Option<Record> {
+    let v = json(c);
+    let f = fallback(&v);
+    records::contact(location, v, f)
+}
+
+fn task_record(location: &str, contact: &str, t: &ghl::models::Task) -> Option<Record> {
+    let v = json(t);
+    let f = fallback(&v);
+    records::task(location, Some(contact), v, f)
+}
+
+fn note_record(location: &str, contact: &str, n: &ghl::models::Note) -> Option<Record> {
+    let v = json(n);
+    let f = fallback(&v);
+    records::note(location, Some(contact), v, f)
+}
+
+fn appointment_record(location: &str, a: &ghl::models::Appointment) -> Option<Record> {
+    let v = json(a);
+    let f = fallback(&v);
+    records::appointment(location, v, f)
+}
+
+fn appointment_note_record(
+    location: &str,
+    appointment: &str,
+    contact: Option<&str>,
+    n: &ghl::models::AppointmentNote,
+) -> Option<Record> {
+    let v = json(n);
+    let f = fallback(&v);
+    records::appointment_note(location, appointment, contact, v, f)
+}
+
+/// Every contact of the location, oldest added first (contacts added during the walk come
+/// at its end), one page in memory at a time.
+pub fn all_contacts(
+    handle: &ghl::api::Location,
+) -> impl Stream<Item = Result<ghl::models::Contact, SyncError>> + Send + 'static {
+    let req = ghl::api::SearchRequest::new()
+        .page_limit(100)
+        .sort_by("dateAdded", false);
+    handle.search_stream(req).map_err(SyncError::from)
+}
+
+/// The contact's tasks, notes and appointments (and their notes if `appointment_notes`);
+/// `None` when HighLevel says the contact is gone.
+pub async fn children(
+    handle: &ghl::api::Location,
+    contact_id: &str,
+    appointment_notes: bool,
+) -> Result<Option<Vec<Record>>, SyncError> {
+    let location = handle.id();
+    let found = tokio::try_join!(
+        handle.tasks(contact_id),
+        handle.notes(contact_id),
+        handle.contact_appointments(contact_id),
+    );
+    let (tasks, notes, appointments) = match found {
+        Ok(t) => t,
+        Err(ghl::GhlError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::with_capacity(tasks.len() + notes.len() + appointments.len());
+    out.extend(
+        tasks
+            .iter()
+            .filter_map(|t| task_record(location, contact_id, t)),
+    );
+    out.extend(
+        notes
+            .iter()
+            .filter_map(|n| note_record(location, contact_id, n)),
+    );
+    for a in &appointments {
+        let Some(rec) = appointment_record(location, a) else {
+            continue;
+        };
+        if appointment_notes {
+            if let Some(notes) = notes_of(handle, &rec).await? {
+                out.extend(notes);
+            }
+        }
+        out.push(rec);
+    }
+    Ok(Some(out))
+}
+
+/// An appointment's notes; `None` when the appointment is gone.
+pub async fn notes_of(
+    handle: &ghl::api::Location,
+    appointment: &Record,
+) -> Result<Option<Vec<Record>>, SyncError> {
+    match handle.all_appointment_notes(&appointment.record_id).await {
+        Ok(notes) => Ok(Some(
+            notes
+                .iter()
+                .filter_map(|n| {
+                    appointment_note_record(
+                        handle.id(),
+                        &appointment.record_id,
+                        n.contact_id
+                            .as_deref()
+                            .or(appointment.contact_id.as_deref()),
+                        n,
+                    )
+                })
+                .collect(),
+        )),
+        Err(ghl::GhlError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A contact and everything under it.
+pub async fn walk_contact(
+    handle: &ghl::api::Location,
+    contact: &ghl::models::Contact,
+    appointment_notes: bool,
+) -> Result<Option<WalkedContact>, SyncError> {
+    let Some(rec) = contact_record(handle.id(), contact) else {
+        return Ok(None);
+    };
+    let children = children(handle, &rec.record_id, appointment_notes).await?;
+    Ok(Some(WalkedContact {
+        contact: rec,
+        children,
+    }))
+}
+
+/// What one record is in HighLevel now.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    Found(Box<Record>),
+    /// HighLevel answered 404: deleted.
+    Gone,
+    /// The record cannot be read by id: a task or note whose contact is unknown (HighLevel
+    /// reads them only under their contact).
+    Unreadable,
+}
+
+/// Reads one record by id. Tasks and notes need their contact, appointment notes their
+/// appointment.
+pub async fn fetch_one(
+    handle: &ghl::api::Location,
+    kind: RecordKind,
+    id: &str,
+    contact: Option<&str>,
+    parent: Option<&str>,
+) -> Result<Fetched, SyncError> {
+    let location = handle.id();
+    let found = match kind {
+        RecordKind::Contact => handle
+            .get_contact(id)
+            .await
+            .map(|c| contact_record(location, &c)),
+        RecordKind::Task => match contact {
+            Some(c) => handle
+                .task(c, id)
+                .await
+                .map(|t| task_record(location, c, &t)),
+            None => return Ok(Fetched::Unreadable),
+        },
+        RecordKind::Note => match contact {
+            Some(c) => handle
+                .note(c, id)
+                .await
+                .map(|n| note_record(location, c, &n)),
+            None => return Ok(Fetched::Unreadable),
+        },
+        RecordKind::Appointment => handle
+            .appointment(id)
+            .await
+            .map(|a| appointment_record(location, &a)),
+        RecordKind::AppointmentNote => {
+            let Some(p) = parent else {
+                return Ok(Fetched::Unreadable);
+            };
+            let parent = Record {
+                record_id: p.to_string(),
+                contact_id: contact.map(str::to_string),
+                ..placeholder(location, RecordKind::Appointment)
+            };
+            return Ok(match notes_of(handle, &parent).await? {
+                None => Fetched::Gone,
+                Some(notes) => match notes.into_iter().find(|n| n.record_id == id) {
+                    Some(n) => Fetched::Found(Box::new(n)),
+                    None => Fetched::Gone,
+                },
+            });
+        }
+    };
+    match found {
+        Ok(Some(r)) => Ok(Fetched::Found(Box::new(r))),
+        // An answer without an id is no record at all.
+        Ok(None) => Ok(Fetched::Gone),
+        Err(ghl::GhlError::NotFound { .. }) => Ok(Fetched::Gone),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`fetch_one`] for the webhook path: `None` when gone (or unreadable, which the webhook
+/// path never asks for).
+pub(crate) async fn fetch(
+    handle: &ghl::api::Location,
+    kind: RecordKind,
+    id: &str,
+    contact: Option<&str>,
+    parent: Option<&str>,
+) -> Result<Option<Record>, SyncError> {
+    Ok(match fetch_one(handle, kind, id, contact, parent).await? {
+        Fetched::Found(r) => Some(*r),
+        Fetched::Gone | Fetched::Unreadable => None,
+    })
+}
+
+fn placeholder(location: &str, kind: RecordKind) -> Record {
+    Record {
+        location_id: location.to_string(),
+        kind,
+        record_id: String::new(),
+        contact_id: None,
+        parent_id: None,
+        title: None,
+        body: None,
+        assignee: None,
+        status: None,
+        due_ms: None,
+        search: String::new(),
+        data: Value::Null,
+        added_ms: None,
+        version_ms: 0,
+        deleted_at_ms: None,
+        synced_at_ms: 0,
+        tags: Vec::new(),
+    }
+}
+
+/// Runs `f` over the contact stream with `concurrency` contacts in flight, stopping at the
+/// first error or when `stop` turns true.
+pub async fn for_each_contact<F, Fut>(
+    handle: &ghl::api::Location,
+    stream: impl Stream<Item = Result<ghl::models::Contact, SyncError>> + Send,
+    concurrency: usize,
+    stop: &tokio::sync::watch::Receiver<bool>,
+    f: F,
+) -> Result<(), SyncError>
+where
+    F: Fn(ghl::api::Location, ghl::models::Contact) -> Fut,
+    Fut: std::future::Future<Output = Result<(), SyncError>>,
+{
+    let mut runs = std::pin::pin!(stream
+        .map_ok(|c| f(handle.clone(), c))
+        .try_buffer_unordered(concurrency.max(1)));
+    while let Some(r) = runs.next().await {
+        r?;
+        if *stop.borrow() {
+            return Err(SyncError::Interrupted);
+        }
+    }
+    Ok(())
+}
