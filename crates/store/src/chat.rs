@@ -657,3 +657,38 @@ fn message_from_row(r: MessageRow) -> Result<Message, StoreError> {
         at_ms: r.7,
     })
 }
+
+impl Store {
+    /// The names (titles) of a workspace's contacts among `contact_ids`, for lists that show
+    /// whose a task or meeting is; ids of other workspaces are simply not found.
+    pub async fn contact_titles(
+        &self,
+        location_id: &str,
+        contact_ids: &[&str],
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut ids: Vec<&str> = contact_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        // Bounded batches keep the statement under every backend's parameter limit.
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT record_id, title FROM records WHERE location_id = $1 \
+                 AND kind = 'contact' AND record_id IN ({})",
+                placeholders.join(", ")
+            );
+            let rows: Vec<(String, Option<String>)> = with_pool!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql).bind(location_id);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })
+            .map_err(StoreError::db("reading contact names"))?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+}

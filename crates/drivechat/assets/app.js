@@ -1,0 +1,87 @@
+// Drive Chat's live updates. The page names its event stream in <body data-live>. New feed
+// entries are put at the top of the feed (#feed-list) or of a contact's thread
+// (#thread-list[data-contact]) as they arrive; regions marked data-live-region (task lists,
+// the board, tags...) are fetched again, a moment later so that a burst of changes costs one
+// refresh. After a dropped connection everything live is refreshed, so nothing is missed.
+(function () {
+  "use strict";
+  var es = null;
+  var timer = null;
+  var down = false;
+
+  function markDirty(contact) {
+    document.querySelectorAll("[data-live-region]").forEach(function (el) {
+      var c = el.getAttribute("data-live-contact");
+      if (contact && c && c !== contact) return;
+      el.setAttribute("data-live-dirty", "1");
+    });
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      document.querySelectorAll("[data-live-dirty]").forEach(function (el) {
+        el.removeAttribute("data-live-dirty");
+        if (window.htmx) window.htmx.trigger(el, "live");
+      });
+    }, 300);
+  }
+
+  function prepend(listId, html, entryId, accept) {
+    var list = document.getElementById(listId);
+    if (!list || !accept(list) || document.getElementById(entryId)) return;
+    list.insertAdjacentHTML("afterbegin", html);
+    var empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    var first = list.firstElementChild;
+    if (first) first.classList.add("fresh");
+  }
+
+  function onChange(e) {
+    var d = JSON.parse(e.data);
+    var id = "c" + d.id;
+    prepend("feed-list", d.html, id, function (list) {
+      return !list.hasAttribute("data-contact");
+    });
+    prepend("thread-list", d.html, id, function (list) {
+      return list.getAttribute("data-contact") === d.contact_id;
+    });
+    markDirty(d.contact_id);
+  }
+
+  function onMessage(e) {
+    var d = JSON.parse(e.data);
+    var id = "m" + d.id;
+    prepend("feed-list", d.html, id, function (list) {
+      return d.channel === (list.getAttribute("data-channel") || "general");
+    });
+    prepend("thread-list", d.html, id, function (list) {
+      return d.channel === "contact" && list.getAttribute("data-contact") === d.contact_id;
+    });
+  }
+
+  function connect() {
+    var url = document.body.getAttribute("data-live");
+    if (!url || !window.EventSource) return;
+    if (es && es.url.indexOf(url) >= 0 && es.readyState !== 2) return;
+    if (es) es.close();
+    es = new EventSource(url);
+    es.addEventListener("open", function () {
+      document.body.classList.remove("offline");
+      if (down) {
+        down = false;
+        markDirty(null);
+      }
+    });
+    es.addEventListener("error", function () {
+      down = true;
+      document.body.classList.add("offline");
+    });
+    es.addEventListener("change", onChange);
+    es.addEventListener("message", onMessage);
+    es.addEventListener("resync", function () {
+      markDirty(null);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", connect);
+  // hx-boost swaps the body on navigation; the workspace (and so the stream) may change.
+  document.addEventListener("htmx:afterSettle", connect);
+})();

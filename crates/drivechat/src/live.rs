@@ -1,0 +1,176 @@
+//! Live updates. One task per process follows the database — every new change of any
+//! location and every new message — and fans them out through a broadcast channel; each open
+//! page holds a server-sent-events stream that passes on only its own workspace's events.
+//!
+//! Following the database rather than an in-process signal means a change written by any
+//! process (the sync engine, another replica serving Drive Chat on the same PostgreSQL)
+//! reaches every open page, whichever replica serves it.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Weak};
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use store::{Change, Message};
+use tokio::sync::{broadcast, OnceCell};
+
+use crate::{App, Error, Shared};
+
+/// Events buffered per slow client before it starts missing some (it then refreshes).
+const BUFFER: usize = 1024;
+/// Rows read per poll; a burst larger than this is read over the next polls.
+const BATCH: u32 = 1000;
+
+#[derive(Clone, Debug)]
+pub(crate) enum LiveEvent {
+    Change(Arc<Change>),
+    Message(Arc<Message>),
+}
+
+impl LiveEvent {
+    fn location_id(&self) -> &str {
+        match self {
+            LiveEvent::Change(c) => &c.location_id,
+            LiveEvent::Message(m) => &m.location_id,
+        }
+    }
+}
+
+pub(crate) struct Hub {
+    tx: broadcast::Sender<LiveEvent>,
+    started: OnceCell<()>,
+}
+
+impl Hub {
+    pub(crate) fn new() -> Hub {
+        Hub {
+            tx: broadcast::channel(BUFFER).0,
+            started: OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.tx.subscribe()
+    }
+}
+
+/// Starts the follower once: reads where the feed is now (so only later rows are sent), then
+/// polls in the background.
+pub(crate) async fn ensure_started(app: &Shared) -> Result<(), Error> {
+    app.live
+        .started
+        .get_or_try_init(|| async {
+            let change = app.store.last_change_id().await?;
+            let message = app.store.last_message_id().await?;
+            tokio::spawn(follow(Arc::downgrade(app), change, message));
+            tracing::debug!(change, message, "live feed following the database");
+            Ok::<(), Error>(())
+        })
+        .await
+        .map(|_| ())
+}
+
+/// The follower. It holds the app weakly and stops once the app is gone.
+async fn follow(app: Weak<App>, mut change: i64, mut message: i64) {
+    let mut failing = false;
+    loop {
+        let Some(app) = app.upgrade() else {
+            tracing::debug!("live feed stopped: Drive Chat was dropped");
+            return;
+        };
+        let interval = app.config.live_poll_interval;
+        match poll(&app, &mut change, &mut message).await {
+            Ok(()) => failing = false,
+            // Logged once per outage, not every 250 ms.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "live feed cannot read the database; retrying");
+            }
+            Err(_) => {}
+        }
+        drop(app);
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn poll(app: &App, change: &mut i64, message: &mut i64) -> Result<(), Error> {
+    for c in app.store.all_changes_after(*change, BATCH).await? {
+        *change = c.id;
+        // No subscriber is not an error: nobody has a page open.
+        let _ = app.live.tx.send(LiveEvent::Change(Arc::new(c)));
+    }
+    for m in app.store.all_messages_after(*message, BATCH).await? {
+        *message = m.id;
+        let _ = app.live.tx.send(LiveEvent::Message(Arc::new(m)));
+    }
+    Ok(())
+}
+
+/// The SSE stream of workspace `loc`. Each event is `change` or `message`, its data JSON:
+/// `{id, kind, record_id, contact_id, summary, html}` for a change (`html` the feed entry as
+/// the page renders it), `{id, channel, contact_id, author, body, html}` for a message. A
+/// client that fell behind gets `resync` and should reload what it shows.
+pub(crate) fn stream(
+    rx: broadcast::Receiver<LiveEvent>,
+    loc: String,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let s = futures::stream::unfold((rx, loc), |(mut rx, loc)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) if ev.location_id() == loc => {
+                    let event = render(&loc, &ev);
+                    return Some((Ok(event), (rx, loc)));
+                }
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(missed = n, "a live client fell behind");
+                    let event = Event::default().event("resync").data("{}");
+                    return Some((Ok(event), (rx, loc)));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(s).keep_alive(KeepAlive::default())
+}
+
+fn render(loc: &str, ev: &LiveEvent) -> Event {
+    let now = crate::time::now_ms();
+    match ev {
+        LiveEvent::Change(c) => {
+            let html = crate::ui::components::change_item(loc, c, now).into_string();
+            let data = serde_json::json!({
+                "id": c.id,
+                "kind": c.kind.as_str(),
+                "record_id": c.record_id,
+                "contact_id": c.contact_id,
+                "action": c.action,
+                "summary": c.summary,
+                "html": html,
+            });
+            Event::default()
+                .event("change")
+                .id(format!("c{}", c.id))
+                .data(data.to_string())
+        }
+        LiveEvent::Message(m) => {
+            let html = crate::ui::components::message_item(m, now).into_string();
+            let contact = match &m.channel {
+                store::Channel::Contact(c) => Some(c.as_str()),
+                _ => None,
+            };
+            let data = serde_json::json!({
+                "id": m.id,
+                "channel": m.channel.as_str(),
+                "contact_id": contact,
+                "author": m.author_name,
+                "body": m.body,
+                "html": html,
+            });
+            Event::default()
+                .event("message")
+                .id(format!("m{}", m.id))
+                .data(data.to_string())
+        }
+    }
+}

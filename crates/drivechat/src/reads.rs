@@ -1,0 +1,599 @@
+//! The views Drive Chat shows, read from the mirror for one workspace: shared by the web
+//! pages and the JSON API so both always agree. Every query carries the workspace's
+//! location id.
+
+use std::collections::HashMap;
+
+use store::{
+    Change, Channel, Command, CommandState, Message, Record, RecordKind, RecordOrder, RecordQuery,
+};
+
+use crate::time::{day_start, DAY_MS};
+use crate::{App, Error};
+
+/// How many commands back the board and contact page look to mark rows pending or failed.
+const RECENT_COMMANDS: u32 = 300;
+
+/// Contacts matching a search, tag and assignee, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContactFilter {
+    pub(crate) q: Option<String>,
+    pub(crate) tag: Option<String>,
+    pub(crate) assignee: Option<String>,
+    pub(crate) after: Option<String>,
+    pub(crate) limit: u32,
+}
+
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next: Option<String>,
+}
+
+pub(crate) async fn contacts(
+    app: &App,
+    loc: &str,
+    f: &ContactFilter,
+) -> Result<Page<Record>, Error> {
+    let page = app
+        .store
+        .list_records(&RecordQuery {
+            location_id: loc.into(),
+            kind: Some(RecordKind::Contact),
+            text: non_empty(&f.q),
+            tag: non_empty(&f.tag),
+            assignee: non_empty(&f.assignee),
+            order: RecordOrder::TitleAsc,
+            after: non_empty(&f.after),
+            limit: f.limit,
+            ..RecordQuery::default()
+        })
+        .await?;
+    Ok(Page {
+        items: page.records,
+        next: page.next,
+    })
+}
+
+/// Which due dates the board shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Open and due before today.
+    Overdue,
+    Today,
+    /// Today and the six days after.
+    Week,
+}
+
+impl Due {
+    pub(crate) fn parse(v: &str) -> Option<Due> {
+        match v {
+            "overdue" => Some(Due::Overdue),
+            "today" => Some(Due::Today),
+            "week" => Some(Due::Week),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum StatusFilter {
+    #[default]
+    Open,
+    Done,
+    All,
+}
+
+impl StatusFilter {
+    pub(crate) fn parse(v: &str) -> Option<StatusFilter> {
+        match v {
+            "open" => Some(StatusFilter::Open),
+            "done" => Some(StatusFilter::Done),
+            "all" => Some(StatusFilter::All),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum BoardSort {
+    #[default]
+    DueAsc,
+    DueDesc,
+    Title,
+}
+
+impl BoardSort {
+    pub(crate) fn parse(v: &str) -> Option<BoardSort> {
+        match v {
+            "due" => Some(BoardSort::DueAsc),
+            "due_desc" => Some(BoardSort::DueDesc),
+            "title" => Some(BoardSort::Title),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            BoardSort::DueAsc => "due",
+            BoardSort::DueDesc => "due_desc",
+            BoardSort::Title => "title",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BoardFilter {
+    pub(crate) due: Option<Due>,
+    pub(crate) assignee: Option<String>,
+    pub(crate) status: StatusFilter,
+    pub(crate) sort: BoardSort,
+    pub(crate) after: Option<String>,
+    pub(crate) limit: u32,
+}
+
+impl BoardFilter {
+    /// The store query for this filter at time `now`. The indexes of migration 0004 serve
+    /// exactly these shapes (workspace, task, optional status, due order).
+    pub(crate) fn query(&self, loc: &str, now: i64) -> RecordQuery {
+        let today = day_start(now);
+        let (due_from, due_before) = match self.due {
+            None => (None, None),
+            Some(Due::Overdue) => (None, Some(today)),
+            Some(Due::Today) => (Some(today), Some(today + DAY_MS)),
+            Some(Due::Week) => (Some(today), Some(today + 7 * DAY_MS)),
+        };
+        // Overdue means not done yet, whatever the status filter says.
+        let status = match (self.due, self.status) {
+            (Some(Due::Overdue), _) | (_, StatusFilter::Open) => Some("open".to_string()),
+            (_, StatusFilter::Done) => Some("done".to_string()),
+            (_, StatusFilter::All) => None,
+        };
+        RecordQuery {
+            location_id: loc.into(),
+            kind: Some(RecordKind::Task),
+            assignee: non_empty(&self.assignee),
+            status,
+            due_from,
+            due_before,
+            order: match self.sort {
+                BoardSort::DueAsc => RecordOrder::DueAsc,
+                BoardSort::DueDesc => RecordOrder::DueDesc,
+                BoardSort::Title => RecordOrder::TitleAsc,
+            },
+            after: non_empty(&self.after),
+            limit: self.limit,
+            ..RecordQuery::default()
+        }
+    }
+}
+
+/// A task with whose it is and what Drive Chat last asked HighLevel to do with it.
+pub(crate) struct TaskRow {
+    pub(crate) task: Record,
+    pub(crate) contact_name: Option<String>,
+    /// The newest recent command on this task, when pending or failed.
+    pub(crate) command: Option<Command>,
+}
+
+pub(crate) async fn board(
+    app: &App,
+    loc: &str,
+    f: &BoardFilter,
+    now: i64,
+) -> Result<Page<TaskRow>, Error> {
+    let page = app.store.list_records(&f.query(loc, now)).await?;
+    let rows = task_rows(app, loc, page.records).await?;
+    Ok(Page {
+        items: rows,
+        next: page.next,
+    })
+}
+
+/// Decorates tasks with their contact's name and their unsettled or refused command.
+pub(crate) async fn task_rows(
+    app: &App,
+    loc: &str,
+    tasks: Vec<Record>,
+) -> Result<Vec<TaskRow>, Error> {
+    let contact_ids: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t.contact_id.as_deref())
+        .collect();
+    let names: HashMap<String, Option<String>> = app
+        .store
+        .contact_titles(loc, &contact_ids)
+        .await?
+        .into_iter()
+        .collect();
+    let mut newest: HashMap<String, Command> = HashMap::new();
+    for c in app.store.commands(loc, None, None, RECENT_COMMANDS).await? {
+        if let Some(r) = c.record_id.clone() {
+            // Commands come newest first: the first seen for a record is its newest.
+            newest.entry(r).or_insert(c);
+        }
+    }
+    Ok(tasks
+        .into_iter()
+        .map(|task| TaskRow {
+            contact_name: task
+                .contact_id
+                .as_ref()
+                .and_then(|c| names.get(c).cloned().flatten()),
+            command: newest
+                .remove(&task.record_id)
+                .filter(|c| c.state != CommandState::Done),
+            task,
+        })
+        .collect())
+}
+
+/// An appointment with its own notes, and the contact's notes from around its time.
+pub(crate) struct Meeting {
+    pub(crate) appointment: Record,
+    pub(crate) contact_name: Option<String>,
+    pub(crate) notes: Vec<Record>,
+    pub(crate) contact_notes: Vec<Record>,
+}
+
+/// How far either side of a meeting a contact's note counts as "from around that time".
+pub(crate) const NOTES_AROUND_MS: i64 = 3 * DAY_MS;
+
+async fn meeting(app: &App, loc: &str, appointment: Record) -> Result<Meeting, Error> {
+    let notes = app
+        .store
+        .list_records(&RecordQuery {
+            location_id: loc.into(),
+            kind: Some(RecordKind::AppointmentNote),
+            parent_id: Some(appointment.record_id.clone()),
+            order: RecordOrder::DueAsc,
+            limit: 100,
+            ..RecordQuery::default()
+        })
+        .await?
+        .records;
+    let contact_notes = match (&appointment.contact_id, appointment.due_ms) {
+        (Some(contact), Some(start)) => {
+            app.store
+                .list_records(&RecordQuery {
+                    location_id: loc.into(),
+                    kind: Some(RecordKind::Note),
+                    contact_id: Some(contact.clone()),
+                    due_from: Some(start - NOTES_AROUND_MS),
+                    due_before: Some(start + NOTES_AROUND_MS),
+                    order: RecordOrder::DueDesc,
+                    limit: 20,
+                    ..RecordQuery::default()
+                })
+                .await?
+                .records
+        }
+        _ => Vec::new(),
+    };
+    Ok(Meeting {
+        appointment,
+        contact_name: None,
+        notes,
+        contact_notes,
+    })
+}
+
+/// Appointments starting in `[from, before)`, soonest first, each with its notes.
+pub(crate) async fn meetings(
+    app: &App,
+    loc: &str,
+    from: i64,
+    before: i64,
+    after: Option<String>,
+    limit: u32,
+) -> Result<Page<Meeting>, Error> {
+    let page = app
+        .store
+        .list_records(&RecordQuery {
+            location_id: loc.into(),
+            kind: Some(RecordKind::Appointment),
+            due_from: Some(from),
+            due_before: Some(before),
+            order: RecordOrder::DueAsc,
+            after,
+            limit,
+            ..RecordQuery::default()
+        })
+        .await?;
+    let ids: Vec<&str> = page
+        .records
+        .iter()
+        .filter_map(|r| r.contact_id.as_deref())
+        .collect();
+    let names: HashMap<String, Option<String>> = app
+        .store
+        .contact_titles(loc, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let mut items = Vec::with_capacity(page.records.len());
+    for appointment in page.records {
+        let name = appointment
+            .contact_id
+            .as_ref()
+            .and_then(|c| names.get(c).cloned().flatten());
+        let mut m = meeting(app, loc, appointment).await?;
+        m.contact_name = name;
+        items.push(m);
+    }
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+/// Everything the contact page shows.
+pub(crate) struct ContactView {
+    pub(crate) contact: Record,
+    pub(crate) open_tasks: Vec<TaskRow>,
+    pub(crate) done_tasks: Vec<TaskRow>,
+    pub(crate) notes: Vec<Record>,
+    pub(crate) upcoming: Vec<Meeting>,
+    pub(crate) past: Vec<Meeting>,
+    /// The contact's recent commands, newest first.
+    pub(crate) commands: Vec<Command>,
+}
+
+pub(crate) async fn contact(
+    app: &App,
+    loc: &str,
+    contact_id: &str,
+    now: i64,
+) -> Result<ContactView, Error> {
+    let contact = crate::actions::live_record(app, loc, RecordKind::Contact, contact_id).await?;
+    let list = |kind, status: Option<&str>, order, from, before, limit| RecordQuery {
+        location_id: loc.into(),
+        kind: Some(kind),
+        contact_id: Some(contact_id.into()),
+        status: status.map(str::to_string),
+        order,
+        due_from: from,
+        due_before: before,
+        limit,
+        ..RecordQuery::default()
+    };
+    let store = &app.store;
+    let open = store
+        .list_records(&list(
+            RecordKind::Task,
+            Some("open"),
+            RecordOrder::DueAsc,
+            None,
+            None,
+            200,
+        ))
+        .await?
+        .records;
+    let done = store
+        .list_records(&list(
+            RecordKind::Task,
+            Some("done"),
+            RecordOrder::DueDesc,
+            None,
+            None,
+            50,
+        ))
+        .await?
+        .records;
+    let notes = store
+        .list_records(&list(
+            RecordKind::Note,
+            None,
+            RecordOrder::DueDesc,
+            None,
+            None,
+            100,
+        ))
+        .await?
+        .records;
+    let upcoming_appts = store
+        .list_records(&list(
+            RecordKind::Appointment,
+            None,
+            RecordOrder::DueAsc,
+            Some(now),
+            None,
+            20,
+        ))
+        .await?
+        .records;
+    let past_appts = store
+        .list_records(&list(
+            RecordKind::Appointment,
+            None,
+            RecordOrder::DueDesc,
+            None,
+            Some(now),
+            20,
+        ))
+        .await?
+        .records;
+    let mut upcoming = Vec::new();
+    for a in upcoming_appts {
+        upcoming.push(meeting(app, loc, a).await?);
+    }
+    let mut past = Vec::new();
+    for a in past_appts {
+        past.push(meeting(app, loc, a).await?);
+    }
+    let commands = store.commands(loc, None, Some(contact_id), 20).await?;
+    Ok(ContactView {
+        open_tasks: task_rows(app, loc, open).await?,
+        done_tasks: task_rows(app, loc, done).await?,
+        contact,
+        notes,
+        upcoming,
+        past,
+        commands,
+    })
+}
+
+/// One entry of a feed or thread: a HighLevel change, or a person's message.
+pub(crate) enum Item {
+    Change(Change),
+    Message(Message),
+}
+
+impl Item {
+    pub(crate) fn at_ms(&self) -> i64 {
+        match self {
+            Item::Change(c) => c.at_ms,
+            Item::Message(m) => m.at_ms,
+        }
+    }
+}
+
+/// Where a feed page starts: below these change and message ids (`None`: the newest).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FeedCursor {
+    pub(crate) change: Option<i64>,
+    pub(crate) message: Option<i64>,
+}
+
+impl FeedCursor {
+    pub(crate) fn parse(v: &str) -> Result<FeedCursor, Error> {
+        let bad = || Error::BadRequest("the feed cursor is not one this server gave out".into());
+        let (c, m) = v.split_once('.').ok_or_else(bad)?;
+        let c = c
+            .strip_prefix('c')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        let m = m
+            .strip_prefix('m')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        Ok(FeedCursor {
+            change: Some(c),
+            message: Some(m),
+        })
+    }
+
+    pub(crate) fn encode(&self) -> String {
+        format!(
+            "c{}.m{}",
+            self.change.unwrap_or(i64::MAX),
+            self.message.unwrap_or(i64::MAX)
+        )
+    }
+}
+
+/// The newest entries of the workspace feed (or of one contact's thread) below `cursor`:
+/// changes and messages merged by time, newest first.
+pub(crate) async fn feed(
+    app: &App,
+    loc: &str,
+    contact_id: Option<&str>,
+    cursor: FeedCursor,
+    limit: u32,
+) -> Result<Page<Item>, Error> {
+    let limit = limit.clamp(1, 200);
+    let changes = app
+        .store
+        .changes_before(loc, contact_id, cursor.change, limit)
+        .await?;
+    let channel = match contact_id {
+        Some(c) => Channel::Contact(c.to_string()),
+        None => Channel::General,
+    };
+    let messages = app
+        .store
+        .messages_before(loc, Some(&channel), cursor.message, limit)
+        .await?;
+    let more = changes.len() as u32 == limit || messages.len() as u32 == limit;
+    let mut items: Vec<Item> = changes
+        .into_iter()
+        .map(Item::Change)
+        .chain(messages.into_iter().map(Item::Message))
+        .collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.at_ms()));
+    let more = more || items.len() > limit as usize;
+    items.truncate(limit as usize);
+    // Each stream resumes below the last entry of it that was shown; one that showed
+    // nothing resumes where it was.
+    let mut next = cursor;
+    for i in &items {
+        match i {
+            Item::Change(c) => next.change = Some(c.id),
+            Item::Message(m) => next.message = Some(m.id),
+        }
+    }
+    Ok(Page {
+        next: (more && !items.is_empty()).then(|| next.encode()),
+        items,
+    })
+}
+
+/// `#alerts`: write-backs HighLevel refused, and what people said there.
+pub(crate) struct Alerts {
+    pub(crate) failed: Vec<Command>,
+    pub(crate) messages: Vec<Message>,
+}
+
+pub(crate) async fn alerts(app: &App, loc: &str) -> Result<Alerts, Error> {
+    Ok(Alerts {
+        failed: app
+            .store
+            .commands(loc, Some(CommandState::Failed), None, 50)
+            .await?,
+        messages: app
+            .store
+            .messages_before(loc, Some(&Channel::Alerts), None, 50)
+            .await?,
+    })
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_filters_become_queries() {
+        let now = 10 * DAY_MS + 5000;
+        let f = BoardFilter {
+            due: Some(Due::Overdue),
+            status: StatusFilter::All,
+            ..BoardFilter::default()
+        };
+        let q = f.query("L", now);
+        assert_eq!(q.status.as_deref(), Some("open"));
+        assert_eq!((q.due_from, q.due_before), (None, Some(10 * DAY_MS)));
+        let f = BoardFilter {
+            due: Some(Due::Week),
+            status: StatusFilter::All,
+            sort: BoardSort::Title,
+            assignee: Some(" ".into()),
+            ..BoardFilter::default()
+        };
+        let q = f.query("L", now);
+        assert_eq!(q.status, None);
+        assert_eq!(q.assignee, None);
+        assert_eq!(q.order, RecordOrder::TitleAsc);
+        assert_eq!(
+            (q.due_from, q.due_before),
+            (Some(10 * DAY_MS), Some(17 * DAY_MS))
+        );
+    }
+
+    #[test]
+    fn feed_cursors_round_trip() {
+        let c = FeedCursor {
+            change: Some(5),
+            message: None,
+        };
+        let back = FeedCursor::parse(&c.encode()).unwrap();
+        assert_eq!(back.change, Some(5));
+        assert_eq!(back.message, Some(i64::MAX));
+        assert!(FeedCursor::parse("x").is_err());
+    }
+}

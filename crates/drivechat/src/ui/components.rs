@@ -1,0 +1,241 @@
+//! Pieces shared by several pages: feed entries, task rows, command badges, form fields.
+
+use maud::{html, Markup};
+use store::{Change, Command, CommandState, Message, Record, RecordKind};
+
+use crate::reads::{Item, TaskRow};
+use crate::session::{Ctx, CSRF_FIELD};
+use crate::{secret, time};
+
+/// The CSRF field every form carries.
+pub(crate) fn csrf(ctx: &Ctx) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(ctx.csrf); }
+}
+
+/// A fresh idempotency key per rendered form: submitting the same form twice (a double
+/// click, a resubmitted request) carries the same key, and the second does nothing.
+pub(crate) fn idem() -> Markup {
+    html! { input type="hidden" name="_idem" value=(secret::random_token()); }
+}
+
+/// Where to come back to after the action.
+pub(crate) fn return_to(path: &str) -> Markup {
+    html! { input type="hidden" name="return_to" value=(path); }
+}
+
+/// What a feed entry's icon shows for a kind of record.
+fn kind_icon(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Contact => "👤",
+        RecordKind::Task => "✓",
+        RecordKind::Note => "✎",
+        RecordKind::Appointment => "📅",
+        RecordKind::AppointmentNote => "✎",
+    }
+}
+
+/// A HighLevel change as a feed entry.
+pub(crate) fn change_item(loc: &str, c: &Change, now: i64) -> Markup {
+    html! {
+        li.entry.change #(format!("c{}", c.id)) data-change-id=(c.id) data-kind=(c.kind.as_str())
+            data-action=(c.action) {
+            span.icon aria-hidden="true" { (kind_icon(c.kind)) }
+            div.entry-body {
+                div.summary {
+                    @if let Some(contact) = &c.contact_id {
+                        a href=(format!("/w/{loc}/contacts/{contact}")) { (c.summary) }
+                    } @else {
+                        (c.summary)
+                    }
+                }
+                div.meta {
+                    time datetime=(time::rfc3339(c.at_ms)) title=(time::date_time(c.at_ms)) {
+                        (time::relative(c.at_ms, now))
+                    }
+                    @if let Some(actor) = &c.actor { " · " (actor) }
+                    " · " span.origin { (origin_label(&c.origin)) }
+                }
+            }
+        }
+    }
+}
+
+fn origin_label(origin: &str) -> &str {
+    match origin {
+        "webhook" | "poll" | "reconcile" | "backfill" => "from HighLevel",
+        "writeback" => "from Drive Chat",
+        other => other,
+    }
+}
+
+/// A person's message as a feed entry.
+pub(crate) fn message_item(m: &Message, now: i64) -> Markup {
+    html! {
+        li.entry.message #(format!("m{}", m.id)) data-message-id=(m.id) {
+            span.avatar aria-hidden="true" { (initials(&m.author_name)) }
+            div.entry-body {
+                div.meta {
+                    strong.author { (m.author_name) }
+                    " · "
+                    time datetime=(time::rfc3339(m.at_ms)) title=(time::date_time(m.at_ms)) {
+                        (time::relative(m.at_ms, now))
+                    }
+                }
+                div.text { (m.body) }
+            }
+        }
+    }
+}
+
+pub(crate) fn item(loc: &str, i: &Item, now: i64) -> Markup {
+    match i {
+        Item::Change(c) => change_item(loc, c, now),
+        Item::Message(m) => message_item(m, now),
+    }
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A command in words: "Complete task", "Add tags vip, lead".
+pub(crate) fn describe(c: &Command) -> String {
+    let s = |k: &str| c.command.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let tags = || {
+        c.command
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    match c.kind.as_str() {
+        "complete_task" => "Complete task".into(),
+        "reopen_task" => "Reopen task".into(),
+        "create_task" => format!("Create task '{}'", s("title")),
+        "add_note" => "Add note".into(),
+        "add_tag" => format!("Tag {}", tags()),
+        "remove_tag" => format!("Untag {}", tags()),
+        "update_contact" => "Update contact".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The state of a command. A pending badge asks again every 2 s and replaces itself once the
+/// command is settled; a failed one says why HighLevel refused.
+pub(crate) fn command_badge(loc: &str, c: &Command) -> Markup {
+    match c.state {
+        CommandState::Pending => html! {
+            span.badge.pending data-testid="pending-badge" data-command-id=(c.id)
+                hx-get=(format!("/w/{loc}/commands/{}/badge", c.id))
+                hx-trigger="every 2s" hx-swap="outerHTML" title="Waiting for HighLevel to confirm" {
+                "pending"
+            }
+        },
+        CommandState::Done => html! {
+            span.badge.done data-testid="done-badge" data-command-id=(c.id) { "done" }
+        },
+        CommandState::Failed => html! {
+            span.badge.failed data-testid="failed-badge" data-command-id=(c.id) {
+                "failed"
+                @if let Some(e) = &c.error {
+                    ": " span.badge-error { (e) }
+                }
+            }
+        },
+    }
+}
+
+pub(crate) fn contact_name(r: &Record) -> String {
+    r.title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map_or_else(|| "(no name)".to_string(), str::to_string)
+}
+
+/// A task as a table row with its complete/reopen button.
+pub(crate) fn task_row(
+    ctx: &Ctx,
+    row: &TaskRow,
+    now: i64,
+    back: &str,
+    show_contact: bool,
+) -> Markup {
+    let t = &row.task;
+    let loc = ctx.loc();
+    let done = t.status.as_deref() == Some("done");
+    let overdue = !done && t.due_ms.is_some_and(|d| d < time::day_start(now));
+    let pending = row
+        .command
+        .as_ref()
+        .is_some_and(|c| c.state == CommandState::Pending);
+    html! {
+        tr.task.done[done].overdue[overdue] data-task-id=(t.record_id)
+            data-status=(t.status.as_deref().unwrap_or("")) {
+            td.task-title {
+                span.title { (t.title.as_deref().unwrap_or("(untitled)")) }
+                @if let Some(body) = t.body.as_deref().filter(|b| !b.trim().is_empty()) {
+                    div.sub { (body) }
+                }
+            }
+            @if show_contact {
+                td.task-contact {
+                    @if let Some(cid) = &t.contact_id {
+                        a href=(format!("/w/{loc}/contacts/{cid}")) {
+                            (row.contact_name.as_deref().unwrap_or("(unknown contact)"))
+                        }
+                    }
+                }
+            }
+            td.task-due {
+                @if let Some(d) = t.due_ms {
+                    time datetime=(time::rfc3339(d)) title=(time::date_time(d)) { (time::day(d)) }
+                    @if overdue { " " span.tag.warn { "overdue" } }
+                } @else { span.muted { "no date" } }
+            }
+            td.task-assignee { (t.assignee.as_deref().unwrap_or("—")) }
+            td.task-action {
+                @if let Some(c) = &row.command { (command_badge(loc, c)) " " }
+                @if !pending {
+                    form.inline method="post" action=(format!("/w/{loc}/tasks/{}/{}", t.record_id, if done { "reopen" } else { "complete" })) {
+                        (csrf(ctx)) (idem()) (return_to(back))
+                        @if done {
+                            button.btn.small.ghost type="submit" data-testid="reopen-task" { "Reopen" }
+                        } @else {
+                            button.btn.small type="submit" data-testid="complete-task" { "Complete" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "Next page" link keeping the other query parameters.
+pub(crate) fn next_link(path: &str, params: &[(&str, String)], next: Option<&str>) -> Markup {
+    let Some(next) = next else {
+        return html! {};
+    };
+    let mut q: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && *k != "after")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    q.push(("after", next));
+    let href = format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    );
+    html! {
+        nav.pager { a.btn.ghost #next-page data-testid="next-page" href=(href) { "Next page →" } }
+    }
+}

@@ -1,0 +1,594 @@
+//! The contacts list (search, tag, assignee, pages) and the contact page: profile, tags,
+//! tasks, notes, meetings with their notes, the thread, and a form for each action.
+
+use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use axum::response::{Html, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+use store::{Channel, RecordKind, RecordQuery};
+
+use super::components::{self, csrf, idem, return_to};
+use super::flash::{self, Flash};
+use super::layout::{self, Nav};
+use super::{back_to, live_region, self_url};
+use crate::actions::{self, Action, Requester};
+use crate::reads::{self, ContactFilter, FeedCursor, Meeting};
+use crate::session::{Ctx, Posted, SignedIn};
+use crate::{time, Error, Shared};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ListQuery {
+    q: Option<String>,
+    tag: Option<String>,
+    assignee: Option<String>,
+    after: Option<String>,
+}
+
+pub(crate) async fn list(
+    State(app): State<Shared>,
+    who: SignedIn,
+    Path(ws): Path<String>,
+    Query(lq): Query<ListQuery>,
+    flash: Flash,
+) -> Result<Html<String>, Error> {
+    let ctx = who.enter(&app, &ws).await?;
+    let loc = ctx.loc();
+    let filter = ContactFilter {
+        q: lq.q.clone(),
+        tag: lq.tag.clone(),
+        assignee: lq.assignee.clone(),
+        after: lq.after.clone(),
+        limit: app.config.page_size,
+    };
+    let page = reads::contacts(&app, loc, &filter).await?;
+    let total = app
+        .store
+        .count_records(&RecordQuery {
+            location_id: loc.into(),
+            kind: Some(RecordKind::Contact),
+            text: filter.q.clone().filter(|s| !s.trim().is_empty()),
+            tag: filter.tag.clone().filter(|s| !s.is_empty()),
+            assignee: filter.assignee.clone().filter(|s| !s.is_empty()),
+            ..RecordQuery::default()
+        })
+        .await?;
+    let tags = app.store.tag_counts(loc).await?;
+    let assignees = app.store.assignees(loc, RecordKind::Contact).await?;
+    let q = lq.q.clone().unwrap_or_default();
+    let tag = lq.tag.clone().unwrap_or_default();
+    let assignee = lq.assignee.clone().unwrap_or_default();
+    let path = format!("{}/contacts", ctx.base());
+    let content = html! {
+        div.page-head {
+            div { h1 { "Contacts" } p.count #contact-count { (total) " contacts" } }
+        }
+        form.filters #contact-filters method="get" action=(path) {
+            div.field {
+                label for="contact-search" { "Search" }
+                input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company";
+            }
+            div.field {
+                label for="contact-tag" { "Tag" }
+                select #contact-tag name="tag" {
+                    option value="" { "Any tag" }
+                    @for (t, n) in &tags {
+                        option value=(t) selected[*t == tag] { (t) " (" (n) ")" }
+                    }
+                }
+            }
+            div.field {
+                label for="contact-assignee" { "Assigned to" }
+                select #contact-assignee name="assignee" {
+                    option value="" { "Anyone" }
+                    @for a in &assignees {
+                        option value=(a) selected[*a == assignee] { (a) }
+                    }
+                }
+            }
+            button.btn type="submit" { "Filter" }
+        }
+        div.panel.table-wrap {
+            table #contacts {
+                thead { tr { th { "Name" } th { "Email" } th { "Phone" } th { "Company" } th { "Tags" } } }
+                tbody {
+                    @for c in &page.items {
+                        tr data-contact-id=(c.record_id) {
+                            td { a href=(format!("{}/contacts/{}", ctx.base(), c.record_id)) { (components::contact_name(c)) } }
+                            td { (field(&c.data, "email")) }
+                            td { (field(&c.data, "phone")) }
+                            td { (field(&c.data, "companyName")) }
+                            td { div.tags { @for t in &c.tags { span.tag { (t) } } } }
+                        }
+                    }
+                    @if page.items.is_empty() {
+                        tr { td.empty colspan="5" { "No contacts match." } }
+                    }
+                }
+            }
+        }
+        (components::next_link(&path, &[("q", q.clone()), ("tag", tag.clone()), ("assignee", assignee.clone())], page.next.as_deref()))
+    };
+    Ok(layout::page(
+        &ctx,
+        Nav::Contacts,
+        "Contacts",
+        &flash,
+        content,
+    ))
+}
+
+fn field(data: &Value, key: &str) -> String {
+    match data.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        _ => String::new(),
+    }
+}
+
+/// The profile fields shown, in order, with their labels.
+const PROFILE: &[(&str, &str)] = &[
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("companyName", "Company"),
+    ("website", "Website"),
+    ("address1", "Address"),
+    ("city", "City"),
+    ("state", "State"),
+    ("postalCode", "Postal code"),
+    ("country", "Country"),
+    ("timezone", "Time zone"),
+    ("source", "Source"),
+    ("type", "Type"),
+    ("assignedTo", "Assigned to"),
+    ("dateOfBirth", "Birthday"),
+];
+
+pub(crate) async fn page(
+    State(app): State<Shared>,
+    who: SignedIn,
+    Path((ws, contact_id)): Path<(String, String)>,
+    uri: Uri,
+    flash: Flash,
+) -> Result<Html<String>, Error> {
+    let ctx = who.enter(&app, &ws).await?;
+    let now = time::now_ms();
+    let view = reads::contact(&app, ctx.loc(), &contact_id, now).await?;
+    let thread = reads::feed(
+        &app,
+        ctx.loc(),
+        Some(&contact_id),
+        FeedCursor::default(),
+        50,
+    )
+    .await?;
+    let assignees = app.store.assignees(ctx.loc(), RecordKind::Task).await?;
+    let here = self_url(&uri);
+    let c = &view.contact;
+    let cid = c.record_id.as_str();
+    let name = components::contact_name(c);
+    let base = format!("{}/contacts/{cid}", ctx.base());
+    let initials: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect();
+    let back = format!("{}/contacts/{cid}", ctx.base());
+
+    let tasks = html! {
+        div.panel {
+            h2 { "Open tasks " span.count { (view.open_tasks.len()) } }
+            table #tasks-open {
+                tbody {
+                    @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false)) }
+                    @for cmd in view.commands.iter().filter(|c| c.kind == "create_task" && c.state != store::CommandState::Done) {
+                        tr.task.new data-command-id=(cmd.id) {
+                            td.task-title { span.title { (cmd.command.get("title").and_then(Value::as_str).unwrap_or("")) } }
+                            td.task-due { (cmd.command.get("due_date").and_then(Value::as_str).and_then(time::parse_rfc3339).map(time::day).unwrap_or_default()) }
+                            td.task-assignee { (cmd.command.get("assigned_to").and_then(Value::as_str).unwrap_or("—")) }
+                            td.task-action { (components::command_badge(ctx.loc(), cmd)) }
+                        }
+                    }
+                    @if view.open_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
+                }
+            }
+            details {
+                summary { "New task" }
+                form #create-task-form method="post" action=(format!("{base}/tasks")) {
+                    (csrf(&ctx)) (idem()) (return_to(&back))
+                    div.field { label for="task-title" { "Title" } input #task-title type="text" name="title" required maxlength="300"; }
+                    div.row {
+                        div.field { label for="task-due" { "Due date" } input #task-due type="date" name="due" required value=(time::iso_day(now + time::DAY_MS)); }
+                        div.field { label for="task-due-time" { "Time (UTC)" } input #task-due-time type="time" name="due_time" value="17:00"; }
+                        div.field {
+                            label for="task-assignee" { "Assign to" }
+                            select #task-assignee name="assigned_to" {
+                                option value="" { "Nobody" }
+                                @for a in &assignees { option value=(a) { (a) } }
+                            }
+                        }
+                    }
+                    div.field { label for="task-body" { "Description" } textarea #task-body name="body" {} }
+                    button.btn type="submit" data-testid="create-task" { "Create task" }
+                }
+            }
+            @if !view.done_tasks.is_empty() {
+                details {
+                    summary { "Done " span.count { (view.done_tasks.len()) } }
+                    table #tasks-done {
+                        tbody { @for row in &view.done_tasks { (components::task_row(&ctx, row, now, &back, false)) } }
+                    }
+                }
+            }
+        }
+    };
+
+    let notes = html! {
+        div.panel {
+            h2 { "Notes " span.count { (view.notes.len()) } }
+            form #add-note-form method="post" action=(format!("{base}/notes")) {
+                (csrf(&ctx)) (idem()) (return_to(&back))
+                textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
+                div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
+            }
+            @for cmd in view.commands.iter().filter(|c| c.kind == "add_note" && c.state != store::CommandState::Done) {
+                div.note.pending data-command-id=(cmd.id) {
+                    (cmd.command.get("body").and_then(Value::as_str).unwrap_or(""))
+                    div.meta { (components::command_badge(ctx.loc(), cmd)) }
+                }
+            }
+            div #notes-list {
+                @for n in &view.notes {
+                    div.note data-note-id=(n.record_id) {
+                        (n.body.as_deref().unwrap_or(""))
+                        div.meta { @if let Some(d) = n.due_ms { (time::date_time(d)) } }
+                    }
+                }
+                @if view.notes.is_empty() { p.empty { "No notes yet." } }
+            }
+        }
+    };
+
+    let meetings = html! {
+        div.panel {
+            h2 { "Upcoming meetings" }
+            div #appointments-upcoming {
+                @for m in &view.upcoming { (meeting_block(m, false)) }
+                @if view.upcoming.is_empty() { p.empty { "None scheduled." } }
+            }
+            h2 { "Past meetings" }
+            div #appointments-past {
+                @for m in &view.past { (meeting_block(m, false)) }
+                @if view.past.is_empty() { p.empty { "None yet." } }
+            }
+        }
+    };
+
+    let profile = html! {
+        div.panel.profile {
+            h2 { "Profile" }
+            dl {
+                @for (key, label) in PROFILE {
+                    @let v = field(&c.data, key);
+                    @if !v.is_empty() { dt { (label) } dd { (v) } }
+                }
+                @if let Some(a) = c.added_ms { dt { "Added" } dd { (time::date_time(a)) } }
+            }
+        }
+    };
+
+    let tags = html! {
+        div.panel {
+            h2 { "Tags" }
+            div.tags #tags data-testid="tags" {
+                @for t in &c.tags {
+                    span.tag data-tag=(t) {
+                        (t)
+                        form.inline method="post" action=(format!("{base}/tags/remove")) {
+                            (csrf(&ctx)) (idem()) (return_to(&back))
+                            input type="hidden" name="tag" value=(t);
+                            button type="submit" title=(format!("Remove tag {t}")) aria-label=(format!("Remove tag {t}")) data-testid="remove-tag" { "×" }
+                        }
+                    }
+                }
+                @if c.tags.is_empty() { span.muted { "No tags." } }
+            }
+            @for cmd in view.commands.iter().filter(|c| (c.kind == "add_tag" || c.kind == "remove_tag") && c.state != store::CommandState::Done) {
+                div.sub data-command-id=(cmd.id) { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
+            }
+            form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
+                (csrf(&ctx)) (idem()) (return_to(&back))
+                input #tag-input type="text" name="tags" placeholder="Add tags, comma-separated" required;
+                button.btn.small type="submit" data-testid="add-tag" { "Add" }
+            }
+        }
+    };
+
+    let actions_panel = html! {
+        div.panel {
+            h2 { "Recent actions" }
+            ul.feed #commands {
+                @for cmd in &view.commands {
+                    li.entry data-command-id=(cmd.id) data-state=(cmd.state.as_str()) {
+                        div.entry-body {
+                            div { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
+                            div.meta { (time::relative(cmd.created_at_ms, now)) @if let Some(by) = &cmd.requested_by { " · " (by) } }
+                        }
+                    }
+                }
+                @if view.commands.is_empty() { li.empty { "Nothing sent to HighLevel from here yet." } }
+            }
+        }
+    };
+
+    let thread_panel = html! {
+        div.panel {
+            h2 { "Thread" }
+            form #message-form method="post" action=(format!("{base}/messages")) {
+                (csrf(&ctx)) (idem()) (return_to(&back))
+                textarea #message-body name="body" placeholder="Message your team about this contact…" required {}
+                div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+            }
+            ul.feed #thread-list data-contact=(cid) data-testid="thread-list" {
+                @for i in &thread.items { (components::item(ctx.loc(), i, now)) }
+                @if thread.items.is_empty() { li.empty { "No activity yet." } }
+            }
+        }
+    };
+
+    let content = html! {
+        div.page-head {
+            div.contact-head {
+                div.avatar-lg aria-hidden="true" { (initials.to_uppercase()) }
+                div {
+                    h1 #contact-name data-contact-id=(cid) { (name) }
+                    p { (field(&c.data, "companyName")) }
+                }
+            }
+            a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
+        }
+        div.grid {
+            div.stack {
+                (live_region("contact-tasks", &here, Some(cid), tasks))
+                (live_region("contact-notes", &here, Some(cid), notes))
+                (live_region("contact-meetings", &here, Some(cid), meetings))
+            }
+            div.stack {
+                (live_region("contact-profile", &here, Some(cid), html! { (profile) (tags) }))
+                (live_region("contact-actions", &here, Some(cid), actions_panel))
+                (thread_panel)
+            }
+        }
+    };
+    Ok(layout::page(&ctx, Nav::Contacts, &name, &flash, content))
+}
+
+/// An appointment with its notes; `with_contact` adds whose it is and the contact's notes
+/// from around its time (the meetings page).
+pub(crate) fn meeting_block(m: &Meeting, with_contact: bool) -> Markup {
+    let a = &m.appointment;
+    html! {
+        div.meeting data-appointment-id=(a.record_id) {
+            div.when {
+                @if let Some(d) = a.due_ms {
+                    time datetime=(time::rfc3339(d)) { (if with_contact { time::clock(d) } else { time::day(d) }) }
+                    @if !with_contact { div.sub { (time::clock(d)) " UTC" } }
+                }
+            }
+            div {
+                strong { (a.title.as_deref().unwrap_or("(untitled meeting)")) }
+                @if let Some(s) = &a.status { " " span.status { (s) } }
+                @if with_contact {
+                    @if let (Some(cid), Some(loc)) = (&a.contact_id, Some(&a.location_id)) {
+                        div.sub { "with " a href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or("(unknown contact)")) } }
+                    }
+                }
+                @for n in &m.notes {
+                    div.note data-appointment-note-id=(n.record_id) { (n.body.as_deref().unwrap_or("")) }
+                }
+                @if with_contact && !m.contact_notes.is_empty() {
+                    details.contact-notes {
+                        summary { "Notes about this contact from around then (" (m.contact_notes.len()) ")" }
+                        @for n in &m.contact_notes {
+                            div.note data-note-id=(n.record_id) {
+                                (n.body.as_deref().unwrap_or(""))
+                                div.meta { @if let Some(d) = n.due_ms { (time::date_time(d)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fields every action form carries besides its own.
+#[derive(Deserialize)]
+pub(crate) struct Common {
+    #[serde(rename = "_idem")]
+    pub(crate) idem: Option<String>,
+    pub(crate) return_to: Option<String>,
+}
+
+fn requester<'a>(ctx: &'a Ctx, key: Option<&'a str>) -> Requester<'a> {
+    Requester {
+        user_id: ctx.user.id,
+        name: &ctx.user.display_name,
+        idempotency_key: key,
+    }
+}
+
+/// Runs an action from a form and goes back to the page it came from with what happened.
+pub(crate) async fn act(
+    app: &Shared,
+    who: SignedIn,
+    ws: &str,
+    common: &Common,
+    fallback: impl FnOnce(&Ctx) -> String,
+    action: impl FnOnce(&Ctx) -> Result<Action, Error>,
+) -> Result<Response, Error> {
+    let ctx = who.enter(app, ws).await?;
+    let to = back_to(&ctx, common.return_to.as_deref(), fallback(&ctx));
+    let result = async {
+        let action = action(&ctx)?;
+        let (cmd, created) = actions::submit(
+            app,
+            ctx.loc(),
+            &requester(&ctx, common.idem.as_deref()),
+            action,
+        )
+        .await?;
+        Ok(if created {
+            format!(
+                "Sent to HighLevel: {}. It shows as pending until HighLevel confirms.",
+                components::describe(&cmd)
+            )
+        } else {
+            "That was already sent; nothing was done twice.".to_string()
+        })
+    }
+    .await;
+    Ok(flash::after_action(&app.config, &to, result))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CreateTaskForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    due: String,
+    due_time: Option<String>,
+    assigned_to: Option<String>,
+    body: Option<String>,
+    #[serde(flatten)]
+    common: Common,
+}
+
+pub(crate) async fn create_task(
+    State(app): State<Shared>,
+    Path((ws, contact_id)): Path<(String, String)>,
+    posted: Posted<CreateTaskForm>,
+) -> Result<Response, Error> {
+    let f = posted.form;
+    let fallback = |ctx: &Ctx| format!("{}/contacts/{contact_id}", ctx.base());
+    act(&app, posted.who, &ws, &f.common, fallback, |_| {
+        let day = time::parse_day(&f.due)
+            .ok_or_else(|| Error::BadRequest("pick a due date for the task".into()))?;
+        let minutes = match f
+            .due_time
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => 17 * 60,
+            Some(t) => parse_clock(t)
+                .ok_or_else(|| Error::BadRequest("the due time must be HH:MM".into()))?,
+        };
+        Ok(Action::CreateTask {
+            contact_id: contact_id.clone(),
+            title: f.title.clone(),
+            body: f.body.clone(),
+            due_ms: day + i64::from(minutes) * 60_000,
+            assigned_to: f.assigned_to.clone(),
+        })
+    })
+    .await
+}
+
+fn parse_clock(t: &str) -> Option<u32> {
+    let (h, m) = t.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BodyForm {
+    #[serde(default)]
+    body: String,
+    #[serde(flatten)]
+    common: Common,
+}
+
+pub(crate) async fn add_note(
+    State(app): State<Shared>,
+    Path((ws, contact_id)): Path<(String, String)>,
+    posted: Posted<BodyForm>,
+) -> Result<Response, Error> {
+    let f = posted.form;
+    let fallback = |ctx: &Ctx| format!("{}/contacts/{contact_id}", ctx.base());
+    act(&app, posted.who, &ws, &f.common, fallback, |_| {
+        Ok(Action::AddNote {
+            contact_id: contact_id.clone(),
+            body: f.body.clone(),
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagsForm {
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(flatten)]
+    common: Common,
+}
+
+pub(crate) async fn add_tags(
+    State(app): State<Shared>,
+    Path((ws, contact_id)): Path<(String, String)>,
+    posted: Posted<TagsForm>,
+) -> Result<Response, Error> {
+    let f = posted.form;
+    let fallback = |ctx: &Ctx| format!("{}/contacts/{contact_id}", ctx.base());
+    act(&app, posted.who, &ws, &f.common, fallback, |_| {
+        Ok(Action::AddTags {
+            contact_id: contact_id.clone(),
+            tags: vec![f.tags.clone()],
+        })
+    })
+    .await
+}
+
+pub(crate) async fn remove_tag(
+    State(app): State<Shared>,
+    Path((ws, contact_id)): Path<(String, String)>,
+    posted: Posted<TagsForm>,
+) -> Result<Response, Error> {
+    let f = posted.form;
+    let fallback = |ctx: &Ctx| format!("{}/contacts/{contact_id}", ctx.base());
+    act(&app, posted.who, &ws, &f.common, fallback, |_| {
+        Ok(Action::RemoveTags {
+            contact_id: contact_id.clone(),
+            tags: vec![f.tag.clone()],
+        })
+    })
+    .await
+}
+
+pub(crate) async fn post_message(
+    State(app): State<Shared>,
+    Path((ws, contact_id)): Path<(String, String)>,
+    posted: Posted<BodyForm>,
+) -> Result<Response, Error> {
+    let f = posted.form;
+    let ctx = posted.who.enter(&app, &ws).await?;
+    let to = back_to(
+        &ctx,
+        f.common.return_to.as_deref(),
+        format!("{}/contacts/{contact_id}", ctx.base()),
+    );
+    let result = actions::post_message(
+        &app,
+        ctx.loc(),
+        &requester(&ctx, f.common.idem.as_deref()),
+        Channel::Contact(contact_id.clone()),
+        &f.body,
+    )
+    .await
+    .map(|_| "Message posted.".to_string());
+    Ok(flash::after_action(&app.config, &to, result))
+}

@@ -1,0 +1,197 @@
+//! Signing in and out. Refusals say what happened: a wrong email or password (one message
+//! for both, so the page does not reveal who has an account), or too many attempts.
+
+use axum::extract::{FromRequestParts as _, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::html;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::layout;
+use crate::session::{
+    check_csrf, client_ip, connect_ip, cookie, csrf_of, set_cookie, SignedIn, CSRF_FIELD,
+    PRESESSION_COOKIE, SESSION_COOKIE,
+};
+use crate::{admin, password, secret, time, Error, Shared};
+
+/// `/`: the first workspace of a signed-in person, else the sign-in page.
+pub(crate) async fn home(State(app): State<Shared>, parts: Parts) -> Result<Response, Error> {
+    let mut parts = parts;
+    let who = match SignedIn::from_request_parts(&mut parts, &app).await {
+        Ok(w) => w,
+        Err(Error::SignInRequired) => return Ok(Redirect::to("/signin").into_response()),
+        Err(e) => return Err(e),
+    };
+    let memberships = app.store.memberships(who.user.id).await?;
+    match memberships.first() {
+        Some(m) => Ok(Redirect::to(&format!("/w/{}/contacts", m.workspace.location_id)).into_response()),
+        None => Ok(layout::bare(
+            "No workspace",
+            html! {
+                h1 { "No workspace yet" }
+                p { "You are signed in as " strong { (who.user.email) } ", but you are not a member of any workspace. Ask an admin to add you (" code { "drivesync users add" } ")." }
+                form method="post" action="/signout" {
+                    input type="hidden" name=(CSRF_FIELD) value=(who.csrf);
+                    button.btn.ghost type="submit" { "Sign out" }
+                }
+            },
+        )
+        .into_response()),
+    }
+}
+
+/// `/w/{ws}`: its contacts.
+pub(crate) async fn workspace_home(
+    State(app): State<Shared>,
+    who: SignedIn,
+    Path(ws): Path<String>,
+) -> Result<Redirect, Error> {
+    let ctx = who.enter(&app, &ws).await?;
+    Ok(Redirect::to(&format!("{}/contacts", ctx.base())))
+}
+
+pub(crate) async fn form(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if let Ok(Some(_)) = app.store.session_user(&secret::token_hash(token)).await {
+            return Redirect::to("/").into_response();
+        }
+    }
+    let (pre, set) = match cookie(&headers, PRESESSION_COOKIE) {
+        Some(p) => (p.to_string(), false),
+        None => (secret::random_token(), true),
+    };
+    let mut response = render(&csrf_of(&pre), "", None, StatusCode::OK);
+    if set {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&app.config, PRESESSION_COOKIE, &pre, 3600),
+        );
+    }
+    response
+}
+
+fn render(csrf: &str, email: &str, error: Option<&str>, status: StatusCode) -> Response {
+    let page = layout::bare(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            p.muted { "Your team's HighLevel contacts, tasks and meetings, live." }
+            @if let Some(e) = error {
+                p.error #signin-error data-testid="signin-error" role="alert" { (e) }
+            }
+            form #signin-form method="post" action="/signin" {
+                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                div.field {
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+                }
+                div.field {
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                }
+                button.btn.wide #signin-submit type="submit" { "Sign in" }
+            }
+        },
+    );
+    (status, page).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub(crate) async fn submit(
+    State(app): State<Shared>,
+    parts: Parts,
+    Form(f): Form<SignInForm>,
+) -> Result<Response, Error> {
+    let password = SecretString::from(f.password);
+    let pre = cookie(&parts.headers, PRESESSION_COOKIE).unwrap_or_default();
+    if pre.is_empty() {
+        return Err(Error::Forbidden(
+            "Your sign-in form expired (or cookies are off); reload the sign-in page and try \
+             again."
+                .into(),
+        ));
+    }
+    let csrf = csrf_of(pre);
+    check_csrf(&csrf, Some(&f.csrf))?;
+
+    let email = admin::normalize_email(&f.email).unwrap_or_else(|_| f.email.trim().to_lowercase());
+    let ip = client_ip(&parts.headers, connect_ip(&parts), &app.config);
+    let key = secret::token_hash(&format!("signin\0{email}\0{ip}"));
+    let window_ms = i64::try_from(app.config.login_window.as_millis()).unwrap_or(i64::MAX);
+    let since = time::now_ms().saturating_sub(window_ms);
+    let failures = app.store.login_failures_since(&key, since).await?;
+    if failures >= i64::from(app.config.login_attempts) {
+        let minutes = app.config.login_window.as_secs().div_ceil(60);
+        tracing::warn!(%ip, "sign-in rate limited");
+        let msg = format!(
+            "Too many failed sign-ins for this email from your address. Wait {minutes} minutes, \
+             then try again."
+        );
+        let mut r = render(&csrf, &email, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = header::HeaderValue::from_str(&app.config.login_window.as_secs().to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
+    }
+
+    let user = app.store.chat_user_by_email(&email).await?;
+    let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let Some(user) = user.filter(|_| ok) else {
+        app.store.record_login_failure(&key, since).await?;
+        return Ok(render(
+            &csrf,
+            &email,
+            Some("Wrong email or password."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    app.store.clear_login_failures(&key).await?;
+    let token = secret::random_token();
+    let ttl = app.config.session_ttl;
+    let expires = time::now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    app.store
+        .create_session(&secret::token_hash(&token), user.id, expires)
+        .await?;
+    tracing::info!(user_id = user.id, "signed in");
+    let mut r = Redirect::to("/").into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&app.config, SESSION_COOKIE, &token, ttl.as_secs()),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&app.config, PRESESSION_COOKIE, "", 0),
+    );
+    Ok(r)
+}
+
+pub(crate) async fn signout(
+    State(app): State<Shared>,
+    posted: crate::session::Posted<Empty>,
+) -> Result<Response, Error> {
+    app.store.delete_session(&posted.who.token_hash).await?;
+    let mut r = Redirect::to("/signin").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&app.config, SESSION_COOKIE, "", 0),
+    );
+    Ok(r)
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct Empty {}
