@@ -58,7 +58,9 @@ const CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
 /// Why a command is still pending (or its job cannot run at all).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteBackError {
-    #[error("write-back command {id} is not in the outbox; its job refers to nothing — drop the job")]
+    #[error(
+        "write-back command {id} is not in the outbox; its job refers to nothing — drop the job"
+    )]
     NoSuchCommand { id: i64 },
     #[error("write-back command {id} belongs to location {command_location}, but was run with the client of location {given}; this is a bug in the caller — report it")]
     WrongLocation {
@@ -90,7 +92,9 @@ impl WriteBackError {
             WriteBackError::HighLevel { .. } => true,
             WriteBackError::Store { source, .. } => matches!(
                 source,
-                StoreError::Database { .. } | StoreError::Contended { .. } | StoreError::Connect { .. }
+                StoreError::Database { .. }
+                    | StoreError::Contended { .. }
+                    | StoreError::Connect { .. }
             ),
         }
     }
@@ -271,9 +275,9 @@ fn parse(kind: &str, v: &Value) -> Result<Action, String> {
         }
         ADD_NOTE => Ok(Action::AddNote {
             contact_id,
-            body: text(v, "body").map_err(bad)?.ok_or_else(|| {
-                "A note needs some text — write it and add it again".to_string()
-            })?,
+            body: text(v, "body")
+                .map_err(bad)?
+                .ok_or_else(|| "A note needs some text — write it and add it again".to_string())?,
         }),
         ADD_TAG | REMOVE_TAG => {
             let tags: Vec<String> = match v.get("tags") {
@@ -303,7 +307,9 @@ fn parse(kind: &str, v: &Value) -> Result<Action, String> {
                 contact_id,
                 fields: f.clone(),
             }),
-            Some(Value::Object(_)) => Err("Nothing to change was given — edit a field first".into()),
+            Some(Value::Object(_)) => {
+                Err("Nothing to change was given — edit a field first".into())
+            }
             _ => Err(bad("`fields` is not an object".into())),
         },
         other => Err(format!(
@@ -373,12 +379,7 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-async fn run(
-    store: &Store,
-    loc: &Location,
-    cmd: &Command,
-    action: &Action,
-) -> Result<Done, Stop> {
+async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> Result<Done, Stop> {
     let actor = cmd.requested_by.as_deref();
     let lid = loc.id();
     match action {
@@ -392,7 +393,7 @@ async fn run(
                 .await
                 .map_err(|e| classify(e, Subject::Task))?;
             let data = to_json(&task);
-            converge_task(store, lid, contact_id, data.clone(), actor).await?;
+            converge_task(store, lid, contact_id, data.clone(), false, actor).await?;
             Ok(Done {
                 record_id: task.id,
                 result: data,
@@ -411,7 +412,7 @@ async fn run(
                     .map_err(|e| classify(e, Subject::Contact))?,
             };
             let data = to_json(&created);
-            converge_task(store, lid, contact_id, data.clone(), actor).await?;
+            converge_task(store, lid, contact_id, data.clone(), true, actor).await?;
             Ok(Done {
                 record_id: created.id,
                 result: data,
@@ -463,8 +464,12 @@ async fn run(
             })
         }
         Action::UpdateContact { contact_id, fields } => {
-            let op = ghl::operations::operation("update-contact")
-                .ok_or_else(|| Stop::Refused("drivesync's HighLevel client lacks update-contact; this is a bug — report it".into()))?;
+            let op = ghl::operations::operation("update-contact").ok_or_else(|| {
+                Stop::Refused(
+                    "drivesync's HighLevel client lacks update-contact; this is a bug — report it"
+                        .into(),
+                )
+            })?;
             let answer = loc
                 .call(
                     op,
@@ -480,7 +485,7 @@ async fn run(
             if complete {
                 let rec = records::contact(lid, contact.clone(), now_ms())
                     .ok_or_else(|| no_id("contact"))?;
-                converge::apply_state_as(store, rec, Origin::WriteBack, true, actor).await?;
+                converge::apply_state_as(store, rec, Origin::WriteBack, false, actor).await?;
             } else {
                 refresh_contact(store, loc, contact_id, actor).await?;
             }
@@ -500,16 +505,20 @@ fn no_id(what: &str) -> Stop {
     })
 }
 
+/// `announce` is for records the command created: a change to a record drivesync has not
+/// stored yet (the backfill has not reached it) would read as "created", which it was not,
+/// so it is stored quietly, as the backfill would have.
 async fn converge_task(
     store: &Store,
     location_id: &str,
     contact_id: &str,
     data: Value,
+    announce: bool,
     actor: Option<&str>,
 ) -> Result<Outcome, Stop> {
     let rec = records::task(location_id, Some(contact_id), data, now_ms())
         .ok_or_else(|| no_id("task"))?;
-    Ok(converge::apply_state_as(store, rec, Origin::WriteBack, true, actor).await?)
+    Ok(converge::apply_state_as(store, rec, Origin::WriteBack, announce, actor).await?)
 }
 
 async fn refresh_contact(
@@ -524,7 +533,8 @@ async fn refresh_contact(
         .map_err(|e| classify(e, Subject::Contact))?;
     let rec =
         records::contact(loc.id(), to_json(&contact), now_ms()).ok_or_else(|| no_id("contact"))?;
-    Ok(converge::apply_state_as(store, rec, Origin::WriteBack, true, actor).await?)
+    // Not announced on first sight: see `converge_task`.
+    Ok(converge::apply_state_as(store, rec, Origin::WriteBack, false, actor).await?)
 }
 
 /// Record ids other commands of the same kind already produced for this contact: not this
@@ -631,8 +641,11 @@ mod tests {
 
     #[test]
     fn unreadable_commands_say_why() {
-        let e = parse(CREATE_TASK, &json!({"contact_id": "c", "title": "x", "due_date": "soon"}))
-            .unwrap_err();
+        let e = parse(
+            CREATE_TASK,
+            &json!({"contact_id": "c", "title": "x", "due_date": "soon"}),
+        )
+        .unwrap_err();
         assert!(e.contains("not an RFC 3339 time"), "{e}");
         let e = parse(ADD_TAG, &json!({"contact_id": "c", "tags": [" "]})).unwrap_err();
         assert_eq!(e, "No tag was given — name at least one tag");
@@ -652,7 +665,9 @@ mod tests {
             },
             Subject::Contact,
         );
-        assert!(matches!(scope, Stop::Refused(s) if s.contains("reconnect the location with contacts.write")));
+        assert!(
+            matches!(scope, Stop::Refused(s) if s.contains("reconnect the location with contacts.write"))
+        );
         let gone = classify(
             GhlError::NotFound {
                 what: "Task".into(),
