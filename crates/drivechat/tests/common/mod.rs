@@ -1,0 +1,356 @@
+//! A real Drive Chat for tests: a store on a temporary SQLite file, or in a schema of its own
+//! on the PostgreSQL named by `DRIVESYNC_TEST_PG_URL` (skipped with a notice when unset),
+//! two connected locations with a workspace each, people in them, HighLevel records written
+//! through the store as the sync engine writes them, and the router served on a loopback
+//! port chosen by the OS.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use drivechat::{Config, DriveChat, Role};
+use serde_json::json;
+use sqlx::Connection as _;
+use store::{
+    AuthKind, Expect, Keyring, NewChange, NewLocation, Record, RecordKind, SecretString, Store,
+    Written,
+};
+use tempfile::TempDir;
+
+pub const PG_URL_ENV: &str = "DRIVESYNC_TEST_PG_URL";
+pub const PASSWORD: &str = "correct horse battery";
+pub const A: &str = "locA";
+pub const B: &str = "locB";
+pub const ALICE: &str = "alice@example.com";
+pub const BOB: &str = "bob@example.com";
+pub const DAY: i64 = 24 * 3600 * 1000;
+
+pub struct Env {
+    pub store: Store,
+    pub url: String,
+    pub chat: DriveChat,
+    _dir: TempDir,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Starts `router` on 127.0.0.1 at a port the OS picks; returns its base URL.
+pub async fn serve(chat: &DriveChat) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local addr");
+    let app = chat
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    format!("http://{addr}")
+}
+
+impl Env {
+    async fn new(db_url: String, dir: TempDir, config: Config) -> Env {
+        let keyring = Keyring::load_or_create_file(dir.path()).expect("key file");
+        let store = Store::connect(&db_url, keyring)
+            .await
+            .expect("connect store");
+        for (loc, name) in [(A, "Acme Roofing"), (B, "Beta Dental")] {
+            store
+                .save_location(&NewLocation {
+                    location_id: loc.into(),
+                    company_id: None,
+                    name: Some(name.into()),
+                    auth: AuthKind::PrivateIntegration,
+                    user_type: "Location".into(),
+                    scopes: vec!["contacts.readonly".into(), "contacts.write".into()],
+                    access_token: SecretString::from(format!("pit-{loc}")),
+                    refresh_token: None,
+                    expires_at_ms: None,
+                })
+                .await
+                .expect("save location");
+            drivechat::admin::ensure_workspace(&store, loc, name)
+                .await
+                .expect("workspace");
+        }
+        drivechat::admin::add_user(
+            &store,
+            ALICE,
+            SecretString::from(PASSWORD),
+            "Alice Archer",
+            &[(A.into(), Role::Admin)],
+        )
+        .await
+        .expect("add alice");
+        drivechat::admin::add_user(
+            &store,
+            BOB,
+            SecretString::from(PASSWORD),
+            "Bob Baker",
+            &[(B.into(), Role::Member)],
+        )
+        .await
+        .expect("add bob");
+        let chat = DriveChat::new(store.clone(), config);
+        let url = serve(&chat).await;
+        Env {
+            store,
+            url,
+            chat,
+            _dir: dir,
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Writes a record as the sync engine would, with the given feed entries.
+    pub async fn put(&self, r: Record, changes: &[NewChange]) {
+        let current = self
+            .store
+            .record(&r.location_id, r.kind, &r.record_id)
+            .await
+            .expect("read record");
+        let mut r = r;
+        if let Some(c) = &current {
+            r.version_ms = c.version_ms + 1;
+        }
+        let w = self
+            .store
+            .write_record(&r, Expect::of(current.as_ref()), changes)
+            .await
+            .expect("write record");
+        assert_eq!(w, Written::Written);
+    }
+}
+
+pub fn change(action: &str, summary: &str) -> NewChange {
+    NewChange {
+        action: action.into(),
+        summary: summary.into(),
+        detail: json!({}),
+        origin: "webhook".into(),
+        actor: None,
+    }
+}
+
+fn record(loc: &str, kind: RecordKind, id: &str) -> Record {
+    Record {
+        location_id: loc.into(),
+        kind,
+        record_id: id.into(),
+        contact_id: None,
+        parent_id: None,
+        title: None,
+        body: None,
+        assignee: None,
+        status: None,
+        due_ms: None,
+        search: String::new(),
+        data: json!({ "id": id }),
+        added_ms: Some(now_ms() - 30 * DAY),
+        version_ms: 1,
+        deleted_at_ms: None,
+        synced_at_ms: 0,
+        tags: Vec::new(),
+    }
+}
+
+pub fn contact(loc: &str, id: &str, first: &str, last: &str, tags: &[&str]) -> Record {
+    let mut r = record(loc, RecordKind::Contact, id);
+    let name = format!("{first} {last}");
+    let email = format!("{}@example.net", id.to_lowercase());
+    r.title = Some(name.clone());
+    r.search = format!("{name} {email}").to_lowercase();
+    r.contact_id = Some(id.into());
+    r.tags = tags.iter().map(|t| t.to_string()).collect();
+    r.data = json!({
+        "id": id, "locationId": loc, "firstName": first, "lastName": last,
+        "email": email, "phone": "+15550100", "companyName": format!("{last} & Co"),
+        "tags": tags,
+    });
+    r
+}
+
+pub fn task(loc: &str, id: &str, contact: &str, title: &str, due_ms: i64, done: bool) -> Record {
+    let mut r = record(loc, RecordKind::Task, id);
+    r.contact_id = Some(contact.into());
+    r.title = Some(title.into());
+    r.status = Some(if done { "done" } else { "open" }.into());
+    r.due_ms = Some(due_ms);
+    r.data = json!({ "id": id, "contactId": contact, "title": title, "completed": done });
+    r
+}
+
+pub fn note(loc: &str, id: &str, contact: &str, body: &str, at_ms: i64) -> Record {
+    let mut r = record(loc, RecordKind::Note, id);
+    r.contact_id = Some(contact.into());
+    r.body = Some(body.into());
+    r.due_ms = Some(at_ms);
+    r
+}
+
+pub fn appointment(loc: &str, id: &str, contact: &str, title: &str, start_ms: i64) -> Record {
+    let mut r = record(loc, RecordKind::Appointment, id);
+    r.contact_id = Some(contact.into());
+    r.title = Some(title.into());
+    r.status = Some("confirmed".into());
+    r.due_ms = Some(start_ms);
+    r
+}
+
+pub fn appointment_note(loc: &str, id: &str, appt: &str, contact: &str, body: &str) -> Record {
+    let mut r = record(loc, RecordKind::AppointmentNote, id);
+    r.contact_id = Some(contact.into());
+    r.parent_id = Some(appt.into());
+    r.body = Some(body.into());
+    r.due_ms = Some(now_ms());
+    r
+}
+
+/// A browser-like client: keeps cookies, follows redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+/// The value of the first `name="{field}" value="..."` in a page.
+pub fn field_value(html: &str, field: &str) -> Option<String> {
+    let marker = format!("name=\"{field}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Every value of attribute `attr` in a page, in order.
+pub fn attr_values(html: &str, attr: &str) -> Vec<String> {
+    let marker = format!("{attr}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&marker) {
+        rest = &rest[i + marker.len()..];
+        if let Some(end) = rest.find('"') {
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// Signs in through the form; returns the client and the page it landed on.
+pub async fn sign_in(env: &Env, email: &str) -> (reqwest::Client, String) {
+    let c = client();
+    let form = c
+        .get(env.at("/signin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&form, "_csrf").expect("sign-in form has a CSRF token");
+    let r = c
+        .post(env.at("/signin"))
+        .form(&[("email", email), ("password", PASSWORD), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "signed in as {email}");
+    let page = r.text().await.unwrap();
+    (c, page)
+}
+
+/// Runs `case` on a fresh SQLite file.
+pub async fn run_sqlite<F, Fut>(config: Config, case: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("drivesync.db").display());
+    case(Env::new(url, dir, config).await).await;
+}
+
+/// Runs `case` in a new schema of the PostgreSQL database named by `DRIVESYNC_TEST_PG_URL`,
+/// dropping it afterwards even if the case panics.
+pub async fn run_postgres<F, Fut>(config: Config, case: F)
+where
+    F: FnOnce(Env) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(base) = std::env::var(PG_URL_ENV) else {
+        eprintln!("skipping PostgreSQL suite: {PG_URL_ENV} is not set");
+        return;
+    };
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL cannot be reached: {e}"));
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let schema = format!(
+        "drivechat_test_{}_{}_{:08x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        rand_u32()
+    );
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create the test schema");
+    let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
+    url.query_pairs_mut()
+        .append_pair("options[search_path]", &schema);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = url.to_string();
+    let outcome = tokio::spawn(async move { case(Env::new(url, dir, config).await).await }).await;
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test schema");
+    admin.close().await.ok();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn rand_u32() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    t ^ std::process::id().rotate_left(16)
+}
+
+/// Defines `mod sqlite` and `mod postgres` with one test per case (an `async fn(Env)` at the
+/// root of the test file, run with `config()` from there), so both backends run each.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_sqlite(super::config(), super::$case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_postgres(super::config(), super::$case).await;
+                }
+            )*
+        }
+    };
+}
