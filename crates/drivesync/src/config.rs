@@ -247,10 +247,9 @@ mod tests {
 
     #[test]
     fn per_location_schedules_and_refusals() {
-        let c = Config::parse(
-            "[sync.locations.L1]\npoll_interval = \"20s\"\n[sync]\nworkers = 2\n",
-        )
-        .unwrap();
+        let c =
+            Config::parse("[sync.locations.L1]\npoll_interval = \"20s\"\n[sync]\nworkers = 2\n")
+                .unwrap();
         assert_eq!(
             c.sync.locations["L1"].poll_interval,
             Some(Duration::from_secs(20))

@@ -1,64 +1,263 @@
-//! `drivesync demo`: everything on localhost, seeded, ready to click.
-//!
-//! Today that is the HighLevel sandbox with three seeded locations and the activity generator
-//! on; the sync engine and Drive Chat join it as they land.
+//! `drivesync demo`: everything on localhost, seeded, ready to click — the HighLevel sandbox
+//! (3 locations, activity generator on), each location connected through the real OAuth
+//! flow against it, a backfill, and `serve` (webhooks, sync engine, Drive Chat) with a demo
+//! login.
 
-use clap::Args;
-use ghl_sandbox::SandboxConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use ghl_sandbox::SandboxConfig;
+use secrecy::SecretString;
+
+use super::common;
+
+/// The demo's sign-in.
+const DEMO_EMAIL: &str = "demo@drivesync.local";
+const DEMO_PASSWORD: &str = "drivesync-demo";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Do not open a browser.
     #[arg(long)]
     no_browser: bool,
-    /// Where the demo keeps its files.
+    /// Where the demo keeps its files (database, keys).
     #[arg(long, default_value = "drivesync-data/demo")]
     data_dir: PathBuf,
+    /// Where Drive Chat (and the webhook endpoint) listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
     /// Address of the HighLevel sandbox.
     #[arg(long, default_value = "127.0.0.1:8090")]
     sandbox_addr: SocketAddr,
     /// Changes per second made in the sandbox.
     #[arg(long, default_value_t = 1.0)]
     activity_rate: f64,
+    /// Seeded contacts per location (each costs a few requests of the rate limit to import).
+    #[arg(long, default_value_t = 150)]
+    contacts: usize,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let config = SandboxConfig {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let public = format!("http://{}", args.listen);
+    let mut sandbox_config = SandboxConfig {
         addr: args.sandbox_addr,
         locations: 3,
-        contacts_per_location: 1000,
+        contacts_per_location: args.contacts,
         activity_rate: args.activity_rate,
         key_dir: args.data_dir.join("sandbox-keys"),
         ..SandboxConfig::default()
     };
-    let running = ghl_sandbox::start(config).await?;
-    super::sandbox::print_banner(&running);
-    let base = running.base_url();
-    let first = running
-        .sandbox
-        .read(|w| w.locations.keys().next().cloned())
-        .unwrap_or_default();
-    let pit = running.sandbox.auth.lock().mint_pit(
-        &first,
-        &running.sandbox.read(|w| w.company_id.clone()),
-        ghl_sandbox::config::ALL_SCOPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    );
-    say!();
-    say!("Try it (a Private Integration Token for location {first}):");
-    say!(
-        "  curl -s -X POST {base}/contacts/search -H 'Version: 2021-07-28' -H 'Authorization: Bearer {pit}' \\\n       -H 'Content-Type: application/json' -d '{{\"locationId\":\"{first}\",\"pageLimit\":5}}'"
-    );
-    say!("  open {base}/_sandbox/ for the sandbox's state and counters");
-    if !args.no_browser {
-        super::common::open_browser(&format!("{base}/_sandbox/"));
+    sandbox_config.app.redirect_uris = vec![format!("{public}/oauth/callback")];
+    sandbox_config.webhooks.url = Some(format!("{public}/webhooks/ghl"));
+    let sandbox = ghl_sandbox::start(sandbox_config)
+        .await
+        .context("starting the HighLevel sandbox (is --sandbox-addr free?)")?;
+    let base: url::Url = sandbox.base_url().parse()?;
+    say!("HighLevel sandbox on {base}");
+
+    let keyring = store::Keyring::from_env_or_file(&args.data_dir)?;
+    let db = format!("sqlite://{}", args.data_dir.join("drivesync.db").display());
+    let store = store::Store::connect(&db, keyring).await?;
+    let app = sandbox_app(&sandbox, &base, &public)?;
+    store
+        .put_secret(
+            common::SECRET_CLIENT_ID,
+            &SecretString::from(app.client_id.clone()),
+        )
+        .await?;
+    store
+        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
+        .await?;
+    let locations: Vec<(String, String)> = sandbox.sandbox.read(|w| {
+        w.locations
+            .values()
+            .map(|l| (l.id.to_string(), l.name.to_string()))
+            .collect()
+    });
+    for (id, name) in &locations {
+        connect(&store, &app, id, name).await?;
+        say!("Connected {name} ({id}) through OAuth");
     }
+
+    let mut config = crate::config::Config::default();
+    config.server.listen = args.listen;
+    config.server.public_url = public.parse()?;
+    config.highlevel.api_base = base.clone();
+    config.highlevel.authorize_url = base.clone();
+    config.highlevel.client_id = Some(app.client_id.clone());
+    // The demo's locations change every second: poll often so a dropped webhook is seen soon.
+    config.sync.poll_interval = std::time::Duration::from_secs(20);
+    config.sync.reconcile_interval = std::time::Duration::from_secs(30 * 60);
+    let running = super::serve::start(super::serve::Options {
+        config,
+        store: store.clone(),
+        client_id: Some(app.client_id.clone()),
+        client_secret: Some(app.client_secret.clone()),
+        extra_webhook_keys: vec![
+            sandbox.sandbox.signer.ed25519_public_pem(),
+            sandbox.sandbox.signer.rsa_public_pem(),
+        ],
+    })
+    .await?;
+    for (id, name) in &locations {
+        drivechat::admin::ensure_workspace(&store, id, name).await?;
+    }
+    demo_user(&store, &locations).await?;
+    backfill_in_background(&store, &running, &locations);
+
+    let url = format!("http://{}/", running.addr);
+    say!();
+    say!("Drive Chat is ready: {url}");
+    say!("  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}");
+    say!(
+        "  the sandbox makes {} change(s) a second; watch them arrive in the feed",
+        args.activity_rate
+    );
+    say!("  sandbox controls: {base}_sandbox/");
     say!("Press Ctrl-C to stop.");
+    if !args.no_browser {
+        common::open_browser(&url);
+    }
     super::shutdown_signal().await;
+    say!("stopping…");
     running.shutdown().await;
+    sandbox.shutdown().await;
+    store.close().await;
     Ok(())
+}
+
+fn sandbox_app(
+    sandbox: &ghl_sandbox::RunningSandbox,
+    base: &url::Url,
+    public: &str,
+) -> anyhow::Result<ghl::OAuthApp> {
+    let a = &sandbox.sandbox.config.app;
+    Ok(ghl::OAuthApp::new(
+        a.client_id.clone(),
+        SecretString::from(a.client_secret.clone()),
+        format!("{public}/oauth/callback"),
+        [
+            "contacts.readonly",
+            "contacts.write",
+            "calendars/events.readonly",
+            "calendars/events.write",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        base.clone(),
+        base.clone(),
+    )?)
+}
+
+/// The OAuth install flow, as an agency admin would click it: the install page approves the
+/// location and redirects with a code, which is exchanged for tokens. A location connected
+/// by an earlier run is kept.
+async fn connect(
+    store: &store::Store,
+    app: &ghl::OAuthApp,
+    id: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    if let Some(l) = store.location(id).await? {
+        if l.state == store::LocationState::Ok {
+            return Ok(());
+        }
+    }
+    let request = app.authorization_url();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let approved = http
+        .get(format!("{}&location_id={id}&approve=1", request.url))
+        .send()
+        .await
+        .context("the sandbox's install page did not answer")?;
+    let to = approved
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .context("the install page did not redirect back with a code")?;
+    let to = url::Url::parse(to)?;
+    let query: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+    let (code, state) = (
+        query.get("code").context("the redirect carries no code")?,
+        query
+            .get("state")
+            .context("the redirect carries no state")?,
+    );
+    ghl::OAuthApp::check_state(&request.state, state)?;
+    let tokens = app.exchange_code(code, ghl::UserType::Location).await?;
+    let expires = chrono::Utc::now() + chrono::Duration::from_std(tokens.expires_in)?;
+    store
+        .save_location(&store::NewLocation {
+            location_id: id.to_string(),
+            company_id: tokens.company_id.clone(),
+            name: Some(name.to_string()),
+            auth: store::AuthKind::OAuth,
+            user_type: tokens.user_type.as_str().into(),
+            scopes: tokens.scopes.clone(),
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at_ms: Some(expires.timestamp_millis()),
+        })
+        .await?;
+    Ok(())
+}
+
+async fn demo_user(store: &store::Store, locations: &[(String, String)]) -> anyhow::Result<()> {
+    let memberships: Vec<(String, store::Role)> = locations
+        .iter()
+        .map(|(id, _)| (id.clone(), store::Role::Admin))
+        .collect();
+    match drivechat::admin::add_user(
+        store,
+        DEMO_EMAIL,
+        SecretString::from(DEMO_PASSWORD.to_string()),
+        "Demo Admin",
+        &memberships,
+    )
+    .await
+    {
+        Ok(_) | Err(drivechat::Error::UserExists { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Imports each location while Drive Chat is already up; a line says when each is done.
+fn backfill_in_background(
+    store: &store::Store,
+    running: &super::serve::Running,
+    locations: &[(String, String)],
+) {
+    let client = running.client.clone();
+    for (id, name) in locations.iter().cloned() {
+        let store = store.clone();
+        let location = client.location(&id);
+        tokio::spawn(async move {
+            let r = sync::backfill::backfill(
+                &store,
+                &location,
+                &sync::backfill::NoProgress,
+                sync::backfill::BackfillOptions::default(),
+            )
+            .await;
+            match r {
+                Ok(r) if r.already_complete => {}
+                Ok(r) => say!(
+                    "Imported {name}: {} contacts, {} tasks, {} notes, {} appointments in {:.0?}",
+                    r.imported.contacts,
+                    r.imported.tasks,
+                    r.imported.notes,
+                    r.imported.appointments,
+                    r.wall
+                ),
+                Err(e) => eprintln!("importing {name} stopped: {e}"),
+            }
+        });
+    }
 }

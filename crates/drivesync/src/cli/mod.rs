@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod api;
+mod backfill;
 mod common;
 mod connect;
 mod demo;
@@ -18,7 +19,11 @@ mod init;
 mod keys;
 mod locations;
 mod sandbox;
+mod serve;
 mod status;
+mod users;
+mod verify;
+mod writeback_job;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +53,16 @@ enum Command {
     Api(api::ApiArgs),
     /// Manage the master key that encrypts stored tokens and secrets.
     Keys(keys::KeysArgs),
+    /// Serve webhooks, the sync engine and Drive Chat from the config file.
+    Serve(serve::ServeArgs),
+    /// Import what connected locations already hold (resumes after an interruption).
+    Backfill(backfill::BackfillArgs),
+    /// Compare the local store with HighLevel record by record and print the differences.
+    Verify(verify::VerifyArgs),
+    /// People who sign in to Drive Chat.
+    Users(users::UsersArgs),
+    /// API tokens for Drive Chat's HTTP API.
+    Tokens(users::TokensArgs),
     /// Write a commented config file (drivesync.toml) to start from.
     Init(init::InitArgs),
     /// Per location: last event, lag, queue depth, dead letters, poll cursor, token state.
@@ -66,6 +81,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args).await,
         Command::Dlq(args) => dlq::run(args).await,
         Command::Init(args) => init::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Users(args) => users::run_users(args).await,
+        Command::Tokens(args) => users::run_tokens(args).await,
+        Command::Backfill(args) => backfill::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
         Command::Status(args) => status::run(args).await,
     }
 }

@@ -52,13 +52,17 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     for r in &rows {
         let since = |k: &str| r[k].as_i64().map_or("never".to_string(), |t| ago(now - t));
         let every = |k: &str| {
-            r[k].as_i64()
-                .map_or("not scheduled yet".to_string(), |ms| format!("every {}", span(ms)))
+            r[k].as_i64().map_or("not scheduled yet".to_string(), |ms| {
+                format!("every {}", span(ms))
+            })
         };
         say!(
             "{} {}",
             r["location"].as_str().unwrap_or(""),
-            r["name"].as_str().map(|n| format!("({n})")).unwrap_or_default()
+            r["name"]
+                .as_str()
+                .map(|n| format!("({n})"))
+                .unwrap_or_default()
         );
         say!("  token          {}", r["token"].as_str().unwrap_or(""));
         say!(
@@ -75,7 +79,8 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         say!(
             "  queue          {} pending, {} running{lag}",
-            r["queue_pending"], r["queue_running"]
+            r["queue_pending"],
+            r["queue_running"]
         );
         say!(
             "  dead letters   {}{}",
@@ -101,7 +106,10 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             since("last_reconcile_ms")
         );
         if r["unknown_events"].as_i64() > Some(0) {
-            say!("  unknown events {} (stored, not applied)", r["unknown_events"]);
+            say!(
+                "  unknown events {} (stored, not applied)",
+                r["unknown_events"]
+            );
         }
         if let Some(e) = r["last_error"].as_str() {
             say!("  last error     {e}");

@@ -31,10 +31,29 @@ pub struct Db {
     pub url: String,
     pub dir: tempfile::TempDir,
     schema: Option<(String, String)>,
+    /// A database of its own (server URL, name), dropped with this.
+    database: Option<(String, String)>,
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
+        if let Some((base, name)) = self.database.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(&base).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
         if let Some((base, schema)) = self.schema.take() {
             // Best effort from a drop: a blocking connection on a helper thread.
             let _ = std::thread::spawn(move || {
@@ -63,6 +82,7 @@ pub fn sqlite_db() -> Db {
         url,
         dir,
         schema: None,
+        database: None,
     }
 }
 
@@ -92,7 +112,116 @@ pub async fn pg_db() -> Option<Db> {
         url: url.to_string(),
         dir: tempfile::tempdir().unwrap(),
         schema: Some((base, schema)),
+        database: None,
     })
+}
+
+/// A fresh PostgreSQL database of its own (for tests that change database-wide settings);
+/// `None` (with a notice) when PostgreSQL is not configured.
+pub async fn pg_database() -> Option<Db> {
+    use sqlx::Connection;
+    let Ok(base) = std::env::var(PG_URL_ENV) else {
+        eprintln!("skipping PostgreSQL case: {PG_URL_ENV} is not set");
+        return None;
+    };
+    let mut c = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL cannot be reached: {e}"));
+    let name = format!(
+        "drivesync_test_{}_{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(Db {
+        url: url.to_string(),
+        dir: tempfile::tempdir().unwrap(),
+        schema: None,
+        database: Some((base, name)),
+    })
+}
+
+/// Makes the store unable to take writes until `release`: a PostgreSQL database of its own
+/// turns read-only (its sessions are ended so the pool reconnects into read-only ones); an
+/// SQLite file has its write lock held by this process.
+pub async fn hold_writes(db: &Db) -> WriteHold {
+    use sqlx::Connection;
+    if let Some((base, name)) = &db.database {
+        let mut c = sqlx::PgConnection::connect(base).await.unwrap();
+        for sql in [
+            format!("ALTER DATABASE \"{name}\" SET default_transaction_read_only = on"),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ),
+        ] {
+            sqlx::query(&sql).execute(&mut c).await.unwrap();
+        }
+        return WriteHold::ReadOnly {
+            base: base.clone(),
+            name: name.clone(),
+        };
+    }
+    assert!(
+        db.schema.is_none(),
+        "hold_writes needs pg_database() or sqlite_db()"
+    );
+    let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    WriteHold::Locked(c)
+}
+
+pub enum WriteHold {
+    ReadOnly { base: String, name: String },
+    Locked(sqlx::SqliteConnection),
+}
+
+impl WriteHold {
+    pub async fn release(self) {
+        use sqlx::Connection;
+        match self {
+            WriteHold::ReadOnly { base, name } => {
+                let mut c = sqlx::PgConnection::connect(&base).await.unwrap();
+                for sql in [
+                    format!("ALTER DATABASE \"{name}\" RESET default_transaction_read_only"),
+                    format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{name}'"
+                    ),
+                ] {
+                    sqlx::query(&sql).execute(&mut c).await.unwrap();
+                }
+            }
+            WriteHold::Locked(mut c) => {
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+                c.close().await.unwrap();
+            }
+        }
+    }
+}
+
+/// Rows of a query run directly on the test database.
+pub async fn query_rows<T>(db: &Db, sql: &str) -> Vec<T>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    }
 }
 
 pub fn master_key() -> String {
@@ -115,7 +244,12 @@ pub fn app(base: &str, running: &ghl_sandbox::RunningSandbox) -> ghl::OAuthApp {
         a.client_id.clone(),
         SecretString::from(a.client_secret.clone()),
         a.redirect_uris[0].clone(),
-        vec!["contacts.readonly".into(), "contacts.write".into()],
+        vec![
+            "contacts.readonly".into(),
+            "contacts.write".into(),
+            "calendars/events.readonly".into(),
+            "calendars/events.write".into(),
+        ],
         url::Url::parse(base).unwrap(),
         url::Url::parse(base).unwrap(),
     )
