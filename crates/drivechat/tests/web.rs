@@ -224,7 +224,7 @@ async fn pages_render_seeded_data_escaped(env: Env) {
             "nx",
             "cx",
             "Note body <script>alert(1)</script>",
-            now - 3600_000,
+            now - 3_600_000,
         ),
         &[],
     )
@@ -234,7 +234,7 @@ async fn pages_render_seeded_data_escaped(env: Env) {
         &[],
     )
     .await;
-    let start = now + 2 * 3600_000;
+    let start = now + 2 * 3_600_000;
     env.put(appointment(A, "ax", "cx", "Roof inspection", start), &[])
         .await;
     env.put(
@@ -415,7 +415,7 @@ async fn board_filters_sorts_and_paginates(env: Env) {
     env.put(contact(B, "cb", "Other", "Workspace", &[]), &[])
         .await;
     env.put(
-        task(B, "tb", "cb", "Not yours", today + 3600_000, false),
+        task(B, "tb", "cb", "Not yours", today + 3_600_000, false),
         &[],
     )
     .await;
@@ -428,7 +428,7 @@ async fn board_filters_sorts_and_paginates(env: Env) {
     for i in 0..120i64 {
         let id = format!("t{i:03}");
         let (due, done) = match i {
-            0..=29 => (today - (i + 1) * 3600_000, false),
+            0..=29 => (today - (i + 1) * 3_600_000, false),
             30..=39 => (today + (i - 29) * 60_000, false),
             40..=59 => (today + (2 + (i - 40) % 5) * DAY, false),
             60..=99 => (today + (10 + i) * DAY, false),
