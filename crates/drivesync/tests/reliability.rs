@@ -34,6 +34,8 @@ fn free_port() -> u16 {
 
 struct Setup {
     dir: PathBuf,
+    /// Server logs, kept under target/ after the test for a look when it fails.
+    logs: PathBuf,
     config: PathBuf,
     master: String,
     client_secret: String,
@@ -58,7 +60,7 @@ impl Setup {
     }
 
     fn serve(&self, n: usize) -> Child {
-        let log = std::fs::File::create(self.dir.join(format!("serve-{n}.log"))).unwrap();
+        let log = std::fs::File::create(self.logs.join(format!("serve-{n}.log"))).unwrap();
         self.command(&["serve"])
             .stdout(Stdio::null())
             .stderr(log)
@@ -136,7 +138,7 @@ keys = ["{key}"]
 [sync]
 workers = 4
 poll_interval = "5s"
-reconcile_interval = "15s"
+reconcile_interval = "10m"
 "#,
             dir = dir.display(),
             url = db.url,
@@ -147,8 +149,17 @@ reconcile_interval = "15s"
     )
     .unwrap();
     let client_secret = app.client_secret.clone();
+    let backend = if db.url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("reliability-{backend}"));
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).unwrap();
     Setup {
         dir,
+        logs,
         config,
         master,
         client_secret,
@@ -221,10 +232,10 @@ async fn run(db: common::Db) {
     }
     common::admin(&base, "/_sandbox/activity", json!({ "rate": 0.0 })).await;
     common::admin(&base, "/_sandbox/faults", json!({ "reset": true })).await;
-    let quiet = chrono::Utc::now().timestamp_millis() + 3_000;
     // Held and delayed webhooks go out within a few seconds.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    wait_settled(&s, quiet).await;
+    let quiet = chrono::Utc::now().timestamp_millis();
+    wait_settled(&s, &db, quiet).await;
 
     for l in &s.locations {
         let out = s.command(&["verify", "--location", l]).output().unwrap();
@@ -304,28 +315,41 @@ async fn store_unavailable(s: &Setup, db: &common::Db) {
     }
 }
 
-/// Waits until every location has nothing queued and has finished a reconcile that started
-/// after `quiet` (Unix ms).
-async fn wait_settled(s: &Setup, quiet: i64) {
+/// Queues a reconcile of every location after the last change (`quiet`, Unix ms) and waits
+/// until each has finished one: then whatever webhooks were lost, the store has been brought
+/// to HighLevel's state.
+async fn wait_settled(s: &Setup, db: &common::Db, quiet: i64) {
+    let out = s.command(&["reconcile"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let deadline = Instant::now() + Duration::from_secs(150);
     loop {
         let out = s.command(&["status", "--json"]).output().unwrap();
         let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        let settled = rows.as_array().is_some_and(|rows| {
+        let reconciled = rows.as_array().is_some_and(|rows| {
             rows.len() == LOCATIONS
                 && rows.iter().all(|r| {
-                    r["queue_pending"] == 0
-                        && r["queue_running"] == 0
+                    r["dead_letters"] == 0
                         && r["last_reconcile_ms"].as_i64().is_some_and(|t| t > quiet)
                 })
         });
-        if settled {
+        // Reconciles of a location run in the order queued, so once none is left, the one
+        // queued after `quiet` has run; webhooks still queued would be older states.
+        let left: Vec<(i64,)> = common::query_rows(
+            db,
+            "SELECT COUNT(*) FROM jobs WHERE kind IN ('reconcile', 'webhook') AND state <> 'dead'",
+        )
+        .await;
+        if reconciled && left.first().is_some_and(|(n,)| *n == 0) {
             return;
         }
         assert!(
             Instant::now() < deadline,
             "the engine did not settle: {rows:#}\nlogs in {}",
-            s.dir.display()
+            s.logs.display()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -18,6 +18,7 @@ mod dlq;
 mod init;
 mod keys;
 mod locations;
+mod reconcile;
 mod sandbox;
 mod serve;
 mod status;
@@ -57,6 +58,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Import what connected locations already hold (resumes after an interruption).
     Backfill(backfill::BackfillArgs),
+    /// Queue a full reconcile of locations with HighLevel now (run by `drivesync serve`).
+    Reconcile(reconcile::ReconcileArgs),
     /// Compare the local store with HighLevel record by record and print the differences.
     Verify(verify::VerifyArgs),
     /// People who sign in to Drive Chat.
@@ -86,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokens(args) => users::run_tokens(args).await,
         Command::Backfill(args) => backfill::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
         Command::Status(args) => status::run(args).await,
     }
 }
