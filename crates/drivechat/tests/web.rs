@@ -449,6 +449,13 @@ async fn board_filters_sorts_and_paginates(env: Env) {
         }
         all.push((due, id));
     }
+    // Undated tasks come after every dated one.
+    for id in ["undated1", "undated2"] {
+        let mut t = task(A, id, "c1", "Whenever", 0, false);
+        t.due_ms = None;
+        env.put(t, &[]).await;
+        all.push((i64::MAX, id.to_string()));
+    }
     let (alice, _) = sign_in(&env, ALICE).await;
     let set = |v: Vec<String>| v.into_iter().collect::<HashSet<_>>();
     let board = |q: &str| format!("/w/{A}/tasks?{q}");
@@ -465,7 +472,8 @@ async fn board_filters_sorts_and_paginates(env: Env) {
     let (ids, _) = walk_board(&alice, &env, &board("assignee=u2")).await;
     assert_eq!(set(ids), expect_u2_open);
 
-    // Every task once, in due order, over three pages; none of the other workspace.
+    // Every task once, in due order (undated last), over three pages; none of the other
+    // workspace's.
     let (ids, pages) = walk_board(&alice, &env, &board("status=all&sort=due")).await;
     assert_eq!(pages, 3);
     all.sort();
@@ -483,7 +491,7 @@ async fn board_filters_sorts_and_paginates(env: Env) {
         .unwrap();
     let html = first.text().await.unwrap();
     assert_eq!(task_ids(&html).first().map(String::as_str), Some("t119"));
-    assert!(html.contains("120 tasks"), "the count covers every page");
+    assert!(html.contains("122 tasks"), "the count covers every page");
     // A filter value the board does not know is refused, not ignored.
     let bad = alice
         .get(env.at(&board("due=someday")))

@@ -98,8 +98,13 @@ pub(crate) async fn page(
     let page = reads::board(&app, ctx.loc(), &filter, now).await?;
     let total = app
         .store
-        .count_records(&filter.query(ctx.loc(), now))
+        .board_count(&filter.query(ctx.loc(), now), reads::BOARD_COUNT_CAP)
         .await?;
+    let total = if total > i64::from(reads::BOARD_COUNT_CAP) {
+        format!("{}+", reads::BOARD_COUNT_CAP)
+    } else {
+        total.to_string()
+    };
     let assignees = app.store.assignees(ctx.loc(), RecordKind::Task).await?;
     let here = self_url(&uri);
     let path = format!("{}/tasks", ctx.base());

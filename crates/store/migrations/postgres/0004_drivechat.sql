@@ -81,11 +81,23 @@ CREATE TABLE chat_login_failures (
 
 CREATE INDEX chat_login_failures_by_key ON chat_login_failures (key_hash, at_ms);
 
--- The task board lists a location's tasks ordered by due date (undated last) then id,
--- filtered by status or not. These indexes hold exactly that order, so a page of the board
--- is an index range scan however many tasks there are, instead of a sort of all of them.
--- The expression must match the store's record listing (mirror.rs, NO_DATE) to be used.
+-- The task board (store::chat::board) lists a location's live tasks ordered by due date
+-- (undated last) or title, then id, optionally of one status or assignee. Each index holds
+-- one of those orders, so a page of the board is one short range of an index however many
+-- tasks there are, instead of a sort of all of them. The expressions must match the board
+-- query's exactly for the database to use them.
 CREATE INDEX records_board_due ON records
-    (location_id, kind, (COALESCE(due_ms, 9007199254740991)), record_id);
+    (location_id, (COALESCE(due_ms, 9007199254740991)), record_id)
+    WHERE kind = 'task' AND deleted_at_ms IS NULL;
 CREATE INDEX records_board_status_due ON records
-    (location_id, kind, status, (COALESCE(due_ms, 9007199254740991)), record_id);
+    (location_id, status, (COALESCE(due_ms, 9007199254740991)), record_id)
+    WHERE kind = 'task' AND deleted_at_ms IS NULL;
+CREATE INDEX records_board_assignee_due ON records
+    (location_id, assignee, status, (COALESCE(due_ms, 9007199254740991)), record_id)
+    WHERE kind = 'task' AND deleted_at_ms IS NULL;
+CREATE INDEX records_board_title ON records
+    (location_id, (COALESCE(LOWER(title), '')), record_id)
+    WHERE kind = 'task' AND deleted_at_ms IS NULL;
+CREATE INDEX records_board_status_title ON records
+    (location_id, status, (COALESCE(LOWER(title), '')), record_id)
+    WHERE kind = 'task' AND deleted_at_ms IS NULL;

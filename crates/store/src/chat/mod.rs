@@ -6,6 +6,10 @@
 //! function that reads or writes workspace data takes the workspace's `location_id` and puts
 //! it in the query's WHERE clause, so a caller cannot reach another workspace's rows by id.
 
+mod board;
+
+pub use board::{BoardOrder, BoardPage, BoardQuery};
+
 use crate::clock::now_ms;
 use crate::db::with_pool;
 use crate::{Store, StoreError};
