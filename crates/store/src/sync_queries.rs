@@ -31,7 +31,7 @@ impl Store {
                 tx.lock_ordering_keys(&locks).await?;
                 // On SQLite a no-op write first takes the write lock, so the check below
                 // cannot be overtaken by another process's insert.
-                sqlx::query("UPDATE jobs SET id = id WHERE id = -1")
+                sqlx::query("UPDATE jobs SET kind = kind WHERE id = -1")
                     .execute(&mut *tx)
                     .await?;
                 let open: Option<i64> = sqlx::query_scalar(

@@ -229,8 +229,9 @@ pub(crate) async fn refetch(
     deleted_at_ms: i64,
 ) -> Result<Outcome, SyncError> {
     let handle = clients.location(location).await?;
+    let read_at = chrono::Utc::now().timestamp_millis();
     match crate::poller::walk::fetch(&handle, kind, id, contact, None).await? {
-        Some(rec) => Ok(converge::apply_state(store, rec, Origin::Webhook, true).await?),
+        Some(rec) => Ok(converge::apply_read(store, rec, Origin::Webhook, true, read_at).await?),
         None => {
             Ok(
                 converge::apply_delete(store, location, kind, id, deleted_at_ms, Origin::Webhook)

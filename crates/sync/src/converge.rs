@@ -51,10 +51,41 @@ pub async fn apply_state(
 /// write-back this is), so the feed says who did it rather than only that HighLevel changed.
 pub async fn apply_state_as(
     store: &Store,
+    new: Record,
+    origin: Origin,
+    announce: bool,
+    actor: Option<&str>,
+) -> Result<Outcome, StoreError> {
+    converge(store, new, origin, announce, actor, None).await
+}
+
+/// Applies a state read from HighLevel by a request sent at `read_at_ms` (this host's clock).
+///
+/// Task and note webhooks carry no `dateUpdated`, so their states are versioned by the
+/// webhook's `timestamp` — stamped when HighLevel *sent* the webhook, which may be well after
+/// the change, and after the `dateUpdated` of a later change whose own webhook was lost. By
+/// version alone, the read of that later state would then look older than what is stored and
+/// be dropped for good. But a read sent after the stored state was written sees at least that
+/// state (the webhook was built after its change, and stored after it was built): so such a
+/// read replaces a differing stored state whatever the versions say, keeping the higher
+/// version so that late webhooks older than the read stay stale. Tombstones stay final.
+pub async fn apply_read(
+    store: &Store,
+    new: Record,
+    origin: Origin,
+    announce: bool,
+    read_at_ms: i64,
+) -> Result<Outcome, StoreError> {
+    converge(store, new, origin, announce, None, Some(read_at_ms)).await
+}
+
+async fn converge(
+    store: &Store,
     mut new: Record,
     origin: Origin,
     announce: bool,
     actor: Option<&str>,
+    read_at_ms: Option<i64>,
 ) -> Result<Outcome, StoreError> {
     for _ in 0..MAX_RACES {
         let old = store
@@ -63,6 +94,10 @@ pub async fn apply_state_as(
         if let Some(old) = &old {
             if old.is_deleted() {
                 return Ok(Outcome::Gone);
+            }
+            let read_after_write = read_at_ms.is_some_and(|r| old.synced_at_ms < r);
+            if old.version_ms > new.version_ms && read_after_write && !same_state(old, &new) {
+                new.version_ms = old.version_ms;
             }
             if old.version_ms > new.version_ms {
                 // An older state can still say where an orphan belongs: a task or note first

@@ -88,9 +88,14 @@ async fn converge_walked(
     };
     let mut met = Vec::with_capacity(children.len() + 1);
     let mut written = 0;
-    for rec in std::iter::once(w.contact).chain(children) {
+    met.push((RecordKind::Contact, contact_id.clone()));
+    // The contact came from a search page requested after the walk started.
+    if is_written(converge::apply_read(store, w.contact, origin, announce, started_ms).await?) {
+        written += 1;
+    }
+    for rec in children {
         met.push((rec.kind, rec.record_id.clone()));
-        if is_written(converge::apply_state(store, rec, origin, announce).await?) {
+        if is_written(converge::apply_read(store, rec, origin, announce, w.read_at_ms).await?) {
             written += 1;
         }
     }
@@ -147,6 +152,7 @@ async fn confirm(
     if stored.is_deleted() || stored.synced_at_ms >= started_ms {
         return Ok(());
     }
+    let read_at = now_ms();
     let fetched = walk::fetch_one(
         handle,
         stored.kind,
@@ -158,14 +164,15 @@ async fn confirm(
     match fetched {
         Fetched::Found(rec) => {
             let appointment = (rec.kind == RecordKind::Appointment).then(|| (*rec).clone());
-            if is_written(converge::apply_state(store, *rec, origin, true).await?) {
+            if is_written(converge::apply_read(store, *rec, origin, true, read_at).await?) {
                 report.lock().written += 1;
             }
             // An appointment no contact lists (its contact was deleted): its notes too.
             if let Some(a) = appointment {
+                let read_at = now_ms();
                 if let Some(notes) = walk::notes_of(handle, &a).await? {
                     for n in notes {
-                        converge::apply_state(store, n, origin, true).await?;
+                        converge::apply_read(store, n, origin, true, read_at).await?;
                     }
                 }
             }

@@ -18,6 +18,8 @@ pub struct WalkedContact {
     pub contact: Record,
     /// `None`: the contact was deleted between the search and the reads under it.
     pub children: Option<Vec<Record>>,
+    /// When the reads of the children were sent (this host's clock, Unix ms).
+    pub read_at_ms: i64,
 }
 
 fn json<T: Serialize>(v: &T) -> Value {
@@ -154,10 +156,12 @@ pub async fn walk_contact(
     let Some(rec) = contact_record(handle.id(), contact) else {
         return Ok(None);
     };
+    let read_at_ms = chrono::Utc::now().timestamp_millis();
     let children = children(handle, &rec.record_id, appointment_notes).await?;
     Ok(Some(WalkedContact {
         contact: rec,
         children,
+        read_at_ms,
     }))
 }
 
