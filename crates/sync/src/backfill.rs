@@ -451,8 +451,7 @@ async fn import_contact(
             counts.appointments += 1;
         }
         for n in &notes {
-            if let Some(r) = records::appointment_note(lid, &a.id, Some(&cid), json(n), now_ms())
-            {
+            if let Some(r) = records::appointment_note(lid, &a.id, Some(&cid), json(n), now_ms()) {
                 converge::apply_state(store, r, Origin::Backfill, false)
                     .await
                     .map_err(store_err)?;

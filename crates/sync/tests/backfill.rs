@@ -172,7 +172,9 @@ async fn imports_a_location_whole(env: Env) {
     let sb = sandbox().await;
     let loc = location(&sb);
     let seen = Seen::default();
-    let r = backfill(&store, &loc, &seen, opts()).await.expect("backfill");
+    let r = backfill(&store, &loc, &seen, opts())
+        .await
+        .expect("backfill");
     assert_same(&store, &sb, loc.id()).await;
     assert_eq!(r.imported.contacts, CONTACTS as u64);
     assert_eq!(r.rate_limited, 0, "{r:?}");
@@ -194,9 +196,15 @@ async fn imports_a_location_whole(env: Env) {
         .changes_after(loc.id(), None, 0, 1000)
         .await
         .expect("feed");
-    assert!(feed.is_empty(), "a backfill announced {} changes", feed.len());
+    assert!(
+        feed.is_empty(),
+        "a backfill announced {} changes",
+        feed.len()
+    );
 
-    let again = backfill(&store, &loc, &NoProgress, opts()).await.expect("again");
+    let again = backfill(&store, &loc, &NoProgress, opts())
+        .await
+        .expect("again");
     assert!(again.already_complete);
     assert_eq!(again.requests, 0);
 
@@ -233,7 +241,10 @@ async fn resumes_after_a_crash(env: Env) {
         tokio::spawn(async move { backfill(&store, &loc, &*seen, opts()).await })
     };
     while seen.pages.load(Ordering::SeqCst) < 2 {
-        assert!(!task.is_finished(), "the backfill ended before it was killed");
+        assert!(
+            !task.is_finished(),
+            "the backfill ended before it was killed"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     task.abort();
@@ -251,7 +262,9 @@ async fn resumes_after_a_crash(env: Env) {
     );
 
     let seen2 = Seen::default();
-    let resumed = backfill(&store, &loc, &seen2, opts()).await.expect("resume");
+    let resumed = backfill(&store, &loc, &seen2, opts())
+        .await
+        .expect("resume");
     assert_eq!(resumed.before.contacts, checkpointed);
     assert_eq!(seen2.done_before.load(Ordering::SeqCst), checkpointed);
     assert_eq!(

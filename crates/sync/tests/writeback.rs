@@ -296,21 +296,31 @@ async fn enqueue(store: &Store, sb: &Sandbox, kind: &str, contact: &str, command
 /// board shows them before a member acts on them.
 async fn prime(store: &Store, loc: &Location, contact: &str) {
     let c = loc.get_contact(contact).await.expect("contact");
-    let rec = records::contact(loc.id(), serde_json::to_value(&c).expect("json"), 0)
-        .expect("record");
+    let rec =
+        records::contact(loc.id(), serde_json::to_value(&c).expect("json"), 0).expect("record");
     converge::apply_state(store, rec, Origin::Backfill, false)
         .await
         .expect("store");
     for t in loc.tasks(contact).await.expect("tasks") {
-        let rec = records::task(loc.id(), Some(contact), serde_json::to_value(&t).expect("json"), 0)
-            .expect("record");
+        let rec = records::task(
+            loc.id(),
+            Some(contact),
+            serde_json::to_value(&t).expect("json"),
+            0,
+        )
+        .expect("record");
         converge::apply_state(store, rec, Origin::Backfill, false)
             .await
             .expect("store");
     }
     for n in loc.notes(contact).await.expect("notes") {
-        let rec = records::note(loc.id(), Some(contact), serde_json::to_value(&n).expect("json"), 0)
-            .expect("record");
+        let rec = records::note(
+            loc.id(),
+            Some(contact),
+            serde_json::to_value(&n).expect("json"),
+            0,
+        )
+        .expect("record");
         converge::apply_state(store, rec, Origin::Backfill, false)
             .await
             .expect("store");
