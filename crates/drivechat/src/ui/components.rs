@@ -26,10 +26,10 @@ pub(crate) fn return_to(path: &str) -> Markup {
 /// What a feed entry's icon shows for a kind of record.
 fn kind_icon(kind: RecordKind) -> &'static str {
     match kind {
-        RecordKind::Contact => "👤",
+        RecordKind::Contact => "◉",
         RecordKind::Task => "✓",
         RecordKind::Note => "✎",
-        RecordKind::Appointment => "📅",
+        RecordKind::Appointment => "◷",
         RecordKind::AppointmentNote => "✎",
     }
 }
