@@ -29,6 +29,9 @@ pub const DAY: i64 = 24 * 3600 * 1000;
 
 pub struct Env {
     pub store: Store,
+    /// The database the store is on.
+    pub db_url: String,
+    /// Where the server listens.
     pub url: String,
     pub chat: DriveChat,
     _dir: TempDir,
@@ -103,6 +106,7 @@ impl Env {
         let url = serve(&chat).await;
         Env {
             store,
+            db_url,
             url,
             chat,
             _dir: dir,
