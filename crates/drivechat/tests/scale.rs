@@ -48,8 +48,12 @@ async fn seed(env: &Env) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let due = (x % 20 != 0).then(|| today + ((x >> 8) % 121) as i64 * DAY - 60 * DAY);
-        let status = if (x >> 20) % 3 == 0 { "done" } else { "open" };
+        let due = (!x.is_multiple_of(20)).then(|| today + ((x >> 8) % 121) as i64 * DAY - 60 * DAY);
+        let status = if (x >> 20).is_multiple_of(3) {
+            "done"
+        } else {
+            "open"
+        };
         sqlx::query(insert)
             .bind(A)
             .bind("task")
