@@ -292,6 +292,9 @@ fn read_key(path: &PathBuf) -> anyhow::Result<String> {
 fn engine_config(config: &Config) -> sync::engine::EngineConfig {
     let mut e = sync::engine::EngineConfig {
         workers: config.sync.workers,
+        // A process killed mid-job holds its jobs (and their contacts' later events) until
+        // the lease runs out: short leases bound that wait; heartbeats renew at a third.
+        lease: Duration::from_secs(15),
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
         ..sync::engine::EngineConfig::default()

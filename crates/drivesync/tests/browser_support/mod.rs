@@ -1,0 +1,494 @@
+//! What the browser test drives: `drivesync demo` as a child process, headless Chromium
+//! through chromedriver (WebDriver, via fantoccini), and the sandbox's HighLevel API with a
+//! Private Integration Token, for checking and making changes on HighLevel's side.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+/// Set to `1` (as CI does) to fail instead of skipping when Chromium is not installed.
+pub const REQUIRE_ENV: &str = "DRIVESYNC_REQUIRE_BROWSER";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_drivesync")
+}
+
+/// `target/`: screenshots and logs stay there after the test for a look.
+pub fn target_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().map_or(tmp.clone(), Path::to_path_buf)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// The first of `names` found on `PATH`.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Chromium and its driver, or `None` after a skip notice. With [`REQUIRE_ENV`] set, a
+/// missing browser fails the test instead: CI must not pass by running nothing.
+pub fn find_browser() -> Option<(PathBuf, PathBuf)> {
+    let chromium = on_path(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = on_path(&["chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        (c, d) => {
+            let missing: Vec<&str> = [("chromium", c.is_none()), ("chromedriver", d.is_none())]
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| *n)
+                .collect();
+            let what = format!(
+                "{} not found on PATH; install Debian's packages: \
+                 apt-get install -y chromium chromium-driver",
+                missing.join(" and ")
+            );
+            if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
+                panic!("{REQUIRE_ENV}=1 but {what}");
+            }
+            eprintln!("skipping the browser test: {what} (set {REQUIRE_ENV}=1 to fail instead)");
+            None
+        }
+    }
+}
+
+/// Polls `probe` every 100 ms until it answers `Ok`, failing the test at the deadline with
+/// `what` and the last thing the probe saw.
+pub async fn until<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let last = match probe().await {
+            Ok(v) => return v,
+            Err(e) => e,
+        };
+        if Instant::now() >= deadline {
+            panic!("timed out after {within:?} waiting for {what}; last seen: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `drivesync demo` running as a child process on ports of its own, its output in files
+/// under `target/browser/`.
+pub struct Demo {
+    pub url: String,
+    pub sandbox: String,
+    pub data_dir: tempfile::TempDir,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    child: Child,
+}
+
+impl Demo {
+    pub async fn start(extra: &[&str]) -> Demo {
+        let logs = target_dir().join("browser");
+        std::fs::create_dir_all(&logs).expect("target/browser can be created");
+        let data_dir = tempfile::tempdir().expect("a temporary directory");
+        let (port, sandbox_port) = (free_port(), free_port());
+        let stdout = logs.join("demo.stdout.log");
+        let stderr = logs.join("demo.stderr.log");
+        let child = hermetic(Command::new(bin()), data_dir.path())
+            .arg("demo")
+            .arg("--no-browser")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--sandbox-addr")
+            .arg(format!("127.0.0.1:{sandbox_port}"))
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(extra)
+            .stdout(std::fs::File::create(&stdout).expect("demo stdout log"))
+            .stderr(std::fs::File::create(&stderr).expect("demo stderr log"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("drivesync demo starts");
+        Demo {
+            url: format!("http://127.0.0.1:{port}"),
+            sandbox: format!("http://127.0.0.1:{sandbox_port}"),
+            data_dir,
+            stdout,
+            stderr,
+            child,
+        }
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Waits for the line saying Drive Chat is up, failing early if the demo exits.
+    pub async fn ready(&mut self, within: Duration) -> String {
+        let line = format!("Drive Chat is ready: {}/", self.url);
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.output();
+            if out.contains(&line) {
+                return out;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "drivesync demo exited ({status}) before it was ready:\n{out}\n{}",
+                    std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "drivesync demo did not print {line:?} within {within:?}; it printed:\n{out}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What another drivesync command needs to work on this demo's data.
+    pub fn target(&self) -> DemoTarget {
+        DemoTarget {
+            data_dir: self.data_dir.path().to_path_buf(),
+            sandbox: self.sandbox.clone(),
+        }
+    }
+}
+
+/// The demo's data directory and sandbox, for running other commands against them.
+#[derive(Clone)]
+pub struct DemoTarget {
+    pub data_dir: PathBuf,
+    pub sandbox: String,
+}
+
+impl DemoTarget {
+    /// Runs `drivesync ARGS --data-dir … --ghl-base-url …` while the demo runs.
+    pub async fn drivesync(&self, args: &[&str]) -> std::process::Output {
+        hermetic(Command::new(bin()), &self.data_dir)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--ghl-base-url")
+            .arg(&self.sandbox)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .expect("drivesync runs")
+    }
+}
+
+/// No setting of the developer's shell (a config file, a master key, a database URL) may leak
+/// into the processes under test.
+fn hermetic(mut c: Command, cwd: &Path) -> Command {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("DRIVESYNC_") {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// The sandbox: its control routes and its HighLevel API.
+pub struct Sandbox {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    pub fn new(base: &str) -> Sandbox {
+        Sandbox {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    pub async fn location_ids(&self) -> Vec<String> {
+        let v: Value = self
+            .http
+            .get(format!("{}/_sandbox/locations", self.base))
+            .send()
+            .await
+            .expect("GET /_sandbox/locations")
+            .json()
+            .await
+            .expect("locations as JSON");
+        let mut ids: Vec<String> = v["locations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// A Private Integration Token for `location`; every scope when `scopes` is `None`.
+    pub async fn pit(&self, location: &str, scopes: Option<&[&str]>) -> String {
+        let mut body = json!({ "locationId": location });
+        if let Some(s) = scopes {
+            body["scopes"] = json!(s);
+        }
+        let r = self
+            .http
+            .post(format!("{}/_sandbox/pit", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST /_sandbox/pit");
+        assert!(r.status().is_success(), "minting a PIT: {}", r.status());
+        let v: Value = r.json().await.expect("PIT as JSON");
+        v["token"].as_str().expect("a token").to_string()
+    }
+
+    /// A HighLevel API call with `token`; the JSON answer, or the status and body as error.
+    pub async fn api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("Version", "2021-07-28");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = r.status();
+        let text = r
+            .text()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{method} {path}: {status} {text}"));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}: {text}"))
+    }
+}
+
+/// chromedriver on a port of its own, with the profile directory of its one session.
+pub struct Driver {
+    child: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Ends the session (and so Chromium), then chromedriver.
+    pub async fn stop(mut self, page: Page) {
+        let _ = page.c.close().await;
+        let _ = self.child.kill().await;
+    }
+}
+
+/// One headless Chromium session, showing pages of `base`.
+#[derive(Clone)]
+pub struct Page {
+    pub c: Client,
+    pub base: String,
+}
+
+/// Starts chromedriver and a headless Chromium session through it.
+pub async fn start_browser(chromium: &Path, chromedriver: &Path, base: &str) -> (Driver, Page) {
+    let port = free_port();
+    let logs = target_dir().join("browser");
+    std::fs::create_dir_all(&logs).expect("target/browser can be created");
+    let driver = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(logs.join("chromedriver.log")).expect("driver log"))
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    until("chromedriver to answer", Duration::from_secs(20), || {
+        let (http, url) = (http.clone(), format!("{webdriver}/status"));
+        async move {
+            let r = http.get(&url).send().await.map_err(|e| e.to_string())?;
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            match v["value"]["ready"].as_bool() {
+                Some(true) => Ok(()),
+                _ => Err(v.to_string()),
+            }
+        }
+    })
+    .await;
+    // A profile of its own: nothing from another run (cookies, cache) changes this one.
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&webdriver)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "no Chromium session through {} ({}): {e}",
+                chromedriver.display(),
+                chromium.display()
+            )
+        });
+    (
+        Driver {
+            child: driver,
+            _profile: profile,
+        },
+        Page {
+            c,
+            base: base.to_string(),
+        },
+    )
+}
+
+impl Page {
+    pub async fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.c
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
+    /// The path of the page shown.
+    pub async fn path(&self) -> String {
+        self.c
+            .current_url()
+            .await
+            .map(|u| u.path().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Runs `script` (which may read `arguments[0]`) in the page and returns its value.
+    pub async fn js(&self, script: &str, arg: Value) -> Result<Value, String> {
+        self.c
+            .execute(script, vec![arg])
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// `textContent` of the first element matching `css` (hidden ones too, such as the rows
+    /// of a closed `<details>`), `None` when nothing matches.
+    pub async fn text(&self, css: &str) -> Result<Option<String>, String> {
+        let v = self
+            .js(
+                "const e = document.querySelector(arguments[0]); \
+                 return e ? e.textContent.replace(/\\s+/g, ' ').trim() : null;",
+                json!(css),
+            )
+            .await?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
+    pub async fn attr(&self, css: &str, attr: &str) -> Result<Option<String>, String> {
+        let v = self
+            .js(
+                "const [s, a] = arguments[0]; const e = document.querySelector(s); \
+                 return e ? e.getAttribute(a) : null;",
+                json!([css, attr]),
+            )
+            .await?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
+    pub async fn exists(&self, css: &str) -> Result<bool, String> {
+        let v = self
+            .js(
+                "return document.querySelector(arguments[0]) !== null;",
+                json!(css),
+            )
+            .await?;
+        Ok(v.as_bool() == Some(true))
+    }
+
+    /// Waits for `css` to match.
+    pub async fn wait_for(&self, css: &str, within: Duration) {
+        until(&format!("{css} on {}", self.base), within, || async move {
+            if self.exists(css).await? {
+                Ok(())
+            } else {
+                Err(format!("not on {}", self.path().await))
+            }
+        })
+        .await
+    }
+
+    /// Clicks `css` as a user would (a real WebDriver click), retrying while htmx is
+    /// swapping the element out.
+    pub async fn click(&self, css: &str, within: Duration) {
+        until(&format!("a click on {css}"), within, || async move {
+            let e = self
+                .c
+                .find(Locator::Css(css))
+                .await
+                .map_err(|e| e.to_string())?;
+            e.click().await.map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self
+            .c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.clear().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+    }
+
+    /// A PNG of the window, written to `target/screenshots/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = target_dir().join("screenshots");
+        std::fs::create_dir_all(&dir).expect("target/screenshots can be created");
+        let png = self.c.screenshot().await.expect("a screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "the screenshot of {name} is not a PNG"
+        );
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("the screenshot is written");
+        path
+    }
+}
