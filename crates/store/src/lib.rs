@@ -48,8 +48,8 @@ pub use mirror::{
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
 pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
-pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use secrecy::{ExposeSecret, SecretString};
+pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use vault::Keyring;
 
 use db::Db;

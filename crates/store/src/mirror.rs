@@ -318,13 +318,11 @@ impl Store {
                 return Ok::<_, sqlx::Error>(Written::Conflict);
             }
             if r.kind == RecordKind::Contact {
-                sqlx::query(
-                    "DELETE FROM record_tags WHERE location_id = $1 AND contact_id = $2",
-                )
-                .bind(&r.location_id)
-                .bind(&r.record_id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("DELETE FROM record_tags WHERE location_id = $1 AND contact_id = $2")
+                    .bind(&r.location_id)
+                    .bind(&r.record_id)
+                    .execute(&mut *tx)
+                    .await?;
                 if !r.is_deleted() {
                     let mut tags: Vec<&String> = r.tags.iter().collect();
                     tags.sort();
@@ -552,7 +550,8 @@ impl Store {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError> {
-        let sql = format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql =
+            format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE id > $1 ORDER BY id LIMIT $2");
         let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(after_id)
             .bind(i64::from(limit.clamp(1, 10_000)))
