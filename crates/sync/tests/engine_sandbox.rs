@@ -10,7 +10,7 @@ mod engine_support;
 use std::time::Duration;
 
 use common::Env;
-use engine_support::{config, wait_quiet, world};
+use engine_support::{config, world};
 use serde_json::json;
 use sync::engine::Engine;
 
@@ -25,7 +25,7 @@ async fn faults_converge(env: Env) {
     let mut cfg = config(Some(ingest.state.notifier()));
     cfg.schedule = true;
     cfg.schedule_tick = Duration::from_millis(500);
-    cfg.poll_interval = Duration::from_secs(2);
+    cfg.poll_interval = Duration::from_secs(3);
     cfg.poll_overlap = Duration::from_secs(5);
     let engine = Engine::start(store.clone(), w.client.clone(), None, cfg)
         .await
@@ -51,7 +51,15 @@ async fn faults_converge(env: Env) {
     eprintln!("{made} changes made; engine {:?}", engine.metrics());
     // Held-back (reordered) webhooks go out within 2 s.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    wait_quiet(&store, Duration::from_secs(60)).await;
+    // Polls keep running; quiet means every stored webhook has been applied.
+    engine_support::wait_until("every webhook applied", Duration::from_secs(60), || {
+        let (applied, stored) = (
+            engine.metrics().webhooks_applied,
+            ingest.state.metrics().accepted,
+        );
+        async move { applied >= stored }
+    })
+    .await;
     eprintln!(
         "quiet after {:?}; engine {:?}",
         t0.elapsed(),

@@ -76,7 +76,7 @@ impl Default for EngineConfig {
             poll_overlap: Duration::from_secs(2 * 60),
             inbox_retention: Duration::from_secs(3 * 60 * 60),
             schedule: true,
-            schedule_tick: Duration::from_secs(1),
+            schedule_tick: Duration::from_secs(5),
             requeue_interval: Duration::from_secs(5),
             prune_interval: Duration::from_secs(5 * 60),
             shutdown_grace: Duration::from_secs(10),

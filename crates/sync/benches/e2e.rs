@@ -1,0 +1,230 @@
+//! End to end: signed webhooks POSTed to the ingest at a steady rate (500/s by default) with
+//! the engine running, and the time from each send until its change is in the Drive Chat
+//! store's feed (followed every 2 ms, as a live feed would). Reports p50/p99 and the peak
+//! resident memory of the process (ingest, engine and sender together), on SQLite and on
+//! PostgreSQL when `DRIVESYNC_TEST_PG_URL` is set.
+//!
+//! ```sh
+//! cargo bench -p sync --bench e2e                        # 5,000 webhooks at 500/s
+//! BENCH_WEBHOOKS=10000 BENCH_RATE=500 cargo bench -p sync --bench e2e
+//! ```
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ghl::webhook::WebhookKeys;
+use ghl_sandbox::Signer;
+use parking_lot::Mutex;
+use sqlx::Connection as _;
+use sync::engine::{Engine, EngineConfig};
+use sync::ingest::{IngestConfig, IngestState};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of this process so far, in MiB (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
+    let store = match store::Store::connect(url, store::Keyring::generate()).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{label}: cannot open the store: {e}");
+            return;
+        }
+    };
+    let mut keys = WebhookKeys::highlevel();
+    keys.add_pem(&format!(
+        "{}{}",
+        signer.ed25519_public_pem(),
+        signer.rsa_public_pem()
+    ))
+    .expect("keys");
+    let ingest = IngestState::new(store.clone(), IngestConfig::new(keys));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = sync::ingest::router(ingest.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let target = format!("http://{addr}{}", sync::ingest::PATH);
+
+    // Complete payloads are applied without calling HighLevel, so the client is never used.
+    let tokens = Arc::new(ghl::StaticTokens::default());
+    let client = ghl::GhlClient::new(
+        ghl::ClientConfig::new(url::Url::parse("http://127.0.0.1:9").expect("url")),
+        tokens,
+    )
+    .expect("client");
+    let config = EngineConfig {
+        schedule: false,
+        ..EngineConfig::default()
+    }
+    .wake_on(ingest.notifier());
+    let engine = Engine::start(store.clone(), client, None, config)
+        .await
+        .expect("engine");
+
+    // Follow the feed: when each contact's change first appears.
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let follower = {
+        let (store, seen) = (store.clone(), seen.clone());
+        tokio::spawn(async move {
+            let mut after = store.last_change_id().await.unwrap_or(0);
+            loop {
+                if let Ok(changes) = store.all_changes_after(after, 5_000).await {
+                    let now = Instant::now();
+                    let mut s = seen.lock();
+                    for c in changes {
+                        after = after.max(c.id);
+                        s.entry(c.record_id).or_insert(now);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("http");
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let run_id = rand::random::<u32>();
+    let mut posts = Vec::with_capacity(n);
+    for i in 0..n {
+        tick.tick().await;
+        let id = format!("c{run_id:08x}-{i}");
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let body = serde_json::to_vec(&serde_json::json!({
+            "type": "ContactCreate",
+            "locationId": "bench-location",
+            "id": id,
+            "firstName": "Bench",
+            "lastName": format!("Person {i}"),
+            "email": format!("bench{i}@example.com"),
+            "tags": ["bench"],
+            "dateAdded": now,
+            "dateUpdated": now,
+            "timestamp": now,
+            "webhookId": format!("e2e-{run_id:08x}-{i}"),
+        }))
+        .expect("json");
+        let (ed, rsa) = signer.sign(&body);
+        let (http, target, sent) = (http.clone(), target.clone(), sent.clone());
+        posts.push(tokio::spawn(async move {
+            sent.lock().insert(id, Instant::now());
+            let r = http
+                .post(&target)
+                .header("x-ghl-signature", ed)
+                .header("x-wh-signature", rsa)
+                .body(body)
+                .send()
+                .await;
+            matches!(r, Ok(r) if r.status().is_success())
+        }));
+    }
+    let send_time = started.elapsed();
+    let mut ok = 0;
+    for p in posts {
+        if p.await.unwrap_or(false) {
+            ok += 1;
+        }
+    }
+    // Wait (up to 60 s) for every change to be visible.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.lock().len() < ok && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    follower.abort();
+    let mut lat: Vec<Duration> = {
+        let (sent, seen) = (sent.lock(), seen.lock());
+        sent.iter()
+            .filter_map(|(id, t)| seen.get(id).map(|s| s.saturating_duration_since(*t)))
+            .collect()
+    };
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
+    };
+    println!(
+        "{label:<10} {vis:>6}/{n} visible (2xx {ok})  sent at {rate:>5.0}/s  \
+         send→visible p50 {p50:>7.2} ms  p99 {p99:>7.2} ms  max {max:>7.2} ms  peak RSS {rss:.0} MiB",
+        vis = lat.len(),
+        rate = n as f64 / send_time.as_secs_f64(),
+        p50 = pct(0.50),
+        p99 = pct(0.99),
+        max = pct(1.0),
+        rss = peak_rss_mib().unwrap_or(f64::NAN),
+    );
+    engine.shutdown().await;
+    server.abort();
+    store.close().await;
+}
+
+fn main() {
+    let n = env_usize("BENCH_WEBHOOKS", 5000);
+    let rate = env_usize("BENCH_RATE", 500).max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let key_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sync-bench-keys");
+    let signer = Signer::load_or_create(&key_dir).expect("signing keys");
+    println!(
+        "end to end: {n} signed ContactCreate webhooks at {rate}/s, ingest + engine in one process"
+    );
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = format!("sqlite://{}", dir.path().join("e2e.db").display());
+        run("sqlite", &sqlite, &signer, n, rate).await;
+
+        let Ok(base) = std::env::var("DRIVESYNC_TEST_PG_URL") else {
+            println!("postgres: skipped (DRIVESYNC_TEST_PG_URL is not set)");
+            return;
+        };
+        let Ok(mut admin) = sqlx::PgConnection::connect(&base).await else {
+            println!("postgres: skipped (cannot connect)");
+            return;
+        };
+        let schema = format!(
+            "sync_e2e_{}_{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        if sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+            .execute(&mut admin)
+            .await
+            .is_err()
+        {
+            println!("postgres: skipped (cannot create a schema)");
+            return;
+        }
+        let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
+        url.query_pairs_mut()
+            .append_pair("options[search_path]", &schema);
+        run("postgres", url.as_str(), &signer, n, rate).await;
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&mut admin)
+            .await
+            .ok();
+    });
+}

@@ -1,0 +1,246 @@
+//! The workers' handling of single jobs, on both backends: an event type drivesync does not
+//! know is counted and completed, never failed; a job whose worker vanished mid-run is run
+//! again after its lease expires and its effect lands once; a TaskCreate without `contactId`
+//! is stored, then placed under its contact by the reconcile.
+
+mod common;
+mod engine_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Env, Sig};
+use engine_support::{config, wait_quiet, wait_until};
+use serde_json::json;
+use store::inbox::{Accepted, InboxEvent};
+use store::RecordKind;
+use sync::engine::Engine;
+
+/// A client that is never called (every payload here is complete).
+fn idle_client() -> ghl::GhlClient {
+    ghl::GhlClient::new(
+        ghl::ClientConfig::new(url::Url::parse("http://127.0.0.1:9").expect("url")),
+        Arc::new(ghl::StaticTokens::default()),
+    )
+    .expect("client")
+}
+
+async fn unknown_event_is_counted_not_failed(env: Env) {
+    let store = env.store().await;
+    let ingest = common::serve(store.clone(), common::config()).await;
+    let engine = Engine::start(
+        store.clone(),
+        idle_client(),
+        None,
+        config(Some(ingest.state.notifier())),
+    )
+    .await
+    .expect("engine");
+    for _ in 0..2 {
+        let body = serde_json::to_vec(&json!({
+            "type": "OpportunityStageUpdate",
+            "locationId": "loc-unknown",
+            "id": "opp-1",
+            "timestamp": common::timestamp(0),
+            "webhookId": common::webhook_id(),
+        }))
+        .expect("json");
+        let (status, answer) = common::post(&ingest.url, &body, Sig::Both).await;
+        assert_eq!((status, answer["status"].as_str()), (200, Some("stored")));
+    }
+    wait_until(
+        "both unknown events counted",
+        Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move {
+                store
+                    .sync_state("loc-unknown")
+                    .await
+                    .expect("sync state")
+                    .is_some_and(|s| s.unknown_events == 2)
+            }
+        },
+    )
+    .await;
+    wait_quiet(&store, Duration::from_secs(10)).await;
+    let depth = store.queue_depth(None).await.expect("depth");
+    assert_eq!(
+        depth.dead, 0,
+        "an unknown event must never be a dead letter"
+    );
+    let m = engine.metrics();
+    assert_eq!((m.unknown_events, m.retried, m.dead), (2, 0, 0), "{m:?}");
+    engine.shutdown().await;
+}
+
+async fn a_job_whose_worker_vanished_runs_again_and_lands_once(env: Env) {
+    let store = env.store().await;
+    let now = chrono::Utc::now();
+    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let body = serde_json::to_vec(&json!({
+        "type": "ContactCreate",
+        "locationId": "loc-crash",
+        "id": "contact-crash",
+        "firstName": "Ada",
+        "lastName": "Crash",
+        "dateAdded": ts,
+        "dateUpdated": ts,
+        "timestamp": ts,
+        "webhookId": "wh-crash-1",
+    }))
+    .expect("json");
+    let accepted = store
+        .accept_webhook(&InboxEvent {
+            webhook_id: "wh-crash-1".into(),
+            location_id: "loc-crash".into(),
+            event_type: "ContactCreate".into(),
+            ordering_key: "contact:contact-crash".into(),
+            body,
+            received_at_ms: now.timestamp_millis(),
+        })
+        .await
+        .expect("accept");
+    let Accepted::Stored { event_id } = accepted else {
+        panic!("stored once")
+    };
+    // A worker claims the job, applies it — and dies before completing it.
+    let ghost = "ghost-worker";
+    let jobs = store
+        .claim_jobs(ghost, 1, Duration::from_millis(300))
+        .await
+        .expect("claim");
+    assert_eq!(jobs.len(), 1);
+    let event = store
+        .inbox_event(event_id)
+        .await
+        .expect("read")
+        .expect("the stored webhook");
+    let clients = sync::clients::Clients::new(store.clone(), idle_client());
+    sync::apply::apply_webhook(&store, &clients, None, &event)
+        .await
+        .expect("the ghost's apply");
+    // The engine puts the expired lease back and runs the job again.
+    let engine = Engine::start(store.clone(), idle_client(), None, config(None))
+        .await
+        .expect("engine");
+    wait_until(
+        "the job re-run and completed",
+        Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            let id = jobs[0].id;
+            async move { store.job(id).await.expect("job").is_none() }
+        },
+    )
+    .await;
+    assert!(
+        !store
+            .complete_job(jobs[0].id, ghost)
+            .await
+            .expect("late complete"),
+        "the vanished worker no longer holds the job"
+    );
+    let changes = store
+        .changes_after("loc-crash", None, 0, 100)
+        .await
+        .expect("changes");
+    let for_contact: Vec<_> = changes
+        .iter()
+        .filter(|c| c.record_id == "contact-crash")
+        .collect();
+    assert_eq!(
+        for_contact.len(),
+        1,
+        "the effect lands once, however often the job ran: {for_contact:?}"
+    );
+    assert_eq!(for_contact[0].action, "created");
+    let rec = store
+        .record("loc-crash", RecordKind::Contact, "contact-crash")
+        .await
+        .expect("read")
+        .expect("the contact");
+    assert_eq!(rec.title.as_deref(), Some("Ada Crash"));
+    assert!(engine.metrics().completed >= 1);
+    engine.shutdown().await;
+}
+
+async fn task_without_contact_is_placed(env: Env) {
+    let store = env.store().await;
+    let ingest = common::serve(store.clone(), common::config()).await;
+    let w = engine_support::world(&store, Some(ingest.url.clone()), 1, 3, 1_000).await;
+    let engine = Engine::start(
+        store.clone(),
+        w.client.clone(),
+        None,
+        config(Some(ingest.state.notifier())),
+    )
+    .await
+    .expect("engine");
+    let location = w.locations[0].clone();
+    w.admin("faults", json!({"taskWithoutContact": 1.0})).await;
+    let (contact, task) = w.sandbox.sandbox.write(|world| {
+        let contact = world
+            .location(&location)
+            .expect("location")
+            .contacts
+            .keys()
+            .next()
+            .expect("a contact")
+            .clone();
+        let task = world
+            .create_task(
+                &location,
+                &contact,
+                ghl_sandbox::world::TaskInput {
+                    title: Some("Orphan at first".into()),
+                    due_date: Some(chrono::Utc::now().timestamp_millis()),
+                    completed: Some(false),
+                    ..Default::default()
+                },
+            )
+            .expect("create a task");
+        (contact.to_string(), task.id.to_string())
+    });
+    wait_until("the task stored", Duration::from_secs(20), || {
+        let (store, location, task) = (store.clone(), location.clone(), task.clone());
+        async move {
+            store
+                .record(&location, RecordKind::Task, &task)
+                .await
+                .expect("read")
+                .is_some()
+        }
+    })
+    .await;
+    let stored = store
+        .record(&location, RecordKind::Task, &task)
+        .await
+        .expect("read")
+        .expect("the task");
+    assert_eq!(
+        stored.contact_id, None,
+        "the webhook did not say its contact"
+    );
+    assert_eq!(stored.title.as_deref(), Some("Orphan at first"));
+    engine_support::reconcile(&engine, &store, &location).await;
+    let placed = store
+        .record(&location, RecordKind::Task, &task)
+        .await
+        .expect("read")
+        .expect("the task");
+    assert_eq!(placed.contact_id.as_deref(), Some(contact.as_str()));
+    assert_eq!(placed.data["contactId"], json!(contact));
+    let report = sync::verify::verify(&store, &w.client.location(location.clone()))
+        .await
+        .expect("verify");
+    assert!(report.is_clean(), "{:?}", report.lines());
+    wait_quiet(&store, Duration::from_secs(10)).await;
+    engine.shutdown().await;
+}
+
+on_both_backends!(
+    unknown_event_is_counted_not_failed,
+    a_job_whose_worker_vanished_runs_again_and_lands_once,
+    task_without_contact_is_placed,
+);
