@@ -201,24 +201,7 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
     b.js("window.__browserTestMarker = arguments[0];", json!("kept"))
         .await
         .expect("the marker is set");
-    // Let the page's event stream connect: a change written before it is open is not news
-    // to it (the page shows the state it was rendered with).
-    until("the live stream to connect", LIVE, || async {
-        let v = b
-            .js(
-                "return !document.body.classList.contains('offline') \
-                 && performance.getEntriesByType('resource')\
-                    .some(r => r.name.endsWith('/live'));",
-                json!(null),
-            )
-            .await?;
-        if v.as_bool() == Some(true) {
-            Ok(())
-        } else {
-            Err("not connected".into())
-        }
-    })
-    .await;
+    b.wait_live(LIVE).await;
     let tag = format!("browser-live-{}", std::process::id());
     let note = format!("Called back from the browser test {}", std::process::id());
     let changed = Instant::now();

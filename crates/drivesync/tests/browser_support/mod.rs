@@ -368,6 +368,7 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, base: &str) -> 
                 chromium.display()
             )
         });
+    watch_live_streams(&http, &webdriver, &c).await;
     (
         Driver {
             child: driver,
@@ -380,7 +381,60 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, base: &str) -> 
     )
 }
 
+/// Runs before any script of every page: counts the page's event streams that are open.
+/// The page's stream belongs to app.js; the test must know it is open before it makes a
+/// change in HighLevel, or the change could be sent out before the page listened.
+const LIVE_HOOK: &str = r#"(() => {
+  const Native = window.EventSource;
+  if (!Native) return;
+  window.__liveOpen = 0;
+  window.EventSource = class extends Native {
+    constructor(url, init) {
+      super(url, init);
+      let open = false;
+      this.addEventListener("open", () => { if (!open) { open = true; window.__liveOpen += 1; } });
+      this.addEventListener("error", () => { if (open) { open = false; window.__liveOpen -= 1; } });
+    }
+  };
+})();"#;
+
+/// Installs [`LIVE_HOOK`] through chromedriver's pass-through to the DevTools protocol.
+async fn watch_live_streams(http: &reqwest::Client, webdriver: &str, c: &Client) {
+    let session = c
+        .session_id()
+        .await
+        .ok()
+        .flatten()
+        .expect("a WebDriver session id");
+    let r = http
+        .post(format!("{webdriver}/session/{session}/goog/cdp/execute"))
+        .json(&json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": { "source": LIVE_HOOK },
+        }))
+        .send()
+        .await
+        .expect("chromedriver answers a DevTools command");
+    assert!(
+        r.status().is_success(),
+        "chromedriver refused Page.addScriptToEvaluateOnNewDocument: {}",
+        r.text().await.unwrap_or_default()
+    );
+}
+
 impl Page {
+    /// Waits until the page's live stream is open.
+    pub async fn wait_live(&self, within: Duration) {
+        until("the page's live stream to open", within, || async move {
+            let v = self.js("return window.__liveOpen;", Value::Null).await?;
+            match v.as_i64() {
+                Some(n) if n > 0 => Ok(()),
+                _ => Err(format!("open streams: {v}")),
+            }
+        })
+        .await
+    }
+
     pub async fn goto(&self, path: &str) {
         let url = format!("{}{path}", self.base);
         self.c
