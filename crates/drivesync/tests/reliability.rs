@@ -257,6 +257,21 @@ async fn run(db: common::Db) {
         );
         assert!(text.contains("0 differences"), "{text}");
     }
+    // What an operator scrapes tells the same story.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", s.port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("drivesync_webhooks_accepted_total")
+            && metrics.contains(&format!(
+                "drivesync_dead_letters{{location=\"{}\"}} 0",
+                s.locations[0]
+            )),
+        "{metrics}"
+    );
     kill9(&mut serve);
     check_acknowledged_kept(&s, &db).await;
     check_no_double_effect(&s, &db).await;

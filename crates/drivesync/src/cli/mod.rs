@@ -18,6 +18,7 @@ mod dlq;
 mod init;
 mod keys;
 mod locations;
+mod metrics;
 mod reconcile;
 mod sandbox;
 mod serve;

@@ -158,12 +158,16 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .await
         .context("starting Drive Chat's live feed")?;
 
-    let router = axum::Router::new()
+    let metrics = super::metrics::Metrics::new(store.clone(), ingest.clone());
+    let mut router = axum::Router::new()
         .merge(sync::ingest::router(ingest).layer(
             tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
         ))
         .route("/healthz", get(|| async { "ok" }))
         .merge(drivechat.router());
+    if let Some(m) = metrics {
+        router = router.route("/metrics", get(super::metrics::scrape).with_state(m));
+    }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
