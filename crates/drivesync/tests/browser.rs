@@ -65,12 +65,13 @@ async fn drive_chat_in_a_real_browser() {
     eprintln!("browser test done in {:.1?}", started.elapsed());
 }
 
+/// Moves around as a user does, by the app's own links and forms (htmx swaps the page in
+/// place): a page loaded afresh for every step would also be kept, with its open event
+/// stream, in Chromium's back/forward cache.
 async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
     let t = Instant::now();
     let locations = sandbox.location_ids().await;
     assert_eq!(locations.len(), 3, "the demo seeds 3 locations");
-    let (a, refusing) = (locations[0].as_str(), locations[1].as_str());
-    let token = sandbox.pit(a, None).await;
 
     // Sign in: a wrong password is refused with a message, the right one opens a workspace.
     b.goto("/").await;
@@ -88,19 +89,34 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         refusal.contains("Wrong email or password"),
         "refusal: {refusal}"
     );
+    assert!(
+        !b.exists("[data-testid=me]").await.unwrap_or(true),
+        "a wrong password signs nobody in"
+    );
     b.type_into("#email", DEMO_EMAIL).await;
     b.type_into("#password", DEMO_PASSWORD).await;
     b.click("#signin-submit", LIVE).await;
     b.wait_for("[data-testid=me]", LIVE).await;
+    let landed = b.path().await;
+    let a = landed
+        .strip_prefix("/w/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or_else(|| panic!("signed in, the first page is a workspace's, not {landed}"))
+        .to_string();
     assert!(
-        b.path().await.starts_with("/w/"),
-        "signed in, the first page is a workspace's, not {}",
-        b.path().await
+        locations.contains(&a),
+        "workspace {a} is a sandbox location"
     );
-    eprintln!("[{:.1?}] signed in", t.elapsed());
+    let refusing = locations
+        .iter()
+        .find(|l| **l != a)
+        .expect("a second location")
+        .clone();
+    let token = sandbox.pit(&a, None).await;
+    eprintln!("[{:.1?}] signed in, in workspace {a}", t.elapsed());
 
     // The board fills as the backfill imports; the first open task is the one to complete.
-    b.goto(&format!("/w/{a}/tasks?status=open")).await;
+    b.click("[data-testid=nav-tasks]", LIVE).await;
     let row = "#board tbody tr[data-task-id]";
     b.wait_for(row, LIVE).await;
     let task = b
@@ -110,23 +126,19 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         .flatten()
         .expect("a task id");
     let contact_link = format!("#board tr[data-task-id='{task}'] td.task-contact a");
-    let href = b
+    let contact = b
         .attr(&contact_link, "href")
         .await
         .ok()
         .flatten()
+        .and_then(|h| h.rsplit('/').next().map(str::to_string))
         .expect("the task's contact link");
-    let contact = href
-        .rsplit('/')
-        .next()
-        .expect("a contact id in the link")
-        .to_string();
     eprintln!(
         "[{:.1?}] board shows tasks; task {task} of contact {contact}",
         t.elapsed()
     );
 
-    // Open the contact from the board, as a user would.
+    // Open the contact from the board: the page shows HighLevel's contact and its task.
     b.click(&contact_link, LIVE).await;
     b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
         .await;
@@ -173,35 +185,28 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
     );
     b.wait_for(&format!("#tasks-done tr[data-task-id='{task}']"), LIVE)
         .await;
-    assert!(
-        !b.exists(&open_row).await.unwrap_or(true),
-        "the completed task left the open list"
-    );
+    b.wait_gone(&open_row, LIVE).await;
     b.click("[data-testid=nav-tasks]", LIVE).await;
     b.wait_for("#board-filters", LIVE).await;
-    assert!(
-        !b.exists(&format!("#board tr[data-task-id='{task}']"))
-            .await
-            .unwrap_or(true),
-        "the completed task is off the board of open tasks"
-    );
-    b.goto(&format!("/w/{a}/tasks?status=done")).await;
-    b.wait_for(
-        &format!("#board tr[data-task-id='{task}'][data-status='done']"),
-        LIVE,
-    )
-    .await;
+    b.wait_gone(&format!("#board tr[data-task-id='{task}']"), LIVE)
+        .await;
+    b.select("#board-status", "done").await;
+    b.click("#board-filters button[type=submit]", LIVE).await;
+    let done_row = format!("#board tr[data-task-id='{task}'][data-status='done']");
+    b.wait_for(&done_row, LIVE).await;
     b.screenshot("board").await;
     eprintln!("[{:.1?}] board shows the task done", t.elapsed());
 
     // A change made in HighLevel reaches the open contact page without a reload: the marker
     // set on the page's window would not survive one.
-    b.goto(&format!("/w/{a}/contacts/{contact}")).await;
-    b.wait_for("#contact-name", LIVE).await;
+    b.click(&format!("{done_row} td.task-contact a"), LIVE)
+        .await;
+    b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
+        .await;
+    b.wait_live(LIVE).await;
     b.js("window.__browserTestMarker = arguments[0];", json!("kept"))
         .await
         .expect("the marker is set");
-    b.wait_live(LIVE).await;
     let tag = format!("browser-live-{}", std::process::id());
     let note = format!("Called back from the browser test {}", std::process::id());
     let changed = Instant::now();
@@ -261,19 +266,19 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         if b.exists("#meetings section.day").await? {
             return Ok(());
         }
-        // Imported after the page was drawn: a fresh page shows them.
-        b.c.refresh().await.map_err(|e| e.to_string())?;
+        // Imported after the page was drawn: the page asked for again shows them.
+        b.click("#this-week", LIVE).await;
         Err("no meetings yet".into())
     })
     .await;
     b.screenshot("meetings").await;
     eprintln!("[{:.1?}] meetings shown", t.elapsed());
 
-    // A refused action says why. The second location is reconnected with a token that may
+    // A refused action says why. Another location is reconnected with a token that may
     // only read; completing one of its tasks must fail, naming the missing scope.
-    let readonly = sandbox.pit(refusing, Some(&["contacts.readonly"])).await;
+    let readonly = sandbox.pit(&refusing, Some(&["contacts.readonly"])).await;
     let connected = demo
-        .drivesync(&["connect", "--token", &readonly, "--location", refusing])
+        .drivesync(&["connect", "--token", &readonly, "--location", &refusing])
         .await;
     assert!(
         connected.status.success(),
@@ -281,7 +286,27 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         String::from_utf8_lossy(&connected.stdout),
         String::from_utf8_lossy(&connected.stderr)
     );
-    b.goto(&format!("/w/{refusing}/tasks?status=open")).await;
+    b.click("#workspace-switcher summary", LIVE).await;
+    b.click(
+        &format!("#workspace-switcher a[data-workspace-id='{refusing}']"),
+        LIVE,
+    )
+    .await;
+    until("the other workspace", LIVE, || async {
+        let p = b.path().await;
+        if p.starts_with(&format!("/w/{refusing}/")) {
+            Ok(())
+        } else {
+            Err(p)
+        }
+    })
+    .await;
+    b.click("[data-testid=nav-tasks]", LIVE).await;
+    b.wait_for(
+        &format!("#board-filters[action='/w/{refusing}/tasks']"),
+        LIVE,
+    )
+    .await;
     b.wait_for(row, LIVE).await;
     let refused_task = b
         .attr(row, "data-task-id")
@@ -290,8 +315,16 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         .flatten()
         .expect("a task id");
     let refused_row = format!("#board tr[data-task-id='{refused_task}']");
+    let refused_contact = b
+        .attr(&format!("{refused_row} td.task-contact a"), "href")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|h| h.rsplit('/').next().map(str::to_string))
+        .expect("the task's contact link");
     b.click(&format!("{refused_row} [data-testid=complete-task]"), LIVE)
         .await;
+    let clicked = Instant::now();
     let message = until("the refusal on the board", LIVE, || async {
         b.text(&format!("{refused_row} [data-testid=failed-badge]"))
             .await?
@@ -302,19 +335,12 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         message.contains("contacts.write") && message.contains("reconnect"),
         "the refusal names the missing scope and what to do: {message:?}"
     );
-    let contact_of = b
-        .attr(&format!("{refused_row} td.task-contact a"), "href")
-        .await
-        .ok()
-        .flatten()
-        .and_then(|h| h.rsplit('/').next().map(str::to_string))
-        .expect("the refused task's contact");
-    let full = sandbox.pit(refusing, None).await;
+    let full = sandbox.pit(&refusing, None).await;
     let still = sandbox
         .api(
             &full,
             Method::GET,
-            &format!("/contacts/{contact_of}/tasks/{refused_task}"),
+            &format!("/contacts/{refused_contact}/tasks/{refused_task}"),
             None,
         )
         .await
@@ -325,5 +351,9 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         "HighLevel's task is untouched by a refused action"
     );
     b.screenshot("refused").await;
-    eprintln!("[{:.1?}] refusal shown: {message}", t.elapsed());
+    eprintln!(
+        "[{:.1?}] refusal shown {:.1?} after the click: {message}",
+        t.elapsed(),
+        clicked.elapsed()
+    );
 }

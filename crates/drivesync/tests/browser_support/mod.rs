@@ -520,6 +520,30 @@ impl Page {
         .await
     }
 
+    /// Picks the option with `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        let e = self
+            .c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+    }
+
+    /// Waits until `css` matches nothing.
+    pub async fn wait_gone(&self, css: &str, within: Duration) {
+        until(&format!("{css} to go"), within, || async move {
+            if self.exists(css).await? {
+                Err("still there".into())
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self
             .c
