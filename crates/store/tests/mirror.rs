@@ -297,6 +297,15 @@ async fn filters_and_search_narrow_listings(env: Env) {
         q.assignee = Some("ana".into());
     });
     assert_eq!(ids(store.list_records(&ana).await.unwrap()), ["t1"]);
+    assert_eq!(
+        store.assignees("L", RecordKind::Task).await.unwrap(),
+        ["ana", "bo"]
+    );
+    assert!(store
+        .assignees("M", RecordKind::Task)
+        .await
+        .unwrap()
+        .is_empty());
     let elsewhere = RecordQuery {
         location_id: "M".into(),
         ..base.clone()
