@@ -98,13 +98,14 @@ pub struct Demo {
 }
 
 impl Demo {
-    pub async fn start(extra: &[&str]) -> Demo {
+    /// `name` tells this demo's logs from those of another test running alongside.
+    pub async fn start(name: &str, extra: &[&str]) -> Demo {
         let logs = target_dir().join("browser");
         std::fs::create_dir_all(&logs).expect("target/browser can be created");
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let (port, sandbox_port) = (free_port(), free_port());
-        let stdout = logs.join("demo.stdout.log");
-        let stderr = logs.join("demo.stderr.log");
+        let stdout = logs.join(format!("{name}.demo.stdout.log"));
+        let stderr = logs.join(format!("{name}.demo.stderr.log"));
         let child = hermetic(Command::new(bin()), data_dir.path())
             .arg("demo")
             .arg("--no-browser")
@@ -314,14 +315,22 @@ pub struct Page {
 }
 
 /// Starts chromedriver and a headless Chromium session through it.
-pub async fn start_browser(chromium: &Path, chromedriver: &Path, base: &str) -> (Driver, Page) {
+pub async fn start_browser(
+    name: &str,
+    chromium: &Path,
+    chromedriver: &Path,
+    base: &str,
+) -> (Driver, Page) {
     let port = free_port();
     let logs = target_dir().join("browser");
     std::fs::create_dir_all(&logs).expect("target/browser can be created");
     let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(logs.join("chromedriver.log")).expect("driver log"))
+        .stdout(
+            std::fs::File::create(logs.join(format!("{name}.chromedriver.log")))
+                .expect("driver log"),
+        )
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
