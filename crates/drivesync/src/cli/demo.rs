@@ -36,9 +36,11 @@ pub struct DemoArgs {
     /// Changes per second made in the sandbox.
     #[arg(long, default_value_t = 1.0)]
     activity_rate: f64,
-    /// Seeded contacts per location. Each costs about 3.3 requests of the sandbox's real
-    /// limit (100 per 10 s per location) to import, so 60 are in within about 10 s and a
-    /// click on Complete is not queued behind the import for long; 150 take about 50 s.
+    /// Seeded contacts per location.
+    ///
+    /// Each costs about 3.3 requests of the sandbox's real limit (100 per 10 s per location)
+    /// to import: 60 are in within about 10 s, so a first click on Complete is not queued
+    /// behind the import for long; 150 take about 50 s.
     #[arg(long, default_value_t = 60)]
     contacts: usize,
 }
