@@ -49,7 +49,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     start_over(&args.data_dir)?;
-    let public = format!("http://{}", args.listen);
+    let listen = resolve_port(args.listen)?;
+    let public = format!("http://{listen}");
     let mut sandbox_config = SandboxConfig {
         addr: args.sandbox_addr,
         locations: 3,
@@ -64,7 +65,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("starting the HighLevel sandbox (is --sandbox-addr free?)")?;
     let base: url::Url = sandbox.base_url().parse()?;
-    say!("HighLevel sandbox on {base}");
+    // The sandbox's own banner: its first line is the one scripts wait for.
+    super::sandbox::print_banner(&sandbox);
 
     let keyring = store::Keyring::from_env_or_file(&args.data_dir)?;
     let db = format!("sqlite://{}", args.data_dir.join("drivesync.db").display());
@@ -91,7 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
 
     let mut config = crate::config::Config::default();
-    config.server.listen = args.listen;
+    config.server.listen = listen;
     config.server.public_url = public.parse()?;
     config.highlevel.api_base = base.clone();
     config.highlevel.authorize_url = base.clone();
@@ -182,6 +184,17 @@ fn sandbox_app(
         base.clone(),
         base.clone(),
     )?)
+}
+
+/// `--listen` with port 0 gets a free port now: the sandbox must be told Drive Chat's
+/// address (the OAuth redirect, the webhook URL) before Drive Chat binds it.
+fn resolve_port(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if listen.port() != 0 {
+        return Ok(listen);
+    }
+    let probe = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    Ok(probe.local_addr()?)
 }
 
 fn millis(d: std::time::Duration) -> i64 {
