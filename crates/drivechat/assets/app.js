@@ -81,6 +81,21 @@
     });
   }
 
+  // A page kept in the back/forward cache would keep its stream open: Chromium allows 6
+  // connections per host, so a few such pages starve every later request. Close on the way
+  // out; a page restored from the cache reconnects (and refreshes what it missed).
+  window.addEventListener("pagehide", function () {
+    if (es) {
+      es.close();
+      es = null;
+    }
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) {
+      connect();
+      markDirty(null);
+    }
+  });
   document.addEventListener("DOMContentLoaded", connect);
   // hx-boost swaps the body on navigation; the workspace (and so the stream) may change.
   document.addEventListener("htmx:afterSettle", connect);

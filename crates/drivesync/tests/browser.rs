@@ -40,8 +40,6 @@ async fn drive_chat_in_a_real_browser() {
 /// host, so after a few such pages every request of the page in front waits for one of
 /// those streams to end: a form posted then hangs for about a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: crates/drivechat/assets/app.js keeps its EventSource open when the \
-            page goes into the back/forward cache (no pagehide/pageshow handling)"]
 async fn pages_left_behind_do_not_starve_the_page_in_front() {
     with_demo_and_browser("back-forward-cache", |b, _sandbox, _demo| async move {
         let ws = sign_in(&b).await;

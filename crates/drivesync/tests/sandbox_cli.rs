@@ -343,6 +343,8 @@ async fn demo_starts_a_seeded_sandbox_with_activity() {
     let p = spawn(&[
         "demo",
         "--no-browser",
+        "--listen",
+        "127.0.0.1:0",
         "--sandbox-addr",
         "127.0.0.1:0",
         "--activity-rate",

@@ -19,6 +19,9 @@ use crate::config::Config;
 /// connection (and an ingest slot) open; HighLevel sends bodies of a few kB at once.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stop waits for open connections (requests in flight, live pages) to end.
+const CONNECTION_GRACE: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -91,9 +94,18 @@ pub struct Running {
 
 impl Running {
     /// Stops taking requests, lets the engine finish or hand back its jobs, and returns.
-    pub async fn shutdown(self) {
+    /// Open Drive Chat pages hold their event streams open and a graceful stop waits for
+    /// every connection: after [`CONNECTION_GRACE`] the rest are cut, so Ctrl-C always
+    /// returns (the pages reconnect to whichever server answers next).
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.server.await;
+        if tokio::time::timeout(CONNECTION_GRACE, &mut self.server)
+            .await
+            .is_err()
+        {
+            tracing::info!("connections still open after the grace period; closing them");
+            self.server.abort();
+        }
         self.engine.shutdown().await;
     }
 }
