@@ -3,7 +3,7 @@
 //! that several drivesync processes sharing one database do not all poll HighLevel.
 
 use crate::clock::now_ms;
-use crate::db::{is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::db::{is_transient, ordering_lock_ids, with_pool, Db, KeyLocks as _};
 use crate::queue::{job_insert_sql, validate_key, NewJob};
 use crate::{Store, StoreError};
 
@@ -91,5 +91,41 @@ impl Store {
         .map(|r| r.rows_affected()))
         .map_err(StoreError::db("giving a job back to the queue"))?;
         Ok(done == 1)
+    }
+
+    /// Completes (deletes) those of `job_ids` that `worker` still holds, in one statement —
+    /// one commit for many finished jobs, which on SQLite is one fsync instead of one each.
+    /// Returns how many were completed; a job missing from the count was lost (its lease
+    /// expired and it was put back).
+    pub async fn complete_jobs(&self, job_ids: &[i64], worker: &str) -> Result<u64, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(0);
+        }
+        let done = match &self.db {
+            Db::Sqlite(pool) => {
+                let ids = serde_json::to_string(job_ids).map_err(|e| {
+                    StoreError::InvalidArgument(format!("job ids cannot be listed: {e}"))
+                })?;
+                sqlx::query(
+                    "DELETE FROM jobs WHERE state = 'running' AND lease_owner = $1 \
+                     AND id IN (SELECT value FROM json_each($2))",
+                )
+                .bind(worker)
+                .bind(ids)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+            }
+            Db::Postgres(pool) => sqlx::query(
+                "DELETE FROM jobs WHERE state = 'running' AND lease_owner = $1 AND id = ANY($2)",
+            )
+            .bind(worker)
+            .bind(job_ids)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        }
+        .map_err(StoreError::db("completing jobs"))?;
+        Ok(done)
     }
 }

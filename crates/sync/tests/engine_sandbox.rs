@@ -19,9 +19,9 @@ const CHANGES: u64 = 5_000;
 async fn faults_converge(env: Env) {
     let store = env.store().await;
     let ingest = common::serve(store.clone(), common::config()).await;
-    // 1,000 requests per 10 s keeps the reconciles inside the test's time; the default 100
+    // 2,000 requests per 10 s keeps the reconciles inside the test's time; the default 100
     // would take minutes per location.
-    let w = world(&store, Some(ingest.url.clone()), 3, 40, 1_000).await;
+    let w = world(&store, Some(ingest.url.clone()), 3, 40, 2_000).await;
     let mut cfg = config(Some(ingest.state.notifier()));
     cfg.schedule = true;
     cfg.schedule_tick = Duration::from_millis(500);
@@ -37,9 +37,9 @@ async fn faults_converge(env: Env) {
     )
     .await;
     let started = w.changes();
-    // ~250 changes a second, through the activity generator's own change function.
+    // ~400 changes a second, through the activity generator's own change function.
     while w.changes() - started < CHANGES {
-        for _ in 0..25 {
+        for _ in 0..40 {
             w.sandbox
                 .sandbox
                 .write(ghl_sandbox::activity::random_change);

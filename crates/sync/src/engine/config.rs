@@ -22,7 +22,8 @@ pub struct EngineConfig {
     pub workers: usize,
     /// How long a claimed job is leased; renewed every third of it while it runs.
     pub lease: Duration,
-    /// Jobs a worker claims at once (run one after another under one heartbeat).
+    /// Jobs claimed at once, and how many claimed jobs may wait for a free worker: one claim
+    /// then serves many jobs under load.
     pub claim_batch: usize,
     pub retry: RetryPolicy,
     /// How often an idle worker looks at the queue without being woken: what lets other
@@ -67,7 +68,7 @@ impl Default for EngineConfig {
         EngineConfig {
             workers: 8,
             lease: Duration::from_secs(60),
-            claim_batch: 8,
+            claim_batch: 32,
             retry: RetryPolicy::default(),
             idle_poll: Duration::from_millis(200),
             poll_interval: Duration::from_secs(5 * 60),

@@ -71,6 +71,7 @@ impl Engine {
             .wake
             .clone()
             .unwrap_or_else(|| Arc::new(Notify::new()));
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             ctx: JobContext {
                 store: store.clone(),
@@ -87,6 +88,7 @@ impl Engine {
             lags: Mutex::new(HashMap::new()),
             ensured: Mutex::new(HashSet::new()),
             metrics: Default::default(),
+            done: done_tx,
         });
         let mut scheduler = Scheduler::default();
         for loc in store.locations().await? {
@@ -99,6 +101,7 @@ impl Engine {
         let mut tasks = vec![
             tokio::spawn(worker::claim_loop(shared.clone())),
             tokio::spawn(worker::heartbeat_loop(shared.clone())),
+            tokio::spawn(worker::complete_loop(shared.clone(), done_rx)),
             tokio::spawn(housekeeping(shared.clone())),
         ];
         if shared.config.schedule {
@@ -119,10 +122,15 @@ impl Engine {
         let _ = self.stop.send(true);
         self.shared.wake.notify_waiters();
         let all = u32::try_from(self.shared.config.workers.max(1)).unwrap_or(u32::MAX);
-        let drained = tokio::time::timeout(
-            self.shared.config.shutdown_grace,
-            self.shared.slots.acquire_many(all),
-        )
+        let shared = self.shared.clone();
+        let drained = tokio::time::timeout(self.shared.config.shutdown_grace, async move {
+            let permits = shared.slots.acquire_many(all).await;
+            // Finished jobs are completed in batches: wait for the last batch to commit.
+            while !shared.running.lock().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            permits.map(drop)
+        })
         .await;
         if drained.is_err() {
             tracing::warn!(

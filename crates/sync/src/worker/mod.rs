@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     pub ensured: Mutex<HashSet<String>>,
     pub slots: Arc<Semaphore>,
     pub metrics: WorkerMetrics,
+    /// Finished jobs waiting to be completed together (see [`complete_loop`]).
+    pub done: tokio::sync::mpsc::UnboundedSender<i64>,
 }
 
 /// How a job ended, before it is settled in the queue.
@@ -104,46 +106,43 @@ enum Ending {
     Released,
 }
 
-/// The claimer: runs until `stop` turns true.
+/// The claimer: runs until `stop` turns true. It keeps up to `claim_batch` claimed jobs
+/// waiting for a free worker beyond those running, so that under load one claim (one write
+/// transaction) serves many jobs rather than one each; the waiting jobs' leases are renewed
+/// like the running ones', and a fair semaphore starts them in the order claimed.
 pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     let cfg = &shared.config;
     let mut stop = shared.stop.clone();
+    let batch = cfg.claim_batch.max(1);
+    let capacity = cfg.workers.max(1) + batch;
     loop {
         if *stop.borrow() {
             break;
-        }
-        let first = tokio::select! {
-            p = shared.slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = stop.changed() => continue,
-        };
-        let mut permits = vec![first];
-        while permits.len() < cfg.claim_batch.max(1) {
-            match shared.slots.clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
-            }
         }
         // Armed before the claim, so a wake-up between the claim and the wait is not lost.
         let notified = shared.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let jobs = match shared
-            .ctx
-            .store
-            .claim_jobs(&shared.worker, permits.len(), cfg.lease)
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming jobs failed; trying again shortly");
-                Vec::new()
+        let room = capacity
+            .saturating_sub(shared.running.lock().len())
+            .min(batch);
+        let jobs = if room == 0 {
+            Vec::new()
+        } else {
+            match shared
+                .ctx
+                .store
+                .claim_jobs(&shared.worker, room, cfg.lease)
+                .await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed; trying again shortly");
+                    Vec::new()
+                }
             }
         };
         if jobs.is_empty() {
-            drop(permits);
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(cfg.idle_poll) => {}
@@ -151,18 +150,69 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             }
             continue;
         }
-        for (job, permit) in jobs.into_iter().zip(permits) {
+        for job in jobs {
             shared.running.lock().insert(job.id);
             let shared = shared.clone();
             tokio::spawn(async move {
+                let permit = shared.slots.clone().acquire_owned().await.ok();
                 let ending = run(&shared, &job).await;
-                settle(&shared, &job, ending).await;
-                shared.running.lock().remove(&job.id);
+                let batched = matches!(ending, Ending::Done) && shared.done.send(job.id).is_ok();
+                if !batched {
+                    settle(&shared, &job, ending).await;
+                    shared.running.lock().remove(&job.id);
+                    // Its key's next job may now be claimable.
+                    shared.wake.notify_waiters();
+                }
                 drop(permit);
-                // Its key's next job may now be claimable.
-                shared.wake.notify_waiters();
             });
         }
+    }
+}
+
+/// Completes finished jobs in batches: whatever finished while the previous batch was being
+/// committed goes in the next, so under load one commit (one fsync on SQLite) completes many
+/// jobs, and when idle a job is completed at once. A job stays in the running set, its lease
+/// renewed, until its completion is committed.
+pub(crate) async fn complete_loop(
+    shared: Arc<Shared>,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<i64>,
+) {
+    const MAX_BATCH: usize = 512;
+    let mut ids = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = done.recv().await {
+        ids.push(first);
+        while ids.len() < MAX_BATCH {
+            match done.try_recv() {
+                Ok(id) => ids.push(id),
+                Err(_) => break,
+            }
+        }
+        match shared.ctx.store.complete_jobs(&ids, &shared.worker).await {
+            Ok(n) => {
+                shared.metrics.completed.fetch_add(n, Ordering::Relaxed);
+                if n < ids.len() as u64 {
+                    tracing::warn!(
+                        finished = ids.len(),
+                        completed = n,
+                        "some finished jobs were not completed: their leases had expired, so they run again"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                jobs = ids.len(),
+                "completing finished jobs failed; they run again after their leases expire"
+            ),
+        }
+        {
+            let mut running = shared.running.lock();
+            for id in &ids {
+                running.remove(id);
+            }
+        }
+        ids.clear();
+        // The next job of each of their keys may now be claimable.
+        shared.wake.notify_waiters();
     }
 }
 
