@@ -21,6 +21,13 @@
 //!   contact, a poll of that contact, or the reconcile's full walk.
 //! - A contact event does not re-read the contact's tasks, notes and appointments: the
 //!   poller does, within its budget.
+//! - **A late first sight is checked.** A webhook for a record the store has never seen that
+//!   arrives more than [`LATE_FIRST_SIGHT_MS`] after HighLevel stamped it (a delivery HighLevel
+//!   re-sent after a 429, a job re-run after its worker died) may announce a record deleted
+//!   since, whose deletion the store already passed over or will never hear of (its webhook
+//!   dropped). Applied as it is, it would bring the record back until the next reconcile; so it
+//!   is read from HighLevel instead, and a 404 leaves a tombstone. Prompt webhooks, and any
+//!   event for a record already known (a tombstone is final), are applied without a read.
 //!
 //! Unknown event types are counted (`unknown_events` of the location's sync state) and the
 //! job completes; INSTALL and UNINSTALL go to [`crate::installs`].
@@ -36,6 +43,11 @@ use crate::converge::{self, Outcome};
 use crate::describe::Origin;
 use crate::engine::SyncError;
 use crate::records;
+
+/// A webhook for an unknown record older than this (from its `timestamp` to its apply) is
+/// confirmed by a read (see the module documentation). Prompt deliveries are applied within a
+/// second or two even under load, so only re-sent or re-run ones pay the request.
+pub const LATE_FIRST_SIGHT_MS: i64 = 10_000;
 
 /// What applying one webhook did.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +98,11 @@ pub async fn apply_webhook(
     let need_id = || id.ok_or_else(|| malformed("no `id`".into()));
     let webhook = Origin::Webhook;
     let l = location.as_str();
+    let late = lag_ms.is_some_and(|lag| lag > LATE_FIRST_SIGHT_MS);
+    let payload_contact = body
+        .get("contactId")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     let outcome = match &env.event {
         WebhookEvent::ContactCreate(_)
         | WebhookEvent::ContactUpdate(_)
@@ -96,6 +113,11 @@ pub async fn apply_webhook(
                 refetch(store, clients, l, RecordKind::Contact, id, None, version).await?
             } else {
                 let old = store.record(l, RecordKind::Contact, id).await?;
+                if old.is_none() && late {
+                    let o = refetch(store, clients, l, RecordKind::Contact, id, None, version);
+                    applied.outcome = Some(o.await?);
+                    return Ok(applied);
+                }
                 let data = overlay(old.as_ref(), &body);
                 let rec = records::contact(l, data, version)
                     .ok_or_else(|| malformed("no `id`".into()))?;
@@ -109,6 +131,11 @@ pub async fn apply_webhook(
         WebhookEvent::TaskCreate(_) | WebhookEvent::TaskComplete(_) => {
             let id = need_id()?;
             let old = store.record(l, RecordKind::Task, id).await?;
+            if let (None, true, Some(c)) = (&old, late, payload_contact) {
+                let o = refetch(store, clients, l, RecordKind::Task, id, Some(c), version);
+                applied.outcome = Some(o.await?);
+                return Ok(applied);
+            }
             let mut body = body.clone();
             if let Some(o) = body.as_object_mut() {
                 match &env.event {
@@ -139,6 +166,11 @@ pub async fn apply_webhook(
         WebhookEvent::NoteCreate(_) | WebhookEvent::NoteUpdate(_) => {
             let id = need_id()?;
             let old = store.record(l, RecordKind::Note, id).await?;
+            if let (None, true, Some(c)) = (&old, late, payload_contact) {
+                let o = refetch(store, clients, l, RecordKind::Note, id, Some(c), version);
+                applied.outcome = Some(o.await?);
+                return Ok(applied);
+            }
             let data = overlay(old.as_ref(), &body);
             let contact = old.as_ref().and_then(|o| o.contact_id.clone());
             let rec = records::note(l, contact.as_deref(), data, version)
@@ -168,6 +200,19 @@ pub async fn apply_webhook(
                 .await?
             } else {
                 let old = store.record(l, RecordKind::Appointment, id).await?;
+                if old.is_none() && late {
+                    let o = refetch(
+                        store,
+                        clients,
+                        l,
+                        RecordKind::Appointment,
+                        id,
+                        None,
+                        version,
+                    );
+                    applied.outcome = Some(o.await?);
+                    return Ok(applied);
+                }
                 let data = overlay(old.as_ref(), &appt);
                 let rec = records::appointment(l, data, version)
                     .ok_or_else(|| malformed("no `appointment.id`".into()))?;
