@@ -114,6 +114,12 @@ impl Signer {
         (ed, rsa)
     }
 
+    /// `x-ghl-signature` alone: what HighLevel sends now (the RSA header is legacy), and cheap
+    /// enough to sign at send time in a load generator (RSA-4096 signing costs milliseconds).
+    pub fn sign_ed25519(&self, body: &[u8]) -> String {
+        B64.encode(self.ed.sign(body).to_bytes())
+    }
+
     pub fn ed25519_public_pem(&self) -> String {
         self.ed
             .verifying_key()
