@@ -658,12 +658,18 @@ fn cursor_of(r: &Record, order: RecordOrder) -> String {
         RecordOrder::TitleAsc => r.title.as_deref().unwrap_or("").to_lowercase(),
         RecordOrder::UpdatedDesc => r.version_ms.to_string(),
     };
+    encode_cursor(&key, &r.record_id)
+}
+
+/// A keyset page cursor: the sort key and id of the page's last row, opaque to clients.
+pub(crate) fn encode_cursor(key: &str, id: &str) -> String {
     use base64::Engine as _;
-    let raw = serde_json::json!([key, r.record_id]).to_string();
+    let raw = serde_json::json!([key, id]).to_string();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn parse_cursor(cursor: &str) -> Result<(String, String), StoreError> {
+/// The sort key and id of a cursor made by [`encode_cursor`].
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(String, String), StoreError> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
@@ -671,7 +677,7 @@ fn parse_cursor(cursor: &str) -> Result<(String, String), StoreError> {
     serde_json::from_slice::<(String, String)>(&raw).map_err(|_| bad_cursor())
 }
 
-fn bad_cursor() -> StoreError {
+pub(crate) fn bad_cursor() -> StoreError {
     StoreError::InvalidArgument(
         "the page cursor is not one this server gave out; start from the first page".into(),
     )

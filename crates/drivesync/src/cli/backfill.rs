@@ -28,22 +28,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let config = args.highlevel.apply(args.store.load_config()?);
     let store = args.store.open().await?;
     let (client, _) = args.highlevel.connect(&config, &store).await?;
-    let locations = match &args.location {
-        Some(l) => vec![l.clone()],
-        None => store
-            .locations()
-            .await?
-            .into_iter()
-            .map(|l| l.location_id)
-            .collect(),
-    };
-    if locations.is_empty() {
-        anyhow::bail!("no location is connected; run `drivesync connect` first");
-    }
+    let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     for id in locations {
-        if store.location(&id).await?.is_none() {
-            anyhow::bail!("location {id} is not connected; see `drivesync locations`");
-        }
         let bar = Bar::new(&id);
         let opts = sync::backfill::BackfillOptions {
             restart: args.restart,

@@ -159,6 +159,31 @@ pub async fn client(
     )?)
 }
 
+/// The locations a command acts on: the one given (which must be connected), else every
+/// connected location (agency connections aside: they hold no records).
+pub async fn target_locations(
+    store: &store::Store,
+    given: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    if let Some(l) = given {
+        if store.location(l).await?.is_none() {
+            anyhow::bail!("location {l} is not connected; see `drivesync locations`");
+        }
+        return Ok(vec![l.to_string()]);
+    }
+    let all: Vec<String> = store
+        .locations()
+        .await?
+        .into_iter()
+        .filter(|l| l.user_type != "Company")
+        .map(|l| l.location_id)
+        .collect();
+    if all.is_empty() {
+        anyhow::bail!("no location is connected; run `drivesync connect` first");
+    }
+    Ok(all)
+}
+
 /// The location to act on: the one given, or the only one connected.
 pub async fn pick_location(store: &store::Store, given: Option<String>) -> anyhow::Result<String> {
     if let Some(l) = given {

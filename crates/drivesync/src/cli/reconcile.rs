@@ -17,21 +17,7 @@ pub struct ReconcileArgs {
 
 pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
-    let locations: Vec<String> = match &args.location {
-        Some(l) => {
-            if store.location(l).await?.is_none() {
-                anyhow::bail!("location {l} is not connected; see `drivesync locations`");
-            }
-            vec![l.clone()]
-        }
-        None => store
-            .locations()
-            .await?
-            .into_iter()
-            .filter(|l| l.user_type != "Company")
-            .map(|l| l.location_id)
-            .collect(),
-    };
+    let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     for id in locations {
         let job = store::NewJob::new(
             sync::poller::RECONCILE_JOB_KIND,

@@ -10,7 +10,7 @@
 //! expression, makes SQLite scan or sort every task instead.) It returns ids only; the caller
 //! reads the page's records by key.
 
-use base64::Engine as _;
+use crate::mirror::{bad_cursor, encode_cursor, parse_cursor};
 
 use crate::db::with_pool;
 use crate::{Store, StoreError};
@@ -149,7 +149,7 @@ impl Store {
         };
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
-            rows.last().map(|(id, k)| cursor_of(k, id))
+            rows.last().map(|(id, k)| encode_cursor(k, id))
         } else {
             None
         };
@@ -202,22 +202,4 @@ impl Store {
         })
         .map_err(StoreError::db("counting the task board"))
     }
-}
-
-fn cursor_of(key: &str, id: &str) -> String {
-    let raw = serde_json::json!([key, id]).to_string();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-fn parse_cursor(cursor: &str) -> Result<(String, String), StoreError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad_cursor())?;
-    serde_json::from_slice::<(String, String)>(&raw).map_err(|_| bad_cursor())
-}
-
-fn bad_cursor() -> StoreError {
-    StoreError::InvalidArgument(
-        "the page cursor is not one this server gave out; start from the first page".into(),
-    )
 }
