@@ -42,37 +42,37 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a commented config file (drivesync.toml) to start from.
+    Init(init::InitArgs),
+    /// Connect a HighLevel location: the OAuth install flow, or a Private Integration Token.
+    Connect(connect::ConnectArgs),
+    /// List connected locations with their scopes, token expiry and state.
+    Locations(locations::LocationsArgs),
+    /// Import what connected locations already hold (resumes after an interruption).
+    Backfill(backfill::BackfillArgs),
+    /// Serve webhooks, the sync engine and Drive Chat from the config file.
+    Serve(serve::ServeArgs),
+    /// Per location: last event, lag, queue depth, dead letters, poll cursor, token state.
+    Status(status::StatusArgs),
+    /// Compare the local store with HighLevel record by record and print the differences.
+    Verify(verify::VerifyArgs),
+    /// Queue a full reconcile of locations with HighLevel now (run by `drivesync serve`).
+    Reconcile(reconcile::ReconcileArgs),
+    /// People who sign in to Drive Chat.
+    Users(users::UsersArgs),
+    /// API tokens for Drive Chat's HTTP API.
+    Tokens(users::TokensArgs),
+    /// Jobs that failed every attempt: list, show, replay or drop them.
+    Dlq(dlq::DlqArgs),
+    /// Manage the master key that encrypts stored tokens and secrets.
+    Keys(keys::KeysArgs),
+    /// Run any HighLevel operation and print its JSON.
+    Api(api::ApiArgs),
     /// Run the HighLevel sandbox: OAuth, the Contacts API, rate limits, signed webhooks and
     /// fault injection on this machine, with seeded data.
     Sandbox(sandbox::SandboxArgs),
     /// Start everything on localhost with seeded data, ready to click.
     Demo(demo::DemoArgs),
-    /// Connect a HighLevel location: the OAuth install flow, or a Private Integration Token.
-    Connect(connect::ConnectArgs),
-    /// List connected locations with their scopes, token expiry and state.
-    Locations(locations::LocationsArgs),
-    /// Run any HighLevel operation and print its JSON.
-    Api(api::ApiArgs),
-    /// Manage the master key that encrypts stored tokens and secrets.
-    Keys(keys::KeysArgs),
-    /// Serve webhooks, the sync engine and Drive Chat from the config file.
-    Serve(serve::ServeArgs),
-    /// Import what connected locations already hold (resumes after an interruption).
-    Backfill(backfill::BackfillArgs),
-    /// Queue a full reconcile of locations with HighLevel now (run by `drivesync serve`).
-    Reconcile(reconcile::ReconcileArgs),
-    /// Compare the local store with HighLevel record by record and print the differences.
-    Verify(verify::VerifyArgs),
-    /// People who sign in to Drive Chat.
-    Users(users::UsersArgs),
-    /// API tokens for Drive Chat's HTTP API.
-    Tokens(users::TokensArgs),
-    /// Write a commented config file (drivesync.toml) to start from.
-    Init(init::InitArgs),
-    /// Per location: last event, lag, queue depth, dead letters, poll cursor, token state.
-    Status(status::StatusArgs),
-    /// Jobs that failed every attempt: list, show, replay or drop them.
-    Dlq(dlq::DlqArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
