@@ -62,12 +62,13 @@ impl Setup {
         c
     }
 
-    fn serve(&self, n: usize) -> Child {
+    fn serve(&self, n: usize) -> Server {
         let log = std::fs::File::create(self.logs.join(format!("serve-{n}.log"))).unwrap();
         self.command(&["serve"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
+            .map(Server)
             .expect("drivesync serve starts")
     }
 
@@ -179,6 +180,16 @@ reconcile_interval = "10m"
     }
 }
 
+/// A server process that is killed when dropped, so a failing assertion does not leave it
+/// running.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        kill9(&mut self.0);
+    }
+}
+
 fn kill9(child: &mut Child) {
     // SIGKILL: no shutdown path runs.
     let _ = child.kill();
@@ -226,7 +237,7 @@ async fn run(db: common::Db) {
             while delivered(&s).await == seen && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            kill9(&mut serve);
+            kill9(&mut serve.0);
             kills += 1;
             serve = s.serve(kills);
             s.wait_healthy().await;
@@ -272,7 +283,7 @@ async fn run(db: common::Db) {
             )),
         "{metrics}"
     );
-    kill9(&mut serve);
+    kill9(&mut serve.0);
     check_acknowledged_kept(&s, &db).await;
     check_no_double_effect(&s, &db).await;
     let c = s.counters().await;
