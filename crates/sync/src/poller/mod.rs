@@ -119,7 +119,7 @@ async fn converge_walked(
             let page = store.list_records(&q).await?;
             for r in &page.records {
                 if !listed.contains(r.record_id.as_str()) {
-                    confirm(store, handle, r, origin, started_ms, report).await?;
+                    confirm(store, handle, r, origin, report).await?;
                 }
             }
             match page.next {
@@ -146,10 +146,12 @@ async fn confirm(
     handle: &ghl::api::Location,
     stored: &Record,
     origin: Origin,
-    started_ms: i64,
     report: &parking_lot::Mutex<WalkReport>,
 ) -> Result<(), SyncError> {
-    if stored.is_deleted() || stored.synced_at_ms >= started_ms {
+    // A record written while this reconcile ran is read too: a webhook applied meanwhile may
+    // have announced a record deleted since (a late create whose delete was dropped), and
+    // only HighLevel can say which. A record created since is simply found.
+    if stored.is_deleted() {
         return Ok(());
     }
     let read_at = now_ms();
@@ -319,7 +321,7 @@ pub async fn reconcile(
                 return Err(SyncError::Interrupted);
             }
             if let Some(stored) = store.record(location, kind, &id).await? {
-                confirm(store, &handle, &stored, Origin::Reconcile, started, &report).await?;
+                confirm(store, &handle, &stored, Origin::Reconcile, &report).await?;
             }
         }
     }
