@@ -121,7 +121,7 @@ pub async fn apply_webhook(
                 let data = overlay(old.as_ref(), &body);
                 let rec = records::contact(l, data, version)
                     .ok_or_else(|| malformed("no `id`".into()))?;
-                converge::apply_state(store, rec, webhook, true).await?
+                converge::apply_state_over(store, rec, old, webhook, true).await?
             }
         }
         WebhookEvent::ContactDelete(_) => {
@@ -158,7 +158,7 @@ pub async fn apply_webhook(
                     "task stored without its contact; the next read that knows it places it"
                 );
             }
-            converge::apply_state(store, rec, webhook, true).await?
+            converge::apply_state_over(store, rec, old, webhook, true).await?
         }
         WebhookEvent::TaskDelete(_) => {
             converge::apply_delete(store, l, RecordKind::Task, need_id()?, version, webhook).await?
@@ -175,7 +175,7 @@ pub async fn apply_webhook(
             let contact = old.as_ref().and_then(|o| o.contact_id.clone());
             let rec = records::note(l, contact.as_deref(), data, version)
                 .ok_or_else(|| malformed("no `id`".into()))?;
-            converge::apply_state(store, rec, webhook, true).await?
+            converge::apply_state_over(store, rec, old, webhook, true).await?
         }
         WebhookEvent::NoteDelete(_) => {
             converge::apply_delete(store, l, RecordKind::Note, need_id()?, version, webhook).await?
@@ -216,7 +216,7 @@ pub async fn apply_webhook(
                 let data = overlay(old.as_ref(), &appt);
                 let rec = records::appointment(l, data, version)
                     .ok_or_else(|| malformed("no `appointment.id`".into()))?;
-                converge::apply_state(store, rec, webhook, true).await?
+                converge::apply_state_over(store, rec, old, webhook, true).await?
             }
         }
         WebhookEvent::AppointmentDelete(_) => {

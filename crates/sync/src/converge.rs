@@ -56,7 +56,20 @@ pub async fn apply_state_as(
     announce: bool,
     actor: Option<&str>,
 ) -> Result<Outcome, StoreError> {
-    converge(store, new, origin, announce, actor, None).await
+    converge(store, new, origin, announce, actor, None, None).await
+}
+
+/// [`apply_state`] starting from `seen`, the stored state the caller has just read to build
+/// `new` (a webhook laid over it): saves reading it again on the hot path. A state changed
+/// meanwhile only costs the guarded write's conflict and a fresh read.
+pub async fn apply_state_over(
+    store: &Store,
+    new: Record,
+    seen: Option<Record>,
+    origin: Origin,
+    announce: bool,
+) -> Result<Outcome, StoreError> {
+    converge(store, new, origin, announce, None, None, Some(seen)).await
 }
 
 /// Applies a state read from HighLevel by a request sent at `read_at_ms` (this host's clock).
@@ -76,7 +89,7 @@ pub async fn apply_read(
     announce: bool,
     read_at_ms: i64,
 ) -> Result<Outcome, StoreError> {
-    converge(store, new, origin, announce, None, Some(read_at_ms)).await
+    converge(store, new, origin, announce, None, Some(read_at_ms), None).await
 }
 
 async fn converge(
@@ -86,11 +99,17 @@ async fn converge(
     announce: bool,
     actor: Option<&str>,
     read_at_ms: Option<i64>,
+    mut seen: Option<Option<Record>>,
 ) -> Result<Outcome, StoreError> {
     for _ in 0..MAX_RACES {
-        let old = store
-            .record(&new.location_id, new.kind, &new.record_id)
-            .await?;
+        let old = match seen.take() {
+            Some(state) => state,
+            None => {
+                store
+                    .record(&new.location_id, new.kind, &new.record_id)
+                    .await?
+            }
+        };
         if let Some(old) = &old {
             if old.is_deleted() {
                 return Ok(Outcome::Gone);

@@ -139,22 +139,45 @@ pub async fn client(
     app_args: &AppArgs,
     store: Arc<store::Store>,
 ) -> anyhow::Result<ghl::GhlClient> {
-    let app = match app_args.app(ghl_args, &store).await {
-        Ok(app) => app,
-        // Without app credentials only Private Integration Tokens can be used; a refresh
-        // will then say what is missing.
-        Err(_) => ghl::OAuthApp::new(
+    // Without app credentials only Private Integration Tokens can be used; a refresh will
+    // then say what is missing.
+    let app = app_args.app(ghl_args, &store).await.ok();
+    client_from(
+        app,
+        &ghl_args.ghl_base_url,
+        &app_args.ghl_authorize_url,
+        &app_args.redirect_uri,
+        &store,
+    )
+}
+
+/// A client whose tokens come from `store`, refreshed through `app`; without an app, a
+/// placeholder one under which only Private Integration Tokens work (a refresh says what is
+/// missing).
+pub fn client_from(
+    app: Option<ghl::OAuthApp>,
+    api_base: &Url,
+    authorize_base: &Url,
+    redirect_uri: &Url,
+    store: &store::Store,
+) -> anyhow::Result<ghl::GhlClient> {
+    let app = match app {
+        Some(a) => a,
+        None => ghl::OAuthApp::new(
             "unset",
             SecretString::from(String::new()),
-            app_args.redirect_uri.as_str(),
+            redirect_uri.as_str(),
             Vec::new(),
-            ghl_args.ghl_base_url.clone(),
-            app_args.ghl_authorize_url.clone(),
+            api_base.clone(),
+            authorize_base.clone(),
         )?,
     };
-    let tokens = ghl::OAuthTokens::new(Arc::new(store::GhlTokens::new(store)), app);
+    let tokens = ghl::OAuthTokens::new(
+        Arc::new(store::GhlTokens::new(Arc::new(store.clone()))),
+        app,
+    );
     Ok(ghl::GhlClient::new(
-        ghl::ClientConfig::new(ghl_args.ghl_base_url.clone()),
+        ghl::ClientConfig::new(api_base.clone()),
         Arc::new(tokens),
     )?)
 }

@@ -94,6 +94,32 @@ async fn connect_pit(
     Ok(())
 }
 
+/// Stores the tokens of an approved location (OAuth authorization code), sealed, and returns
+/// when the access token expires.
+pub async fn save_oauth_location(
+    store: &store::Store,
+    location_id: &str,
+    name: Option<&str>,
+    tokens: &ghl::TokenResponse,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let expires_at =
+        chrono::Utc::now() + chrono::Duration::from_std(tokens.expires_in).unwrap_or_default();
+    store
+        .save_location(&store::NewLocation {
+            location_id: location_id.to_string(),
+            company_id: tokens.company_id.clone(),
+            name: name.map(str::to_string),
+            auth: store::AuthKind::OAuth,
+            user_type: tokens.user_type.as_str().into(),
+            scopes: tokens.scopes.clone(),
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at_ms: Some(expires_at.timestamp_millis()),
+        })
+        .await?;
+    Ok(expires_at)
+}
+
 async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::Result<()> {
     let app = args.app.app(&args.ghl, &store).await?;
     let redirect = &args.app.redirect_uri;
@@ -133,21 +159,7 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
         .location_id
         .clone()
         .context("HighLevel's answer names no location; connect a location, not an agency")?;
-    let expires_at =
-        chrono::Utc::now() + chrono::Duration::from_std(tokens.expires_in).unwrap_or_default();
-    store
-        .save_location(&store::NewLocation {
-            location_id: location.clone(),
-            company_id: tokens.company_id.clone(),
-            name: None,
-            auth: store::AuthKind::OAuth,
-            user_type: tokens.user_type.as_str().into(),
-            scopes: tokens.scopes.clone(),
-            access_token: tokens.access_token.clone(),
-            refresh_token: tokens.refresh_token.clone(),
-            expires_at_ms: Some(expires_at.timestamp_millis()),
-        })
-        .await?;
+    let expires_at = save_oauth_location(&store, &location, None, &tokens).await?;
     store
         .put_secret(
             common::SECRET_CLIENT_ID,

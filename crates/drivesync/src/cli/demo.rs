@@ -126,9 +126,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
     })
     .await?;
-    for (id, name) in &locations {
-        drivechat::admin::ensure_workspace(&store, id, name).await?;
-    }
+    // `serve::start` made each location's workspace, named as saved by `connect` above.
     demo_user(&store, &locations).await?;
     backfill_in_background(&store, &running, &locations);
 
@@ -269,20 +267,7 @@ async fn connect(
     );
     ghl::OAuthApp::check_state(&request.state, state)?;
     let tokens = app.exchange_code(code, ghl::UserType::Location).await?;
-    let expires = chrono::Utc::now() + chrono::Duration::from_std(tokens.expires_in)?;
-    store
-        .save_location(&store::NewLocation {
-            location_id: id.to_string(),
-            company_id: tokens.company_id.clone(),
-            name: Some(name.to_string()),
-            auth: store::AuthKind::OAuth,
-            user_type: tokens.user_type.as_str().into(),
-            scopes: tokens.scopes.clone(),
-            access_token: tokens.access_token.clone(),
-            refresh_token: tokens.refresh_token.clone(),
-            expires_at_ms: Some(expires.timestamp_millis()),
-        })
-        .await?;
+    super::connect::save_oauth_location(store, id, Some(name), &tokens).await?;
     Ok(())
 }
 

@@ -255,25 +255,18 @@ fn ghl_client(
     store: &store::Store,
     app: Option<ghl::OAuthApp>,
 ) -> anyhow::Result<ghl::GhlClient> {
-    let app = match app {
-        Some(a) => a,
-        None => ghl::OAuthApp::new(
-            "unset",
-            SecretString::from(String::new()),
-            "http://127.0.0.1/oauth/callback",
-            Vec::new(),
-            config.highlevel.api_base.clone(),
-            config.highlevel.authorize_url.clone(),
-        )?,
-    };
-    let tokens = ghl::OAuthTokens::new(
-        Arc::new(store::GhlTokens::new(Arc::new(store.clone()))),
+    let redirect = config
+        .server
+        .public_url
+        .join("oauth/callback")
+        .context("server.public_url cannot carry a path")?;
+    common::client_from(
         app,
-    );
-    Ok(ghl::GhlClient::new(
-        ghl::ClientConfig::new(config.highlevel.api_base.clone()),
-        Arc::new(tokens),
-    )?)
+        &config.highlevel.api_base,
+        &config.highlevel.authorize_url,
+        &redirect,
+        store,
+    )
 }
 
 fn ingest_config(
