@@ -119,7 +119,7 @@ async fn converge_walked(
             let page = store.list_records(&q).await?;
             for r in &page.records {
                 if !listed.contains(r.record_id.as_str()) {
-                    confirm(store, handle, r, origin, report).await?;
+                    confirm(store, handle, r, origin, started_ms, report).await?;
                 }
             }
             match page.next {
@@ -146,12 +146,20 @@ async fn confirm(
     handle: &ghl::api::Location,
     stored: &Record,
     origin: Origin,
+    started_ms: i64,
     report: &parking_lot::Mutex<WalkReport>,
 ) -> Result<(), SyncError> {
-    // A record written while this reconcile ran is read too: a webhook applied meanwhile may
+    // A record written while this walk ran is read too: a webhook applied meanwhile may
     // have announced a record deleted since (a late create whose delete was dropped), and
     // only HighLevel can say which. A record created since is simply found.
     if stored.is_deleted() {
+        return Ok(());
+    }
+    // Except an orphan (a task or note stored without its contact) that arrived after the
+    // walk began: it cannot be read, and the listings the walk read may predate it, so not
+    // meeting it proves nothing; the next walk places it.
+    let written_during_walk = stored.synced_at_ms >= started_ms;
+    if written_during_walk && stored.contact_id.is_none() {
         return Ok(());
     }
     let read_at = now_ms();
@@ -321,7 +329,7 @@ pub async fn reconcile(
                 return Err(SyncError::Interrupted);
             }
             if let Some(stored) = store.record(location, kind, &id).await? {
-                confirm(store, &handle, &stored, Origin::Reconcile, &report).await?;
+                confirm(store, &handle, &stored, Origin::Reconcile, started, &report).await?;
             }
         }
     }
