@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod queue;
 mod reencrypt;
 mod secrets;
+mod sqlite_busy;
 mod sync_queries;
 mod sync_state;
 pub mod vault;
@@ -59,6 +60,8 @@ use db::Db;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// The same database, for writes that need not wait for the disk ([`Db::relaxed`]).
+    relaxed: Db,
     keys: Arc<Keys>,
 }
 
@@ -133,6 +136,7 @@ impl Store {
     /// migrations for that backend before returning.
     pub async fn connect(url: &str, keyring: Keyring) -> Result<Store, StoreError> {
         let db = Db::connect(url).await?;
+        let relaxed = db.relaxed().await?;
         tracing::info!(
             backend = db.backend(),
             key_id = keyring.current_id(),
@@ -140,6 +144,7 @@ impl Store {
         );
         Ok(Store {
             db,
+            relaxed,
             keys: Arc::new(Keys::new(keyring)),
         })
     }
@@ -157,6 +162,7 @@ impl Store {
     /// Closes the pool, waiting for connections in use to be returned. Other clones of this
     /// store are closed too.
     pub async fn close(&self) {
+        self.relaxed.close().await;
         self.db.close().await;
     }
 }

@@ -290,7 +290,8 @@ impl Store {
             } => (UPDATE_RECORD, version_ms, deleted),
         };
         let r = record;
-        let written = with_pool!(&self.db, |pool| async {
+        // Re-derived from HighLevel if a power cut loses it (see `Db::relaxed`).
+        let written = with_pool!(&self.relaxed, |pool| async {
             let mut tx = pool.begin().await?;
             let mut q = sqlx::query(sql)
                 .bind(&r.location_id)
