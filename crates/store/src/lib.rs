@@ -33,6 +33,7 @@ mod secrets;
 mod sqlite_busy;
 mod sync_queries;
 mod sync_state;
+mod upkeep;
 pub mod vault;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sync_state::{BackfillCheckpoint, SyncState};
+pub use upkeep::Upkeep;
 pub use vault::Keyring;
 
 use db::Db;

@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo bench -p sync --bench e2e                        # 5,000 webhooks at 500/s
 //! BENCH_WEBHOOKS=10000 BENCH_RATE=500 cargo bench -p sync --bench e2e
+//! BENCH_STORE=postgres cargo bench -p sync --bench e2e   # one store only (sqlite|postgres)
 //! ```
 
 use std::collections::HashMap;
@@ -225,10 +226,16 @@ fn main() {
     println!(
         "end to end: {n} signed ContactCreate webhooks at {rate}/s, ingest + engine in one process"
     );
+    let only = std::env::var("BENCH_STORE").unwrap_or_default();
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = format!("sqlite://{}", dir.path().join("e2e.db").display());
-        run("sqlite", &sqlite, &signer, n, rate).await;
+        if only.is_empty() || only == "sqlite" {
+            run("sqlite", &sqlite, &signer, n, rate).await;
+        }
+        if !(only.is_empty() || only == "postgres") {
+            return;
+        }
 
         let Ok(base) = std::env::var("DRIVESYNC_TEST_PG_URL") else {
             println!("postgres: skipped (DRIVESYNC_TEST_PG_URL is not set)");

@@ -50,6 +50,9 @@ pub struct EngineConfig {
     pub requeue_interval: Duration,
     /// How often the inbox is pruned.
     pub prune_interval: Duration,
+    /// How often PostgreSQL's statistics and dead rows are looked at ([`store::Store::upkeep`]);
+    /// `None` leaves them to autovacuum alone.
+    pub upkeep_interval: Option<Duration>,
     /// How long `shutdown` waits for running jobs before leaving them to their leases.
     pub shutdown_grace: Duration,
     /// Contacts whose tasks, notes and appointments a poll or reconcile reads at once.
@@ -80,6 +83,7 @@ impl Default for EngineConfig {
             schedule_tick: Duration::from_secs(5),
             requeue_interval: Duration::from_secs(5),
             prune_interval: Duration::from_secs(5 * 60),
+            upkeep_interval: Some(Duration::from_secs(10)),
             shutdown_grace: Duration::from_secs(10),
             fetch_concurrency: 4,
             wake: None,
@@ -101,6 +105,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("per_location", &self.per_location)
             .field("poll_overlap", &self.poll_overlap)
+            .field("upkeep_interval", &self.upkeep_interval)
             .field("inbox_retention", &self.inbox_retention)
             .field("schedule", &self.schedule)
             .field(

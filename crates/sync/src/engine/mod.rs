@@ -1,6 +1,7 @@
 //! The sync engine of one drivesync process: workers applying queued jobs (webhooks, polls,
 //! reconciles and registered kinds such as the write-back), the poll/reconcile scheduler,
-//! and housekeeping (leases that expired put back, the inbox pruned).
+//! and housekeeping (leases that expired put back, the inbox pruned, table statistics kept
+//! fresh).
 //!
 //! ```no_run
 //! # async fn run(store: store::Store, client: ghl::GhlClient,
@@ -183,14 +184,18 @@ impl Drop for Engine {
     }
 }
 
-/// Expired leases put back, lags written, the inbox pruned — each on its own clock.
+/// Expired leases put back, lags written, the inbox pruned, PostgreSQL's statistics kept
+/// fresh — each on its own clock.
 async fn housekeeping(shared: Arc<Shared>) {
     let cfg = &shared.config;
     let store = &shared.ctx.store;
     let mut requeue = tokio::time::interval(cfg.requeue_interval);
     let mut lags = tokio::time::interval(LAG_FLUSH);
     let mut prune = tokio::time::interval(cfg.prune_interval);
-    for t in [&mut requeue, &mut lags, &mut prune] {
+    // Without upkeep the tick never comes (a day apart, and the branch below is skipped).
+    let mut upkeep =
+        tokio::time::interval(cfg.upkeep_interval.unwrap_or(Duration::from_secs(86_400)));
+    for t in [&mut requeue, &mut lags, &mut prune, &mut upkeep] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -208,6 +213,15 @@ async fn housekeeping(shared: Arc<Shared>) {
                     tracing::warn!(error = %e, "pruning the webhook inbox failed");
                 }
             }
+            _ = upkeep.tick(), if cfg.upkeep_interval.is_some() => match store.upkeep().await {
+                Ok(done) if done != store::Upkeep::default() => tracing::debug!(
+                    analyzed = ?done.analyzed,
+                    vacuumed = ?done.vacuumed,
+                    "refreshed table statistics"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "refreshing table statistics failed; autovacuum still does it, later"),
+            },
         }
     }
 }
