@@ -8,6 +8,7 @@
 //! cargo bench -p sync --bench e2e                        # 5,000 webhooks at 500/s
 //! BENCH_WEBHOOKS=10000 BENCH_RATE=500 cargo bench -p sync --bench e2e
 //! BENCH_STORE=postgres cargo bench -p sync --bench e2e   # one store only (sqlite|postgres)
+//! BENCH_UPKEEP=0 cargo bench -p sync --bench e2e         # without the engine's table upkeep
 //! ```
 
 use std::collections::HashMap;
@@ -77,6 +78,12 @@ async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
     .expect("client");
     let config = EngineConfig {
         schedule: false,
+        // BENCH_UPKEEP=0 leaves PostgreSQL's statistics to autovacuum (to compare).
+        upkeep_interval: if std::env::var("BENCH_UPKEEP").as_deref() == Ok("0") {
+            None
+        } else {
+            EngineConfig::default().upkeep_interval
+        },
         workers: env_usize("BENCH_WORKERS", EngineConfig::default().workers),
         ..EngineConfig::default()
     }
