@@ -26,22 +26,14 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use sync::backfill::{backfill, BackfillOptions, Progress};
 
+mod support;
+use support::status_kib;
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A field of /proc/self/status, in KiB (Linux).
-fn status_kib(field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 struct Bar {

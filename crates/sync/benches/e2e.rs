@@ -23,20 +23,8 @@ use sqlx::Connection as _;
 use sync::engine::{Engine, EngineConfig};
 use sync::ingest::{IngestConfig, IngestState};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Peak resident set size of this process so far, in MiB (Linux).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
+mod support;
+use support::{env_usize, peak_rss_mib, reset_peak_rss};
 
 /// How often the measuring side reads the feed, and how far back (PostgreSQL draws ids before
 /// commit, so a lower id can appear after a higher one; at most a few jobs are in flight).
@@ -46,6 +34,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(5);
 const LOOK_BACK: i64 = 64;
 
 async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
+    reset_peak_rss();
     let store = match store::Store::connect(url, store::Keyring::generate()).await {
         Ok(s) => s,
         Err(e) => {
@@ -214,7 +203,7 @@ async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
         p50 = pct(0.50),
         p99 = pct(0.99),
         max = pct(1.0),
-        rss = peak_rss_mib().unwrap_or(f64::NAN),
+        rss = peak_rss_mib(),
     );
     engine.shutdown().await;
     server.abort();

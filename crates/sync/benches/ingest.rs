@@ -17,12 +17,8 @@ use ghl_sandbox::Signer;
 use sqlx::Connection as _;
 use sync::ingest::{BatchConfig, IngestConfig, IngestState};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::{env_usize, peak_rss_mib, reset_peak_rss};
 
 struct Signed {
     body: Vec<u8>,
@@ -52,6 +48,7 @@ fn bodies(signer: &Signer, n: usize) -> Vec<Signed> {
 }
 
 async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usize, conc: usize) {
+    reset_peak_rss();
     let store = match store::Store::connect(url, store::Keyring::generate()).await {
         Ok(s) => s,
         Err(e) => {
@@ -128,13 +125,14 @@ async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usi
     let m = state.metrics();
     println!(
         "{label:<28} {ok:>6}/{n} stored  {rate:>8.0} webhooks/s  p50 {p50:>7.2} ms  p99 {p99:>7.2} ms  \
-         {batches} transactions ({per:.1} webhooks each)",
+         {batches} transactions ({per:.1} webhooks each)  peak RSS {rss:.0} MiB",
         ok = latencies.len(),
         rate = latencies.len() as f64 / elapsed.as_secs_f64(),
         p50 = pct(0.50).as_secs_f64() * 1e3,
         p99 = pct(0.99).as_secs_f64() * 1e3,
         batches = m.batches,
         per = m.accepted as f64 / m.batches.max(1) as f64,
+        rss = peak_rss_mib(),
     );
     store.close().await;
 }

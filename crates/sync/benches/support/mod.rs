@@ -1,0 +1,32 @@
+//! What the sync benchmarks share: knobs from the environment and the process's memory.
+
+#![allow(dead_code)] // each benchmark uses a different part
+
+/// `name` from the environment as a number, else `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`; Linux).
+pub fn status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Peak resident set size of this process since the last [`reset_peak_rss`], in MiB.
+pub fn peak_rss_mib() -> f64 {
+    status_kib("VmHWM:").map_or(f64::NAN, |kib| kib as f64 / 1024.0)
+}
+
+/// Resets the peak to the current RSS (Linux 4.0+), so one phase's peak can be read alone.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
