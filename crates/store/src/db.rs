@@ -111,23 +111,13 @@ impl Db {
                 let options = (*pool.connect_options())
                     .clone()
                     .synchronous(SqliteSynchronous::Normal);
-                let pool = sqlite_pool(RELAXED_CONNECTIONS)
-                    .connect_with(options)
-                    .await
-                    .map_err(|source| StoreError::Connect {
-                        backend: "sqlite",
-                        source,
-                    })?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(open_sqlite(options, RELAXED_CONNECTIONS).await?))
             }
             Db::Postgres(pool) => {
                 let options = (*pool.connect_options())
                     .clone()
                     .options([("synchronous_commit", "off")]);
-                let pool = PgPoolOptions::new()
-                    .max_connections(RELAXED_CONNECTIONS)
-                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options);
+                let pool = pg_pool(RELAXED_CONNECTIONS).connect_lazy_with(options);
                 Ok(Db::Postgres(pool))
             }
         }
@@ -197,11 +187,27 @@ pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Pool options for SQLite: `connections`, each with drivesync's busy handler.
-fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
+/// A pool of `connections` to SQLite, each with drivesync's busy handler.
+async fn open_sqlite(
+    options: SqliteConnectOptions,
+    connections: u32,
+) -> Result<SqlitePool, StoreError> {
     SqlitePoolOptions::new()
         .max_connections(connections)
         .after_connect(|conn, _| Box::pin(crate::sqlite_busy::install(conn, SQLITE_BUSY_TIMEOUT)))
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect {
+            backend: "sqlite",
+            source,
+        })
+}
+
+/// Pool options for `connections` to PostgreSQL.
+fn pg_pool(connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
 }
 
 async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
@@ -229,13 +235,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             })?;
         }
     }
-    let pool = sqlite_pool(MAX_CONNECTIONS)
-        .connect_with(options)
-        .await
-        .map_err(|source| StoreError::Connect {
-            backend: "sqlite",
-            source,
-        })?;
+    let pool = open_sqlite(options, MAX_CONNECTIONS).await?;
     // SQLite has no migration lock: two processes opening a new file at once can both try to
     // apply the first migration, and the loser fails. Retrying sees it applied and moves on.
     let mut attempt = 0;
@@ -261,9 +261,7 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
         backend: "postgres",
         reason: e.to_string(),
     })?;
-    let pool = PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+    let pool = pg_pool(MAX_CONNECTIONS)
         .connect_with(options)
         .await
         .map_err(|source| StoreError::Connect {
