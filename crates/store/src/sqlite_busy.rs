@@ -26,7 +26,8 @@ fn max_tries(timeout: Duration) -> c_int {
 
 /// Called by SQLite on the connection's own thread (sqlx runs each SQLite connection on a
 /// dedicated worker thread, so sleeping here blocks no async task). `tries` is how many times
-/// it was called for this lock; `limit` points at the try count to give up at.
+/// it was called for this lock; `limit` is the try count to give up at, carried in the
+/// pointer.
 extern "C" fn on_busy(limit: *mut c_void, tries: c_int) -> c_int {
     // The pointer is the integer itself (see `install`), not an address to read.
     let limit = limit as usize as c_int;

@@ -11,8 +11,8 @@
 //!
 //! [`Store::upkeep`] therefore does autovacuum's arithmetic itself on drivesync's own tables
 //! (those in the connection's current schema) and runs what is due: ANALYZE for a table never
-//! analysed that now holds some rows, or changed by more than 50 rows plus 10% since, VACUUM for one with more than
-//! 50 dead rows plus 20% of its live rows. `SKIP_LOCKED` makes a replica skip a table another
+//! analysed that now holds rows, or changed by more than 50 rows plus 10% since; VACUUM for
+//! one with more than 50 dead rows plus 20% of its live rows. `SKIP_LOCKED` makes a replica skip a table another
 //! one is already working on. On SQLite it does nothing: SQLite's planner prefers a unique
 //! index that every column of the lookup matches without statistics, and it reuses free pages
 //! on its own.
@@ -29,6 +29,10 @@ pub struct Upkeep {
     pub vacuumed: Vec<String>,
 }
 
+/// A never-analysed table is first analysed at this size (eight pages: a hundred records or
+/// so, enough for the planner to see that a record id is unique and a location id is not).
+const FIRST_ANALYZE_BYTES: i64 = 64 * 1024;
+
 /// drivesync's tables in the current schema, each with whether it needs ANALYZE and VACUUM
 /// (autovacuum's default thresholds), and its name quoted as an identifier. A table never
 /// analysed (`reltuples` is -1) is analysed once it holds [`FIRST_ANALYZE_BYTES`], judged by
@@ -36,10 +40,6 @@ pub struct Upkeep {
 /// relied on to notice a table that just filled, and statistics of an empty table are worse
 /// than none (measured: at 1,000 webhooks a second the engine fell behind with them, p99
 /// 0.3–1.3 s against 0.1 s without).
-/// A never-analysed table is first analysed at this size (eight pages: a hundred records or
-/// so, enough for the planner to see that a record id is unique and a location id is not).
-const FIRST_ANALYZE_BYTES: i64 = 64 * 1024;
-
 const DUE: &str = "SELECT format('%I', s.relname), \
          CASE WHEN c.reltuples < 0 THEN pg_relation_size(c.oid) >= $1 \
               ELSE s.n_mod_since_analyze > 50 + 0.1 * c.reltuples END, \

@@ -108,6 +108,9 @@ impl Engine {
         if shared.config.schedule {
             tasks.push(tokio::spawn(schedule_loop(shared.clone(), scheduler)));
         }
+        if let Some(every) = shared.config.upkeep_interval {
+            tasks.push(tokio::spawn(upkeep_loop(store.clone(), every)));
+        }
         tracing::info!(worker = %shared.worker, workers = shared.config.workers, "sync engine started");
         Ok(Engine {
             shared,
@@ -184,18 +187,14 @@ impl Drop for Engine {
     }
 }
 
-/// Expired leases put back, lags written, the inbox pruned, PostgreSQL's statistics kept
-/// fresh — each on its own clock.
+/// Expired leases put back, lags written, the inbox pruned — each on its own clock.
 async fn housekeeping(shared: Arc<Shared>) {
     let cfg = &shared.config;
     let store = &shared.ctx.store;
     let mut requeue = tokio::time::interval(cfg.requeue_interval);
     let mut lags = tokio::time::interval(LAG_FLUSH);
     let mut prune = tokio::time::interval(cfg.prune_interval);
-    // Without upkeep the tick never comes (a day apart, and the branch below is skipped).
-    let mut upkeep =
-        tokio::time::interval(cfg.upkeep_interval.unwrap_or(Duration::from_secs(86_400)));
-    for t in [&mut requeue, &mut lags, &mut prune, &mut upkeep] {
+    for t in [&mut requeue, &mut lags, &mut prune] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -213,15 +212,29 @@ async fn housekeeping(shared: Arc<Shared>) {
                     tracing::warn!(error = %e, "pruning the webhook inbox failed");
                 }
             }
-            _ = upkeep.tick(), if cfg.upkeep_interval.is_some() => match store.upkeep().await {
-                Ok(done) if done != store::Upkeep::default() => tracing::debug!(
-                    analyzed = ?done.analyzed,
-                    vacuumed = ?done.vacuumed,
-                    "refreshed table statistics"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "refreshing table statistics failed; autovacuum still does it, later"),
-            },
+        }
+    }
+}
+
+/// PostgreSQL's statistics and dead rows looked after every `every` ([`store::Store::upkeep`]),
+/// apart from the other housekeeping: a VACUUM of a large table can take a while, and
+/// expired leases must not wait for it.
+async fn upkeep_loop(store: store::Store, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.upkeep().await {
+            Ok(done) if done != store::Upkeep::default() => tracing::debug!(
+                analyzed = ?done.analyzed,
+                vacuumed = ?done.vacuumed,
+                "refreshed table statistics"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                "refreshing table statistics failed; autovacuum still does it, later"
+            ),
         }
     }
 }
