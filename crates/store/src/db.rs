@@ -104,21 +104,21 @@ impl Db {
     /// that is killed loses nothing either way: the commit is in the operating system's hands.
     ///
     /// This halves the disk syncs per webhook on SQLite, where every sync holds the one write
-    /// lock for as long as the disk takes (1.7 ms on the benchmark machine).
-    pub(crate) async fn relaxed(&self) -> Result<Db, StoreError> {
+    /// lock for as long as the disk takes (1.7 ms on the benchmark machine). Its connections
+    /// are opened when first used, so commands that write no records never open one.
+    pub(crate) fn relaxed(&self) -> Db {
         match self {
             Db::Sqlite(pool) => {
                 let options = (*pool.connect_options())
                     .clone()
                     .synchronous(SqliteSynchronous::Normal);
-                Ok(Db::Sqlite(open_sqlite(options, RELAXED_CONNECTIONS).await?))
+                Db::Sqlite(sqlite_pool(RELAXED_CONNECTIONS).connect_lazy_with(options))
             }
             Db::Postgres(pool) => {
                 let options = (*pool.connect_options())
                     .clone()
                     .options([("synchronous_commit", "off")]);
-                let pool = pg_pool(RELAXED_CONNECTIONS).connect_lazy_with(options);
-                Ok(Db::Postgres(pool))
+                Db::Postgres(pg_pool(RELAXED_CONNECTIONS).connect_lazy_with(options))
             }
         }
     }
@@ -178,6 +178,22 @@ pub(crate) fn ordering_lock_ids<'a>(keys: impl IntoIterator<Item = &'a str>) -> 
     ids
 }
 
+/// A list of ids bound as one parameter: a JSON array, which both backends unpack.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    let items: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A subquery yielding the ids of an [`id_list`] bound at `$param`, for `id IN (...)`.
+pub(crate) fn ids_in(db: &Db, param: u8) -> String {
+    match db {
+        Db::Sqlite(_) => format!("SELECT value FROM json_each(${param})"),
+        Db::Postgres(_) => {
+            format!("SELECT value::bigint FROM json_array_elements_text(${param}::json)")
+        }
+    }
+}
+
 /// Whether a failed transaction may simply be run again: PostgreSQL aborted it to break a
 /// deadlock or a serialization conflict.
 pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
@@ -187,20 +203,11 @@ pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
     }
 }
 
-/// A pool of `connections` to SQLite, each with drivesync's busy handler.
-async fn open_sqlite(
-    options: SqliteConnectOptions,
-    connections: u32,
-) -> Result<SqlitePool, StoreError> {
+/// Pool options for `connections` to SQLite, each with drivesync's busy handler.
+fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .max_connections(connections)
         .after_connect(|conn, _| Box::pin(crate::sqlite_busy::install(conn, SQLITE_BUSY_TIMEOUT)))
-        .connect_with(options)
-        .await
-        .map_err(|source| StoreError::Connect {
-            backend: "sqlite",
-            source,
-        })
 }
 
 /// Pool options for `connections` to PostgreSQL.
@@ -235,7 +242,13 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             })?;
         }
     }
-    let pool = open_sqlite(options, MAX_CONNECTIONS).await?;
+    let pool = sqlite_pool(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect {
+            backend: "sqlite",
+            source,
+        })?;
     // SQLite has no migration lock: two processes opening a new file at once can both try to
     // apply the first migration, and the loser fails. Retrying sees it applied and moves on.
     let mut attempt = 0;

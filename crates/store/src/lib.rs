@@ -138,7 +138,7 @@ impl Store {
     /// migrations for that backend before returning.
     pub async fn connect(url: &str, keyring: Keyring) -> Result<Store, StoreError> {
         let db = Db::connect(url).await?;
-        let relaxed = db.relaxed().await?;
+        let relaxed = db.relaxed();
         tracing::info!(
             backend = db.backend(),
             key_id = keyring.current_id(),

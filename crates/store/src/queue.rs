@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use crate::clock::{duration_ms, now_ms};
-use crate::db::{is_transient, ordering_lock_ids, with_pool, Db, KeyLocks as _};
+use crate::db::{id_list, ids_in, is_transient, ordering_lock_ids, with_pool, Db, KeyLocks as _};
 use crate::{Store, StoreError};
 
 /// Errors longer than this are cut (at a character boundary) before they are stored.
@@ -345,34 +345,19 @@ impl Store {
         }
         let now = now_ms();
         let until = now.saturating_add(duration_ms(lease));
-        let done = match &self.db {
-            Db::Sqlite(pool) => {
-                let ids = serde_json::to_string(job_ids).expect("integers serialise");
-                sqlx::query(
-                    "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
-                     WHERE state = 'running' AND lease_owner = $3 \
-                       AND id IN (SELECT value FROM json_each($4))",
-                )
-                .bind(until)
-                .bind(now)
-                .bind(worker)
-                .bind(ids)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-            }
-            Db::Postgres(pool) => sqlx::query(
-                "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
-                     WHERE state = 'running' AND lease_owner = $3 AND id = ANY($4)",
-            )
+        let sql = format!(
+            "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
+             WHERE state = 'running' AND lease_owner = $3 AND id IN ({})",
+            ids_in(&self.db, 4)
+        );
+        let done = with_pool!(&self.db, |pool| sqlx::query(&sql)
             .bind(until)
             .bind(now)
             .bind(worker)
-            .bind(job_ids)
+            .bind(id_list(job_ids))
             .execute(pool)
             .await
-            .map(|r| r.rows_affected()),
-        }
+            .map(|r| r.rows_affected()))
         .map_err(StoreError::db("renewing job leases"))?;
         if done < job_ids.len() as u64 {
             tracing::warn!(

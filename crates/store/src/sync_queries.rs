@@ -3,7 +3,7 @@
 //! that several drivesync processes sharing one database do not all poll HighLevel.
 
 use crate::clock::now_ms;
-use crate::db::{is_transient, ordering_lock_ids, with_pool, Db, KeyLocks as _};
+use crate::db::{id_list, ids_in, is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
 use crate::queue::{job_insert_sql, validate_key, NewJob};
 use crate::{Store, StoreError};
 
@@ -101,30 +101,16 @@ impl Store {
         if job_ids.is_empty() {
             return Ok(0);
         }
-        let done = match &self.db {
-            Db::Sqlite(pool) => {
-                let ids = serde_json::to_string(job_ids).map_err(|e| {
-                    StoreError::InvalidArgument(format!("job ids cannot be listed: {e}"))
-                })?;
-                sqlx::query(
-                    "DELETE FROM jobs WHERE state = 'running' AND lease_owner = $1 \
-                     AND id IN (SELECT value FROM json_each($2))",
-                )
-                .bind(worker)
-                .bind(ids)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-            }
-            Db::Postgres(pool) => sqlx::query(
-                "DELETE FROM jobs WHERE state = 'running' AND lease_owner = $1 AND id = ANY($2)",
-            )
+        let sql = format!(
+            "DELETE FROM jobs WHERE state = 'running' AND lease_owner = $1 AND id IN ({})",
+            ids_in(&self.db, 2)
+        );
+        let done = with_pool!(&self.db, |pool| sqlx::query(&sql)
             .bind(worker)
-            .bind(job_ids)
+            .bind(id_list(job_ids))
             .execute(pool)
             .await
-            .map(|r| r.rows_affected()),
-        }
+            .map(|r| r.rows_affected()))
         .map_err(StoreError::db("completing jobs"))?;
         Ok(done)
     }

@@ -61,6 +61,15 @@ pub struct Applied {
     pub outcome: Option<Outcome>,
 }
 
+impl Applied {
+    fn with_outcome(self, outcome: Outcome) -> Applied {
+        Applied {
+            outcome: Some(outcome),
+            ..self
+        }
+    }
+}
+
 /// Applies the stored webhook `event`. `app` is needed for INSTALL (minting a location token
 /// from an agency connection); without it app events are logged and skipped.
 pub async fn apply_webhook(
@@ -98,11 +107,17 @@ pub async fn apply_webhook(
     let need_id = || id.ok_or_else(|| malformed("no `id`".into()));
     let webhook = Origin::Webhook;
     let l = location.as_str();
-    let late = lag_ms.is_some_and(|lag| lag > LATE_FIRST_SIGHT_MS);
     let payload_contact = body
         .get("contactId")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
+    let reads = Reads {
+        store,
+        clients,
+        location: l,
+        late: lag_ms.is_some_and(|lag| lag > LATE_FIRST_SIGHT_MS),
+        version,
+    };
     let outcome = match &env.event {
         WebhookEvent::ContactCreate(_)
         | WebhookEvent::ContactUpdate(_)
@@ -112,12 +127,10 @@ pub async fn apply_webhook(
             if body.get("dateUpdated").is_none() {
                 refetch(store, clients, l, RecordKind::Contact, id, None, version).await?
             } else {
-                let old = store.record(l, RecordKind::Contact, id).await?;
-                if old.is_none() && late {
-                    let o = refetch(store, clients, l, RecordKind::Contact, id, None, version);
-                    applied.outcome = Some(o.await?);
-                    return Ok(applied);
-                }
+                let old = match reads.base(RecordKind::Contact, id, None).await? {
+                    Base::Stored(old) => old,
+                    Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
+                };
                 let data = overlay(old.as_ref(), &body);
                 let rec = records::contact(l, data, version)
                     .ok_or_else(|| malformed("no `id`".into()))?;
@@ -130,12 +143,10 @@ pub async fn apply_webhook(
         }
         WebhookEvent::TaskCreate(_) | WebhookEvent::TaskComplete(_) => {
             let id = need_id()?;
-            let old = store.record(l, RecordKind::Task, id).await?;
-            if let (None, true, Some(c)) = (&old, late, payload_contact) {
-                let o = refetch(store, clients, l, RecordKind::Task, id, Some(c), version);
-                applied.outcome = Some(o.await?);
-                return Ok(applied);
-            }
+            let old = match reads.base(RecordKind::Task, id, payload_contact).await? {
+                Base::Stored(old) => old,
+                Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
+            };
             let mut body = body.clone();
             if let Some(o) = body.as_object_mut() {
                 match &env.event {
@@ -165,12 +176,10 @@ pub async fn apply_webhook(
         }
         WebhookEvent::NoteCreate(_) | WebhookEvent::NoteUpdate(_) => {
             let id = need_id()?;
-            let old = store.record(l, RecordKind::Note, id).await?;
-            if let (None, true, Some(c)) = (&old, late, payload_contact) {
-                let o = refetch(store, clients, l, RecordKind::Note, id, Some(c), version);
-                applied.outcome = Some(o.await?);
-                return Ok(applied);
-            }
+            let old = match reads.base(RecordKind::Note, id, payload_contact).await? {
+                Base::Stored(old) => old,
+                Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
+            };
             let data = overlay(old.as_ref(), &body);
             let contact = old.as_ref().and_then(|o| o.contact_id.clone());
             let rec = records::note(l, contact.as_deref(), data, version)
@@ -199,20 +208,10 @@ pub async fn apply_webhook(
                 )
                 .await?
             } else {
-                let old = store.record(l, RecordKind::Appointment, id).await?;
-                if old.is_none() && late {
-                    let o = refetch(
-                        store,
-                        clients,
-                        l,
-                        RecordKind::Appointment,
-                        id,
-                        None,
-                        version,
-                    );
-                    applied.outcome = Some(o.await?);
-                    return Ok(applied);
-                }
+                let old = match reads.base(RecordKind::Appointment, id, None).await? {
+                    Base::Stored(old) => old,
+                    Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
+                };
                 let data = overlay(old.as_ref(), &appt);
                 let rec = records::appointment(l, data, version)
                     .ok_or_else(|| malformed("no `appointment.id`".into()))?;
@@ -260,6 +259,56 @@ pub async fn apply_webhook(
     };
     applied.outcome = Some(outcome);
     Ok(applied)
+}
+
+/// What a create or update webhook is laid over.
+// The large variant is the common one; boxing it would allocate on every webhook.
+#[allow(clippy::large_enum_variant)]
+enum Base {
+    /// The stored state (`None`: never seen).
+    Stored(Option<Record>),
+    /// A late first sight, read from HighLevel and applied instead (see the module docs).
+    Confirmed(Outcome),
+}
+
+/// What the reads of one webhook's apply share.
+struct Reads<'a> {
+    store: &'a Store,
+    clients: &'a Clients,
+    location: &'a str,
+    /// The webhook is older than [`LATE_FIRST_SIGHT_MS`].
+    late: bool,
+    /// The webhook's version, and the deletion time should a read find the record gone.
+    version: i64,
+}
+
+impl Reads<'_> {
+    /// The stored state of the record the webhook names; a late first sight of it is
+    /// confirmed by a read from HighLevel instead, when one can be made (a task or note is
+    /// read through its contact, so only when the payload names it).
+    async fn base(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        contact: Option<&str>,
+    ) -> Result<Base, SyncError> {
+        let (store, location) = (self.store, self.location);
+        let old = store.record(location, kind, id).await?;
+        let readable = contact.is_some() || !matches!(kind, RecordKind::Task | RecordKind::Note);
+        if old.is_none() && self.late && readable {
+            let o = refetch(
+                store,
+                self.clients,
+                location,
+                kind,
+                id,
+                contact,
+                self.version,
+            );
+            return Ok(Base::Confirmed(o.await?));
+        }
+        Ok(Base::Stored(old))
+    }
 }
 
 /// Reads one record from HighLevel and converges it (Origin::Webhook: the webhook caused the

@@ -18,3 +18,8 @@ pub mod records;
 pub mod verify;
 pub mod worker;
 pub mod writeback;
+
+/// A duration in whole milliseconds, as the store keeps intervals (saturating).
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

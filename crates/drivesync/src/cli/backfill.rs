@@ -44,21 +44,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
             continue;
         }
         // A finished import is a full walk of the location: it stands in for the first
-        // reconcile, which `serve` would otherwise start at once and repeat the same walk.
-        let state = store.sync_state(&id).await?;
-        if state.as_ref().is_none_or(|s| s.last_reconcile_ms.is_none()) {
-            if state.is_none() {
-                let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-                store
-                    .ensure_sync_state(
-                        &id,
-                        ms(config.sync.poll_interval),
-                        ms(config.sync.reconcile_interval),
-                    )
-                    .await?;
-            }
-            store.record_reconcile(&id, None).await?;
-        }
+        // reconcile.
+        super::common::count_import_as_reconcile(&store, &id, &config.sync).await?;
         let n = &r.imported;
         say!(
             "{id}: {} contacts, {} tasks, {} notes, {} appointments, {} appointment notes in {:.1?} \

@@ -207,6 +207,35 @@ pub async fn target_locations(
     Ok(all)
 }
 
+/// Counts a full import of `location` as its first reconcile, unless it has had one: `serve`
+/// would otherwise start with a reconcile, a second walk of every contact. Creates the
+/// location's sync state, with the configured intervals, if it has none.
+pub async fn count_import_as_reconcile(
+    store: &store::Store,
+    location: &str,
+    sync: &crate::config::Sync,
+) -> anyhow::Result<()> {
+    let state = store.sync_state(location).await?;
+    if state
+        .as_ref()
+        .is_some_and(|s| s.last_reconcile_ms.is_some())
+    {
+        return Ok(());
+    }
+    if state.is_none() {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        store
+            .ensure_sync_state(
+                location,
+                ms(sync.poll_interval),
+                ms(sync.reconcile_interval),
+            )
+            .await?;
+    }
+    store.record_reconcile(location, None).await?;
+    Ok(())
+}
+
 /// The location to act on: the one given, or the only one connected.
 pub async fn pick_location(store: &store::Store, given: Option<String>) -> anyhow::Result<String> {
     if let Some(l) = given {

@@ -106,14 +106,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // halving the backfill's pace under the 100-per-10-s limit and keeping the newcomer's
     // first clicks waiting behind it. Its first reconcile comes one interval from now.
     for (id, _) in &locations {
-        store
-            .ensure_sync_state(
-                id,
-                millis(config.sync.poll_interval),
-                millis(config.sync.reconcile_interval),
-            )
-            .await?;
-        store.record_reconcile(id, None).await?;
+        common::count_import_as_reconcile(&store, id, &config.sync).await?;
     }
     let running = super::serve::start(super::serve::Options {
         config,
@@ -193,10 +186,6 @@ fn resolve_port(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
     let probe = std::net::TcpListener::bind(listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
     Ok(probe.local_addr()?)
-}
-
-fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Marks a data directory as the demo's, so that starting over never deletes anything else.

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod refusal;
 mod writer;
 
+use crate::millis;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,10 +121,6 @@ impl std::fmt::Debug for IngestState {
             .field("max_body", &self.inner.max_body)
             .finish_non_exhaustive()
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl IngestState {

@@ -30,6 +30,7 @@ use crate::clients::Clients;
 use crate::converge;
 use crate::describe::Origin;
 use crate::engine::SyncError;
+use crate::millis;
 use walk::Fetched;
 
 /// Job kinds.
@@ -54,10 +55,6 @@ pub struct WalkReport {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Converges one walked contact and everything under it; returns the ids met.

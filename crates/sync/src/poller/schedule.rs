@@ -10,10 +10,7 @@ use store::{LocationState, NewJob, Store};
 use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND};
 use crate::clients::Clients;
 use crate::engine::{EngineConfig, SyncError};
-
-fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+use crate::millis;
 
 /// The scheduler's memory: the intervals last saved per location.
 #[derive(Debug, Default)]

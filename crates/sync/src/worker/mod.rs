@@ -29,6 +29,7 @@ use store::{Job, RetryPolicy};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::{EngineConfig, SyncError};
+use crate::millis;
 use crate::{apply, poller};
 
 /// Counters of what the workers did (plain atomics; see [`crate::engine::Engine::metrics`]).
@@ -179,14 +180,7 @@ pub(crate) async fn complete_loop(
 ) {
     const MAX_BATCH: usize = 512;
     let mut ids = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = done.recv().await {
-        ids.push(first);
-        while ids.len() < MAX_BATCH {
-            match done.try_recv() {
-                Ok(id) => ids.push(id),
-                Err(_) => break,
-            }
-        }
+    while done.recv_many(&mut ids, MAX_BATCH).await > 0 {
         match shared.ctx.store.complete_jobs(&ids, &shared.worker).await {
             Ok(n) => {
                 shared.metrics.completed.fetch_add(n, Ordering::Relaxed);
@@ -331,10 +325,6 @@ async fn webhook(shared: &Shared, job: &Job) -> Result<(), SyncError> {
         shared.lags.lock().insert(location, lag);
     }
     Ok(())
-}
-
-fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Writes the buffered webhook lags to the locations' sync states.
