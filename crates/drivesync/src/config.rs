@@ -42,9 +42,14 @@ authorize_url = "https://marketplace.gohighlevel.com"
 # Webhooks older than this are refused. HighLevel re-sends a webhook answered 429 for about
 # 70 minutes with its original timestamp, so keep this above that.
 replay_window = "2h"
-# Extra webhook public keys (PEM files, Ed25519 or RSA) accepted besides HighLevel's
-# published RSA key. List old and new keys together while HighLevel rotates.
+# HighLevel's published Ed25519 key (x-ghl-signature) is built in. Extra public keys (PEM
+# files, Ed25519 or RSA) accepted besides it: old and new together while HighLevel rotates,
+# or a sandbox's (`drivesync sandbox keys`).
 # keys = ["keys/ghl-ed25519.pem"]
+# Also accept the legacy x-wh-signature (RSA-SHA256) with HighLevel's RSA key. HighLevel has
+# signed with x-ghl-signature only since 1 July 2026: leave this off unless something still
+# sends the old header, since a scheme nobody uses only widens what a forger can try.
+legacy_rsa = false
 
 [sync]
 # Jobs (webhooks to apply, polls, write-backs) run at once by this process.
@@ -134,6 +139,8 @@ pub struct Webhooks {
     #[serde(with = "humantime_serde")]
     pub replay_window: Duration,
     pub keys: Vec<PathBuf>,
+    /// Accept `x-wh-signature` with HighLevel's RSA key too.
+    pub legacy_rsa: bool,
 }
 
 impl Default for Webhooks {
@@ -141,6 +148,7 @@ impl Default for Webhooks {
         Webhooks {
             replay_window: sync::ingest::DEFAULT_REPLAY_WINDOW,
             keys: Vec::new(),
+            legacy_rsa: false,
         }
     }
 }

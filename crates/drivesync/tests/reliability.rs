@@ -364,7 +364,8 @@ async fn wait_settled(s: &Setup, db: &common::Db, quiet: i64) {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let out = s.command(&["status", "--json"]).output().unwrap();
-        let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let rows = &status["locations"];
         let reconciled = rows.as_array().is_some_and(|rows| {
             rows.len() == LOCATIONS
                 && rows.iter().all(|r| {

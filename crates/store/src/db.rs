@@ -323,6 +323,11 @@ const SQLITE_MIGRATIONS: &[Embedded] = &[
         description: "drivechat",
         sql: include_str!("../migrations/sqlite/0004_drivechat.sql"),
     },
+    Embedded {
+        version: 6,
+        description: "webhook refusals",
+        sql: include_str!("../migrations/sqlite/0006_webhook_refusals.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Embedded] = &[
@@ -345,6 +350,11 @@ const POSTGRES_MIGRATIONS: &[Embedded] = &[
         version: 4,
         description: "drivechat",
         sql: include_str!("../migrations/postgres/0004_drivechat.sql"),
+    },
+    Embedded {
+        version: 6,
+        description: "webhook refusals",
+        sql: include_str!("../migrations/postgres/0006_webhook_refusals.sql"),
     },
 ];
 

@@ -29,6 +29,7 @@ mod model;
 pub mod outbox;
 pub mod queue;
 mod reencrypt;
+pub mod refusals;
 mod secrets;
 mod sqlite_busy;
 mod sync_queries;
@@ -49,6 +50,7 @@ pub use mirror::{
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
 pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
+pub use refusals::RefusalCount;
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sync_state::{BackfillCheckpoint, SyncState};

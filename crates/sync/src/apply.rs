@@ -43,6 +43,7 @@ use crate::converge::{self, Outcome};
 use crate::describe::Origin;
 use crate::engine::SyncError;
 use crate::records;
+use crate::settle;
 
 /// A webhook for an unknown record older than this (from its `timestamp` to its apply) is
 /// confirmed by a read (see the module documentation). Prompt deliveries are applied within a
@@ -124,18 +125,24 @@ pub async fn apply_webhook(
         | WebhookEvent::ContactTagUpdate(_)
         | WebhookEvent::ContactDndUpdate(_) => {
             let id = need_id()?;
-            if body.get("dateUpdated").is_none() {
-                refetch(store, clients, l, RecordKind::Contact, id, None, version).await?
-            } else {
-                let old = match reads.base(RecordKind::Contact, id, None).await? {
-                    Base::Stored(old) => old,
-                    Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
-                };
-                let data = overlay(old.as_ref(), &body);
-                let rec = records::contact(l, data, version)
-                    .ok_or_else(|| malformed("no `id`".into()))?;
-                converge::apply_state_over(store, rec, old, webhook, true).await?
+            let old = match reads.base(RecordKind::Contact, id, None).await? {
+                Base::Stored(old) => old,
+                Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
+            };
+            let first_sight = old.as_ref().is_none_or(Record::is_deleted);
+            let data = overlay(old.as_ref(), &body);
+            let rec =
+                records::contact(l, data, version).ok_or_else(|| malformed("no `id`".into()))?;
+            let outcome = converge::apply_state_over(store, rec, old, webhook, true).await?;
+            // A payload with `dateUpdated` (HighLevel's older events, the sandbox's extras)
+            // is a whole state; one without cannot say the contact's type, and one that
+            // changed nothing changed a field it does not carry.
+            let settled = body.get("dateUpdated").is_some()
+                || !(first_sight || outcome == Outcome::Unchanged);
+            if !settled && outcome != Outcome::Gone {
+                settle::request(store, l, settle::READ_CONTACT_JOB_KIND, id).await?;
             }
+            outcome
         }
         WebhookEvent::ContactDelete(_) => {
             converge::apply_delete(store, l, RecordKind::Contact, need_id()?, version, webhook)
@@ -180,11 +187,22 @@ pub async fn apply_webhook(
                 Base::Stored(old) => old,
                 Base::Confirmed(o) => return Ok(applied.with_outcome(o)),
             };
+            // Note webhooks do not say who wrote the note: a first sight reads it.
+            let unknown_author = old
+                .as_ref()
+                .is_none_or(|o| o.is_deleted() || o.assignee.is_none());
             let data = overlay(old.as_ref(), &body);
             let contact = old.as_ref().and_then(|o| o.contact_id.clone());
             let rec = records::note(l, contact.as_deref(), data, version)
                 .ok_or_else(|| malformed("no `id`".into()))?;
-            converge::apply_state_over(store, rec, old, webhook, true).await?
+            let placed = rec.contact_id.clone();
+            let outcome = converge::apply_state_over(store, rec, old, webhook, true).await?;
+            if let (true, Some(c), Outcome::Created | Outcome::Changed) =
+                (unknown_author, placed.as_deref(), outcome)
+            {
+                settle::request(store, l, settle::READ_NOTES_JOB_KIND, c).await?;
+            }
+            outcome
         }
         WebhookEvent::NoteDelete(_) => {
             converge::apply_delete(store, l, RecordKind::Note, need_id()?, version, webhook).await?

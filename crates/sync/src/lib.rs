@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod installs;
 pub mod poller;
 pub mod records;
+pub mod settle;
 pub mod verify;
 pub mod worker;
 pub mod writeback;

@@ -72,6 +72,8 @@ fn fields(kind: RecordKind) -> &'static [&'static str] {
             "assignedTo",
             "dateOfBirth",
             "dnd",
+            "dndSettings",
+            "customFields",
             "tags",
             "dateAdded",
             "dateUpdated",
@@ -133,6 +135,9 @@ pub fn canonical(kind: RecordKind, data: &Value) -> Value {
                 Value::from(t)
             }
             ("tags", _) => Value::Array(Vec::new()),
+            ("customFields", Value::Array(a)) => custom_fields(&a),
+            ("customFields", _) => Value::Array(Vec::new()),
+            ("dndSettings", Value::Object(m)) if m.is_empty() => Value::Null,
             ("completed" | "dnd", Value::Null) => Value::Bool(false),
             (k, v) if DATE_FIELDS.contains(&k) && k != "dateOfBirth" => match time_ms(data, k) {
                 Some(ms) => chrono::DateTime::from_timestamp_millis(ms)
@@ -145,6 +150,38 @@ pub fn canonical(kind: RecordKind, data: &Value) -> Value {
         out.insert(k.to_string(), v);
     }
     Value::Object(out)
+}
+
+/// Custom field values as `{id, value}` sorted by id, without empty values: HighLevel lists
+/// them in no fixed order and leaves out (or sends empty) fields without a value, depending on
+/// the route.
+fn custom_fields(list: &[Value]) -> Value {
+    let mut out: Vec<(String, Value)> = list
+        .iter()
+        .filter_map(|f| {
+            let id = f.get("id").and_then(Value::as_str)?.to_string();
+            let value = f
+                .get("value")
+                .or_else(|| f.get("field_value"))
+                .or_else(|| f.get("fieldValue"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let empty = match &value {
+                Value::Null => true,
+                Value::String(s) => s.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                _ => false,
+            };
+            (!empty).then_some((id, value))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    Value::Array(
+        out.into_iter()
+            .map(|(id, value)| serde_json::json!({"id": id, "value": value}))
+            .collect(),
+    )
 }
 
 fn base(location_id: &str, kind: RecordKind, id: String, data: Value, version: i64) -> Record {

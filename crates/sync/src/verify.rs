@@ -8,7 +8,13 @@
 //! **differing** when both have it and the canonical data differ, with the field names.
 //! `dateUpdated` is not compared: it is the version, and task and note webhooks do not
 //! carry it, so a record stored from its webhook has none until HighLevel is next read.
-//! Meaningful only when the location is quiet: a change in flight shows as a difference.
+//!
+//! **Changes in flight are told apart.** On a live location a record can differ only because
+//! its change has not been applied yet (its webhook is queued, or a settle read is waiting). So
+//! every difference found is checked once more after [`VerifyOptions::recheck_after`]: HighLevel
+//! read again and the store read again. One that is gone by then, or where either side moved
+//! meanwhile, is reported under `in_flight`, not as a difference; one that stays the same on
+//! both sides is real. `verify` on a live location whose mirror is right therefore says 0.
 
 use std::collections::HashSet;
 
@@ -43,6 +49,28 @@ pub struct VerifyReport {
     pub missing: Vec<RecordRef>,
     pub extra: Vec<RecordRef>,
     pub differing: Vec<Difference>,
+    /// Differences that settled, or whose sides were still changing, when checked again.
+    pub in_flight: Vec<RecordRef>,
+}
+
+/// How `verify` runs.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Contacts read at once.
+    pub concurrency: usize,
+    /// How long to wait before checking each difference again: longer than the sync's lag
+    /// (webhook to store is well under a second when the engine keeps up; a settle read waits
+    /// its turn on the rate limit).
+    pub recheck_after: std::time::Duration,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            concurrency: 4,
+            recheck_after: std::time::Duration::from_secs(5),
+        }
+    }
 }
 
 impl VerifyReport {
@@ -103,29 +131,42 @@ pub async fn verify(
     store: &Store,
     location: &ghl::api::Location,
 ) -> Result<VerifyReport, SyncError> {
-    verify_with(store, location, 4).await
+    verify_with(store, location, VerifyOptions::default()).await
 }
 
-/// [`verify`] reading `concurrency` contacts at once.
+/// A difference found by the walk, to be checked again.
+struct Suspect {
+    kind: RecordKind,
+    id: String,
+    contact: Option<String>,
+    parent: Option<String>,
+    /// HighLevel's canonical data when first read (`None`: gone).
+    remote: Option<Value>,
+    /// The store's version and deletion when first read (`None`: no row).
+    local: Option<(i64, bool)>,
+}
+
+/// [`verify`] with these options.
 pub async fn verify_with(
     store: &Store,
     location: &ghl::api::Location,
-    concurrency: usize,
+    opts: VerifyOptions,
 ) -> Result<VerifyReport, SyncError> {
     let loc = location.id().to_string();
     let report = parking_lot::Mutex::new(VerifyReport {
         location_id: loc.clone(),
         ..VerifyReport::default()
     });
+    let suspects = parking_lot::Mutex::new(Vec::<Suspect>::new());
     let met = parking_lot::Mutex::new(HashSet::<(RecordKind, String)>::new());
     let (_keep, stop) = watch::channel(false);
     walk::for_each_contact(
         location,
         walk::all_contacts(location),
-        concurrency,
+        opts.concurrency,
         &stop,
         |h, c| {
-            let (report, met) = (&report, &met);
+            let (report, met, suspects) = (&report, &met, &suspects);
             async move {
                 let Some(w) = walk::walk_contact(&h, &c, true).await? else {
                     return Ok(());
@@ -136,7 +177,9 @@ pub async fn verify_with(
                 };
                 for remote in std::iter::once(w.contact).chain(children) {
                     met.lock().insert((remote.kind, remote.record_id.clone()));
-                    compare(store, &remote, report).await?;
+                    if let Some(s) = compare(store, &remote, report).await? {
+                        suspects.lock().push(s);
+                    }
                 }
                 Ok(())
             }
@@ -152,58 +195,112 @@ pub async fn verify_with(
             let Some(local) = store.record(&loc, kind, &id).await? else {
                 continue;
             };
-            match walk::fetch_one(
-                location,
-                kind,
-                &id,
-                local.contact_id.as_deref(),
-                local.parent_id.as_deref(),
-            )
-            .await?
+            let (contact, parent) = (local.contact_id.clone(), local.parent_id.clone());
+            match walk::fetch_one(location, kind, &id, contact.as_deref(), parent.as_deref())
+                .await?
             {
-                Fetched::Found(remote) => compare(store, &remote, &report).await?,
-                Fetched::Gone | Fetched::Unreadable => report.lock().extra.push(RecordRef {
-                    kind: kind.to_string(),
+                Fetched::Found(remote) => {
+                    if let Some(s) = compare(store, &remote, &report).await? {
+                        suspects.lock().push(s);
+                    }
+                }
+                Fetched::Gone | Fetched::Unreadable => suspects.lock().push(Suspect {
+                    kind,
                     id,
+                    contact,
+                    parent,
+                    remote: None,
+                    local: Some((local.version_ms, local.is_deleted())),
                 }),
             }
         }
     }
     let mut r = report.into_inner();
-    r.missing
-        .sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
-    r.extra
-        .sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+    let suspects = suspects.into_inner();
+    if !suspects.is_empty() && !opts.recheck_after.is_zero() {
+        tokio::time::sleep(opts.recheck_after).await;
+    }
+    for s in suspects {
+        recheck(store, location, s, &mut r).await?;
+    }
+    for list in [&mut r.missing, &mut r.extra, &mut r.in_flight] {
+        list.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+    }
     r.differing
         .sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
     Ok(r)
 }
 
+/// Reads both sides of a suspect again and files it: real (missing, extra, differing) when
+/// neither side moved and they still disagree, in flight otherwise.
+async fn recheck(
+    store: &Store,
+    location: &ghl::api::Location,
+    s: Suspect,
+    r: &mut VerifyReport,
+) -> Result<(), SyncError> {
+    let remote = match walk::fetch_one(
+        location,
+        s.kind,
+        &s.id,
+        s.contact.as_deref(),
+        s.parent.as_deref(),
+    )
+    .await?
+    {
+        Fetched::Found(rec) => Some(*rec),
+        Fetched::Gone | Fetched::Unreadable => None,
+    };
+    let local = store.record(location.id(), s.kind, &s.id).await?;
+    let local_now = local.as_ref().map(|l| (l.version_ms, l.is_deleted()));
+    let live_local = local.filter(|l| !l.is_deleted());
+    let name = RecordRef {
+        kind: s.kind.to_string(),
+        id: s.id.clone(),
+    };
+    let moved = remote.as_ref().map(|x| &x.data) != s.remote.as_ref() || local_now != s.local;
+    let agree = match (&live_local, &remote) {
+        (None, None) => true,
+        (Some(l), Some(x)) => differing_fields(l, x).is_empty(),
+        _ => false,
+    };
+    if agree || moved {
+        r.in_flight.push(name);
+        return Ok(());
+    }
+    match (live_local, remote) {
+        (None, Some(_)) => r.missing.push(name),
+        (Some(_), None) => r.extra.push(name),
+        (Some(l), Some(x)) => r.differing.push(Difference {
+            kind: name.kind,
+            id: name.id,
+            fields: differing_fields(&l, &x),
+        }),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// Counts `remote` as checked; a suspect when the store disagrees with it.
 async fn compare(
     store: &Store,
     remote: &Record,
     report: &parking_lot::Mutex<VerifyReport>,
-) -> Result<(), SyncError> {
+) -> Result<Option<Suspect>, SyncError> {
     let local = store
         .record(&remote.location_id, remote.kind, &remote.record_id)
         .await?;
-    let mut r = report.lock();
-    r.checked += 1;
-    match local.filter(|l| !l.is_deleted()) {
-        None => r.missing.push(RecordRef {
-            kind: remote.kind.to_string(),
-            id: remote.record_id.clone(),
-        }),
-        Some(local) => {
-            let fields = differing_fields(&local, remote);
-            if !fields.is_empty() {
-                r.differing.push(Difference {
-                    kind: remote.kind.to_string(),
-                    id: remote.record_id.clone(),
-                    fields,
-                });
-            }
-        }
-    }
-    Ok(())
+    report.lock().checked += 1;
+    let local_state = local.as_ref().map(|l| (l.version_ms, l.is_deleted()));
+    let agree = local
+        .filter(|l| !l.is_deleted())
+        .is_some_and(|l| differing_fields(&l, remote).is_empty());
+    Ok((!agree).then(|| Suspect {
+        kind: remote.kind,
+        id: remote.record_id.clone(),
+        contact: remote.contact_id.clone(),
+        parent: remote.parent_id.clone(),
+        remote: Some(remote.data.clone()),
+        local: local_state,
+    }))
 }

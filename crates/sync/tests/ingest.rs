@@ -201,6 +201,71 @@ async fn signature_refusals(env: Env) {
     assert_eq!(m.refused(Refusal::BadSignature), 7);
 }
 
+/// The keys a real install has today: HighLevel's Ed25519 key (here the sandbox's stands in
+/// for it, whose private half we hold) and no RSA key, so the retired `x-wh-signature` alone
+/// is refused; a location that delivered and then only fails its signature is counted under
+/// its own id, in a row, and the counts reach the store for `drivesync status`.
+async fn ed25519_only_keys_refuse_the_legacy_header_and_count_a_failing_location(env: Env) {
+    let mut keys = ghl::webhook::WebhookKeys::highlevel();
+    keys.add_ed25519_pem(&common::signer().ed25519_public_pem())
+        .expect("ed25519");
+    let mut cfg = IngestConfig::new(keys);
+    cfg.refusals_flush = Duration::from_millis(100);
+    let ingest = serve(env.store().await, cfg).await;
+    let url = &ingest.url;
+    let (_, body) = contact_create();
+    assert_eq!(
+        post(url, &body, Sig::RsaOnly).await,
+        (401, refused(Refusal::NoKeyForSignature))
+    );
+    assert_eq!(
+        post(url, &body, Sig::Ed25519Only).await,
+        (200, json!({"status": "stored"}))
+    );
+    let location = serde_json::from_slice::<Value>(&body).expect("json")["locationId"]
+        .as_str()
+        .expect("locationId")
+        .to_string();
+    for _ in 0..4 {
+        let (_, next) = contact_create();
+        let (ed, _) = stranger().sign(&next);
+        assert_eq!(
+            post(url, &next, Sig::Custom(vec![("x-ghl-signature", ed)])).await,
+            (401, refused(Refusal::BadSignature))
+        );
+    }
+    let watched = ingest.state.signature_watch();
+    let w = &watched
+        .iter()
+        .find(|(l, _)| *l == location)
+        .expect("the delivering location is watched")
+        .1;
+    assert_eq!(w.signature_refusals_in_row, 4);
+    assert!(w.refused_since_ms.is_some() && w.last_verified_ms.is_some());
+    // A made-up location in a forged body gets no row of its own.
+    let forged = serde_json::to_vec(&json!({"type": "ContactCreate", "locationId": "made-up",
+        "id": "x", "webhookId": webhook_id()}))
+    .expect("json");
+    let (ed, _) = stranger().sign(&forged);
+    post(url, &forged, Sig::Custom(vec![("x-ghl-signature", ed)])).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = ingest.store.webhook_refusals().await.expect("counts");
+        let of = |scope: &str, reason: &str| {
+            counts
+                .iter()
+                .find(|c| c.scope == scope && c.reason == reason)
+                .map_or(0, |c| c.count)
+        };
+        if of(&location, "bad_signature") == 4 && of("", "bad_signature") == 1 {
+            assert!(counts.iter().all(|c| c.scope != "made-up"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "counts not stored: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// 400s, for signed bodies only: not JSON, not an object, no type / locationId / webhookId,
 /// an unreadable timestamp. INSTALL and UNINSTALL may name only a company.
 async fn envelope_refusals(env: Env) {
@@ -506,6 +571,7 @@ on_both_backends!(
     stores_once_then_answers_duplicate,
     ordering_keys_are_stored,
     signature_refusals,
+    ed25519_only_keys_refuse_the_legacy_header_and_count_a_failing_location,
     envelope_refusals,
     body_limit,
     timestamp_window,

@@ -113,10 +113,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         store: store.clone(),
         client_id: Some(app.client_id.clone()),
         client_secret: Some(app.client_secret.clone()),
-        extra_webhook_keys: vec![
-            sandbox.sandbox.signer.ed25519_public_pem(),
-            sandbox.sandbox.signer.rsa_public_pem(),
-        ],
+        // The sandbox signs like HighLevel today: x-ghl-signature (Ed25519) only.
+        extra_webhook_keys: vec![sandbox.sandbox.signer.ed25519_public_pem()],
     })
     .await?;
     // `serve::start` made each location's workspace, named as saved by `connect` above.

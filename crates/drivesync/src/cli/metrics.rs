@@ -65,12 +65,22 @@ async fn collect(m: &Metrics) -> Result<(), store::StoreError> {
         metrics::counter!("drivesync_webhooks_refused_total", "reason" => *reason).absolute(*n);
     }
     let now = chrono::Utc::now().timestamp_millis();
+    let watched: std::collections::HashMap<String, sync::ingest::LocationWatch> =
+        m.ingest.signature_watch().into_iter().collect();
     for loc in m.store.locations().await? {
         let id = loc.location_id.clone();
         let depth = m.store.queue_depth(Some(&id)).await?;
         let g = |name: &'static str, v: f64| {
             metrics::gauge!(name, "location" => id.clone()).set(v);
         };
+        // Signature refusals since the location's last verified webhook: above zero for
+        // long is the failure that silently stops a sync (HighLevel changed key or scheme).
+        g(
+            "drivesync_webhook_signature_refusals_in_row",
+            watched
+                .get(&id)
+                .map_or(0.0, |w| w.signature_refusals_in_row as f64),
+        );
         g("drivesync_queue_pending", depth.pending as f64);
         g("drivesync_queue_running", depth.running as f64);
         g("drivesync_dead_letters", depth.dead as f64);

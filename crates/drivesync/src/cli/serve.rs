@@ -274,6 +274,10 @@ fn ingest_config(
     extra_pems: &[String],
 ) -> anyhow::Result<sync::ingest::IngestConfig> {
     let mut keys = ghl::webhook::WebhookKeys::highlevel();
+    if config.webhooks.legacy_rsa {
+        keys.add_rsa_pem(ghl::webhook::HIGHLEVEL_RSA_PEM)
+            .context("HighLevel's built-in RSA key does not parse")?;
+    }
     for path in &config.webhooks.keys {
         let pem = read_key(path)?;
         keys.add_pem(&pem).with_context(|| {
@@ -284,9 +288,25 @@ fn ingest_config(
         keys.add_pem(pem)
             .context("a webhook key is not a PEM public key")?;
     }
+    log_keys(&keys, config.webhooks.legacy_rsa);
     let mut c = sync::ingest::IngestConfig::new(keys);
     c.replay_window = config.webhooks.replay_window;
     Ok(c)
+}
+
+/// Says which signatures this server accepts: the first thing to check when webhooks are
+/// refused.
+fn log_keys(keys: &ghl::webhook::WebhookKeys, legacy_rsa: bool) {
+    let schemes = if legacy_rsa {
+        "x-ghl-signature (Ed25519) and the legacy x-wh-signature (RSA)"
+    } else {
+        "x-ghl-signature (Ed25519) only; x-wh-signature is refused (webhooks.legacy_rsa = false)"
+    };
+    tracing::info!(
+        ed25519_keys = keys.ed25519_len(),
+        rsa_keys = keys.rsa_len(),
+        "webhook signatures accepted: {schemes}"
+    );
 }
 
 fn read_key(path: &PathBuf) -> anyhow::Result<String> {

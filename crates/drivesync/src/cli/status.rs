@@ -17,12 +17,16 @@ pub struct StatusArgs {
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let now = chrono::Utc::now().timestamp_millis();
+    let refusals = store.webhook_refusals().await?;
     let mut rows = Vec::new();
     for loc in store.locations().await? {
         let id = loc.location_id.clone();
         let state = store.sync_state(&id).await?;
         let depth = store.queue_depth(Some(&id)).await?;
+        let last_event = state.as_ref().and_then(|s| s.last_event_ms);
         rows.push(json!({
+            "webhooks_refused": refused_json(&refusals, &id),
+            "signatures_failing_since_ms": signatures_failing_since(&refusals, &id, last_event),
             "location": id,
             "name": loc.name,
             "token": loc.state.as_str(),
@@ -41,13 +45,18 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             "last_error": state.as_ref().and_then(|s| s.last_error.clone()),
         }));
     }
+    let unattributed = refused_json(&refusals, store::refusals::UNATTRIBUTED);
     if args.json {
-        say!("{}", serde_json::to_string_pretty(&rows)?);
+        let out = json!({ "locations": rows, "webhooks_refused_unattributed": unattributed });
+        say!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     if rows.is_empty() {
         say!("No location is connected; run `drivesync connect`.");
         return Ok(());
+    }
+    if let Some(m) = unattributed.as_object().filter(|m| !m.is_empty()) {
+        say!("webhooks refused that name no location delivering here: {}", reasons(m));
     }
     for r in &rows {
         let since = |k: &str| r[k].as_i64().map_or("never".to_string(), |t| ago(now - t));
@@ -65,6 +74,18 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
                 .unwrap_or_default()
         );
         say!("  token          {}", r["token"].as_str().unwrap_or(""));
+        if let Some(t) = r["signatures_failing_since_ms"].as_i64() {
+            say!(
+                "  !! WEBHOOKS REFUSED: every webhook since {} failed its signature check, none \
+                 verified since. HighLevel signs with x-ghl-signature (Ed25519); check the keys \
+                 `drivesync serve` logs at start (webhooks.keys, webhooks.legacy_rsa). Until \
+                 then changes arrive only by polling.",
+                ago(now - t)
+            );
+        }
+        if let Some(m) = r["webhooks_refused"].as_object().filter(|m| !m.is_empty()) {
+            say!("  refused        {}", reasons(m));
+        }
         say!(
             "  last event     {}{}",
             since("last_event_ms"),
@@ -116,6 +137,54 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `{reason: {count, last_ms}}` of one scope.
+fn refused_json(all: &[store::RefusalCount], scope: &str) -> serde_json::Value {
+    let m: serde_json::Map<String, serde_json::Value> = all
+        .iter()
+        .filter(|c| c.scope == scope)
+        .map(|c| {
+            (
+                c.reason.clone(),
+                json!({ "count": c.count, "first_ms": c.first_ms, "last_ms": c.last_ms }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(m)
+}
+
+/// When signature refusals began for a location that has verified no webhook since: the
+/// first refusal after its last applied event. `None` when it is delivering (or never was
+/// refused).
+fn signatures_failing_since(
+    all: &[store::RefusalCount],
+    scope: &str,
+    last_event_ms: Option<i64>,
+) -> Option<i64> {
+    const SIGNATURE: [&str; 4] = [
+        "missing_signature",
+        "malformed_signature",
+        "bad_signature",
+        "no_key_for_signature",
+    ];
+    let failing: Vec<_> = all
+        .iter()
+        .filter(|c| c.scope == scope && SIGNATURE.contains(&c.reason.as_str()))
+        .collect();
+    let last_refused = failing.iter().map(|c| c.last_ms).max()?;
+    if last_event_ms.is_some_and(|e| e >= last_refused) {
+        return None;
+    }
+    let since = failing.iter().map(|c| c.first_ms).min()?;
+    Some(last_event_ms.map_or(since, |e| since.max(e)))
+}
+
+fn reasons(m: &serde_json::Map<String, serde_json::Value>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k} {}", v["count"]))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ago(ms: i64) -> String {

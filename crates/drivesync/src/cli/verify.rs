@@ -17,6 +17,10 @@ pub struct VerifyArgs {
     /// List at most this many differences per location.
     #[arg(long, default_value_t = 50)]
     show: usize,
+    /// Seconds to wait before checking each difference again; a difference that settles or
+    /// whose sides are still changing by then is a change in flight, not a difference.
+    #[arg(long, default_value_t = 5)]
+    recheck_after: u64,
 }
 
 /// Exits non-zero when any location differs, so scripts and CI can rely on it.
@@ -27,12 +31,17 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     let mut differing = 0;
     for id in locations {
-        let report = sync::verify::verify(&store, &client.location(&id)).await?;
+        let opts = sync::verify::VerifyOptions {
+            recheck_after: std::time::Duration::from_secs(args.recheck_after),
+            ..sync::verify::VerifyOptions::default()
+        };
+        let report = sync::verify::verify_with(&store, &client.location(&id), opts).await?;
         let lines = report.lines();
         say!(
-            "{id}: {} records checked, {} differences",
+            "{id}: {} records checked, {} differences, {} changes in flight",
             report.checked,
-            lines.len()
+            lines.len(),
+            report.in_flight.len()
         );
         for l in lines.iter().take(args.show) {
             say!("  {l}");

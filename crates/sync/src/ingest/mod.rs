@@ -31,6 +31,7 @@ mod body;
 pub mod envelope;
 pub mod metrics;
 pub mod refusal;
+pub mod watch;
 mod writer;
 
 use crate::millis;
@@ -49,6 +50,7 @@ use store::Store;
 
 pub use metrics::{IngestMetrics, MetricsSnapshot};
 pub use refusal::Refusal;
+pub use watch::LocationWatch;
 pub use writer::BatchConfig;
 
 /// Where HighLevel is told to POST.
@@ -73,6 +75,8 @@ pub struct IngestConfig {
     pub store_timeout: Duration,
     /// Group commit tuning.
     pub batch: BatchConfig,
+    /// How often refusal counts are added to the store (for `drivesync status`).
+    pub refusals_flush: Duration,
 }
 
 impl IngestConfig {
@@ -85,6 +89,7 @@ impl IngestConfig {
             max_body: DEFAULT_MAX_BODY,
             store_timeout: DEFAULT_STORE_TIMEOUT,
             batch: BatchConfig::default(),
+            refusals_flush: Duration::from_secs(5),
         }
     }
 }
@@ -110,8 +115,10 @@ struct Inner {
     store_timeout: Duration,
     writer: writer::Writer,
     metrics: Arc<IngestMetrics>,
+    watch: Arc<watch::SignatureWatch>,
     stored: Arc<tokio::sync::Notify>,
 }
+
 
 impl std::fmt::Debug for IngestState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,6 +139,12 @@ impl IngestState {
     pub fn new(store: Store, config: IngestConfig) -> IngestState {
         let metrics = Arc::new(IngestMetrics::default());
         let stored = Arc::new(tokio::sync::Notify::new());
+        let watch = Arc::new(watch::SignatureWatch::default());
+        tokio::spawn(keep_refusals(
+            store.clone(),
+            Arc::downgrade(&watch),
+            config.refusals_flush,
+        ));
         let writer = writer::Writer::spawn(store, config.batch, metrics.clone(), stored.clone());
         IngestState {
             inner: Arc::new(Inner {
@@ -142,6 +155,7 @@ impl IngestState {
                 store_timeout: config.store_timeout,
                 writer,
                 metrics,
+                watch,
                 stored,
             }),
         }
@@ -159,13 +173,40 @@ impl IngestState {
         self.inner.metrics.snapshot()
     }
 
+    /// Signature refusals per location that delivered before (see [`watch`]).
+    pub fn signature_watch(&self) -> Vec<(String, LocationWatch)> {
+        self.inner.watch.snapshot()
+    }
+
+    /// The public keys webhooks are checked against.
+    pub fn keys(&self) -> &WebhookKeys {
+        &self.inner.keys
+    }
+
     async fn ingest(&self, headers: &HeaderMap, body: Body) -> Result<Accepted, Refusal> {
         let me = &*self.inner;
-        let raw = body::read_limited(headers, body, me.max_body).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let raw = body::read_limited(headers, body, me.max_body)
+            .await
+            .inspect_err(|r| me.watch.refused(*r, None, now))?;
+        let result = self.check_and_store(headers, &raw).await;
+        match &result {
+            Ok(_) => {}
+            Err(r) => me.watch.refused(*r, Some(&raw), now),
+        }
+        result
+    }
+
+    async fn check_and_store(
+        &self,
+        headers: &HeaderMap,
+        raw: &bytes::Bytes,
+    ) -> Result<Accepted, Refusal> {
+        let me = &*self.inner;
         let verified = me
             .keys
             .verify(
-                &raw,
+                raw,
                 headers.get(GHL_SIGNATURE_HEADER).map(|v| v.as_bytes()),
                 headers.get(WH_SIGNATURE_HEADER).map(|v| v.as_bytes()),
             )
@@ -174,8 +215,9 @@ impl IngestState {
                 Refusal::from(e)
             })?;
         me.metrics.verified(verified.scheme);
-        let env = envelope::read(&raw)?;
+        let env = envelope::read(raw)?;
         let now = chrono::Utc::now().timestamp_millis();
+        me.watch.verified(&env.location_id, now);
         if let Some(ts) = env.timestamp_ms {
             if ts < now.saturating_sub(me.replay_window_ms) {
                 tracing::debug!(webhook_id = %env.webhook_id, age_ms = now.saturating_sub(ts), "webhook older than the replay window");
@@ -208,6 +250,43 @@ impl IngestState {
             }
         }
         Ok(accepted)
+    }
+}
+
+/// Adds the watch's refusal counts to the store every `every` until the ingest is dropped;
+/// first teaches it which locations delivered before.
+async fn keep_refusals(
+    store: Store,
+    watch: std::sync::Weak<watch::SignatureWatch>,
+    every: Duration,
+) {
+    if let Ok(locations) = store.locations().await {
+        for l in locations {
+            let last = store
+                .sync_state(&l.location_id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.last_event_ms);
+            let Some(w) = watch.upgrade() else { return };
+            if last.is_some() {
+                w.know(&l.location_id, last);
+            }
+        }
+    }
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(w) = watch.upgrade() else { return };
+        let counts = w.take();
+        if counts.is_empty() {
+            continue;
+        }
+        if let Err(e) = store.add_webhook_refusals(&counts).await {
+            tracing::debug!(error = %e, "refusal counts not stored yet; kept for the next try");
+            w.restore(counts);
+        }
     }
 }
 

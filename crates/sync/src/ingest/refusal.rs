@@ -97,6 +97,17 @@ impl Refusal {
         }
     }
 
+    /// A refusal of the signature itself: what a change of HighLevel's key or scheme causes.
+    pub fn is_signature(self) -> bool {
+        matches!(
+            self,
+            Refusal::MissingSignature
+                | Refusal::MalformedSignature
+                | Refusal::BadSignature
+                | Refusal::NoKeyForSignature
+        )
+    }
+
     pub fn status(self) -> StatusCode {
         match self {
             Refusal::MissingSignature

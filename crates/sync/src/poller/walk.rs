@@ -44,7 +44,7 @@ fn task_record(location: &str, contact: &str, t: &ghl::models::Task) -> Option<R
     records::task(location, Some(contact), v, f)
 }
 
-fn note_record(location: &str, contact: &str, n: &ghl::models::Note) -> Option<Record> {
+pub(crate) fn note_record(location: &str, contact: &str, n: &ghl::models::Note) -> Option<Record> {
     let v = json(n);
     let f = fallback(&v);
     records::note(location, Some(contact), v, f)

@@ -30,7 +30,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::{EngineConfig, SyncError};
 use crate::millis;
-use crate::{apply, poller};
+use crate::{apply, poller, settle};
 
 /// Counters of what the workers did (plain atomics; see [`crate::engine::Engine::metrics`]).
 #[derive(Debug, Default)]
@@ -265,6 +265,9 @@ async fn run(shared: &Shared, job: &Job) -> Ending {
             )
             .await
             .map(drop)
+        }
+        settle::READ_CONTACT_JOB_KIND | settle::READ_NOTES_JOB_KIND => {
+            settle::run(&shared.ctx.store, &shared.ctx.clients, job).await
         }
         kind => {
             return match shared.handlers.get(kind) {

@@ -1,0 +1,11 @@
+-- Webhooks turned away, counted per location (or '' when the body named no location that
+-- ever delivered) and reason. Each serving process adds what it counted every few seconds,
+-- so `drivesync status` (another process) sees refusals, and replicas add up.
+CREATE TABLE webhook_refusals (
+    scope       TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    count       INTEGER NOT NULL,
+    first_ms    INTEGER NOT NULL,
+    last_ms     INTEGER NOT NULL,
+    PRIMARY KEY (scope, reason)
+);

@@ -1,0 +1,110 @@
+//! Reads that settle what a webhook cannot.
+//!
+//! HighLevel's webhook bodies are exactly their official schemas (`shared/ghl/webhooks/`):
+//! contact events carry no `dateUpdated`, and cannot carry the contact's own `type` (lead,
+//! customer) because the top-level `type` is the event's name; they carry no `dndSettings`
+//! (except `ContactDndUpdate`) and no `timezone`. Note events carry no `userId` (who wrote
+//! it). The apply lays a payload over the stored state at once — the change is visible without
+//! waiting for HighLevel — and asks for a read here when the payload cannot settle the record:
+//!
+//! - a contact seen for the first time (its `type`, `dndSettings`, `timezone` are unknown);
+//! - a contact event whose payload changes nothing the store knows (so what changed is a
+//!   field the payload does not carry: `type`, most likely);
+//! - a note seen for the first time (its author).
+//!
+//! **Coalesced.** A read is a job under the contact's ordering key, queued only when none of
+//! its kind is already waiting for that contact ([`store::Store::enqueue_if_idle`]): it runs
+//! after the webhooks queued before it, so one read settles a whole burst of events for one
+//! contact, and the state it reads is at least as new as theirs. Its request waits on the
+//! location's limiter like every other, behind nothing and ahead of nothing; a spent budget
+//! retries the job with backoff (the payload state stays meanwhile).
+
+use serde_json::{json, Value};
+use store::{Job, NewJob, RecordKind, Store};
+
+use crate::clients::Clients;
+use crate::converge;
+use crate::describe::Origin;
+use crate::engine::SyncError;
+use crate::poller::walk;
+
+/// Read a contact: `{ "contactId": … }`.
+pub const READ_CONTACT_JOB_KIND: &str = "read_contact";
+/// Read a contact's notes: `{ "contactId": … }`.
+pub const READ_NOTES_JOB_KIND: &str = "read_notes";
+
+/// The ordering key every job about one contact shares (webhooks, reads, write-backs).
+pub fn contact_key(contact_id: &str) -> String {
+    format!("contact:{contact_id}")
+}
+
+/// Queues a read of `kind` for the contact unless one is already waiting.
+pub(crate) async fn request(
+    store: &Store,
+    location: &str,
+    kind: &'static str,
+    contact_id: &str,
+) -> Result<(), SyncError> {
+    let job = NewJob::new(
+        kind,
+        location,
+        contact_key(contact_id),
+        json!({ "contactId": contact_id }),
+    );
+    store.enqueue_if_idle(&job).await?;
+    Ok(())
+}
+
+/// Runs a read job.
+pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(), SyncError> {
+    let contact = job
+        .payload
+        .get("contactId")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| SyncError::Malformed {
+            webhook_id: format!("job {}", job.id),
+            event_type: job.kind.clone(),
+            reason: "no contactId in the read job".into(),
+        })?;
+    let location = job.location_id.as_str();
+    match job.kind.as_str() {
+        READ_NOTES_JOB_KIND => read_notes(store, clients, location, contact).await,
+        _ => {
+            let now = chrono::Utc::now().timestamp_millis();
+            crate::apply::refetch(
+                store,
+                clients,
+                location,
+                RecordKind::Contact,
+                contact,
+                None,
+                now,
+            )
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn read_notes(
+    store: &Store,
+    clients: &Clients,
+    location: &str,
+    contact: &str,
+) -> Result<(), SyncError> {
+    let handle = clients.location(location).await?;
+    let read_at = chrono::Utc::now().timestamp_millis();
+    let notes = match handle.notes(contact).await {
+        Ok(n) => n,
+        // The contact is gone; its deletion is its own webhook's (or the reconcile's).
+        Err(ghl::GhlError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for n in &notes {
+        if let Some(rec) = walk::note_record(location, contact, n) {
+            converge::apply_read(store, rec, Origin::Webhook, true, read_at).await?;
+        }
+    }
+    Ok(())
+}
