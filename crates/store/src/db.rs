@@ -324,9 +324,14 @@ const SQLITE_MIGRATIONS: &[Embedded] = &[
         sql: include_str!("../migrations/sqlite/0004_drivechat.sql"),
     },
     Embedded {
+        version: 5,
+        description: "location context",
+        sql: include_str!("../migrations/sqlite/0005_location_context.sql"),
+    },
+    Embedded {
         version: 6,
-        description: "webhook refusals",
-        sql: include_str!("../migrations/sqlite/0006_webhook_refusals.sql"),
+        description: "refusals and task poll",
+        sql: include_str!("../migrations/sqlite/0006_refusals_and_task_poll.sql"),
     },
 ];
 
@@ -352,9 +357,14 @@ const POSTGRES_MIGRATIONS: &[Embedded] = &[
         sql: include_str!("../migrations/postgres/0004_drivechat.sql"),
     },
     Embedded {
+        version: 5,
+        description: "location context",
+        sql: include_str!("../migrations/postgres/0005_location_context.sql"),
+    },
+    Embedded {
         version: 6,
-        description: "webhook refusals",
-        sql: include_str!("../migrations/postgres/0006_webhook_refusals.sql"),
+        description: "refusals and task poll",
+        sql: include_str!("../migrations/postgres/0006_refusals_and_task_poll.sql"),
     },
 ];
 

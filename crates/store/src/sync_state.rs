@@ -6,7 +6,7 @@ use crate::db::with_pool;
 use crate::{Store, StoreError};
 
 /// A location's poller schedule and the figures `drivesync status` shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SyncState {
     pub location_id: String,
     /// Contacts updated after this (Unix ms) are fetched by the next poll.
@@ -19,6 +19,11 @@ pub struct SyncState {
     pub last_event_lag_ms: Option<i64>,
     pub unknown_events: i64,
     pub last_error: Option<String>,
+    /// When the open tasks were last searched (task edits send no webhook).
+    pub last_task_poll_ms: Option<i64>,
+    /// Requests the last full reconcile sent (retries included): what one costs of the
+    /// location's daily budget.
+    pub last_reconcile_requests: Option<i64>,
 }
 
 /// A backfill phase's checkpoint.
@@ -31,22 +36,9 @@ pub struct BackfillCheckpoint {
     pub done: bool,
 }
 
-type StateRow = (
-    String,
-    Option<i64>,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    Option<String>,
-);
-
 const STATE_COLUMNS: &str = "location_id, poll_cursor_ms, poll_interval_ms, \
      reconcile_interval_ms, last_poll_ms, last_reconcile_ms, last_event_ms, last_event_lag_ms, \
-     unknown_events, last_error";
+     unknown_events, last_error, last_task_poll_ms, last_reconcile_requests";
 
 impl Store {
     /// Creates a location's sync state with these intervals if it has none; an existing one
@@ -76,20 +68,18 @@ impl Store {
 
     pub async fn sync_state(&self, location_id: &str) -> Result<Option<SyncState>, StoreError> {
         let sql = format!("SELECT {STATE_COLUMNS} FROM sync_state WHERE location_id = $1");
-        let row: Option<StateRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+        let row: Option<SyncState> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(location_id)
             .fetch_optional(pool)
             .await)
         .map_err(StoreError::db("reading a location's sync state"))?;
-        Ok(row.map(state_from_row))
+        Ok(row)
     }
 
     pub async fn sync_states(&self) -> Result<Vec<SyncState>, StoreError> {
         let sql = format!("SELECT {STATE_COLUMNS} FROM sync_state ORDER BY location_id");
-        let rows: Vec<StateRow> =
-            with_pool!(&self.db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
-                .map_err(StoreError::db("reading sync states"))?;
-        Ok(rows.into_iter().map(state_from_row).collect())
+        with_pool!(&self.db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+            .map_err(StoreError::db("reading sync states"))
     }
 
     /// Records a finished poll: the new cursor (only ever moved forward) and its time.
@@ -118,23 +108,45 @@ impl Store {
         Ok(())
     }
 
+    /// Records a finished reconcile (`requests`: what it sent, when it finished; kept from
+    /// the last one that did otherwise).
     pub async fn record_reconcile(
         &self,
         location_id: &str,
         error: Option<&str>,
+        requests: Option<u64>,
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        let requests = requests.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
         with_pool!(&self.db, |pool| sqlx::query(
-            "UPDATE sync_state SET last_reconcile_ms = $2, last_error = $3, updated_at_ms = $2 \
+            "UPDATE sync_state SET last_reconcile_ms = $2, last_error = $3, updated_at_ms = $2, \
+             last_reconcile_requests = COALESCE($4, last_reconcile_requests) \
              WHERE location_id = $1"
         )
         .bind(location_id)
         .bind(now)
         .bind(error)
+        .bind(requests)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
         .map_err(StoreError::db("recording a reconcile"))?;
+        Ok(())
+    }
+
+    /// Records a finished search of the location's open tasks.
+    pub async fn record_task_poll(&self, location_id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        with_pool!(&self.db, |pool| sqlx::query(
+            "UPDATE sync_state SET last_task_poll_ms = $2, updated_at_ms = $2 \
+             WHERE location_id = $1"
+        )
+        .bind(location_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("recording a task poll"))?;
         Ok(())
     }
 
@@ -228,17 +240,3 @@ impl Store {
     }
 }
 
-fn state_from_row(r: StateRow) -> SyncState {
-    SyncState {
-        location_id: r.0,
-        poll_cursor_ms: r.1,
-        poll_interval_ms: r.2,
-        reconcile_interval_ms: r.3,
-        last_poll_ms: r.4,
-        last_reconcile_ms: r.5,
-        last_event_ms: r.6,
-        last_event_lag_ms: r.7,
-        unknown_events: r.8,
-        last_error: r.9,
-    }
-}

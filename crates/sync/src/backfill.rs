@@ -2,21 +2,27 @@
 //! notes from HighLevel into the store, once, when a location is connected (and again on
 //! request).
 //!
-//! - **Streaming.** Contacts come a page at a time from `POST /contacts/search`, sorted by
-//!   `dateAdded` ascending and followed by their `searchAfter` cursor (page numbers stop at
-//!   10,000 records; the cursor does not, and a contact added during the backfill sorts after
-//!   the cursor, so it is still reached). Each contact's tasks, notes and appointments (and
-//!   each appointment's notes) are fetched with it. At most one page is held, plus the next
-//!   one being fetched, so memory stays flat however large the location.
-//! - **Checkpoints.** After every page the phase's checkpoint is saved: the cursor after the
-//!   page's last contact and the running counts. A backfill stopped anywhere (crash, kill,
-//!   error) resumes after the last whole page; the page it was in is fetched again, which is
-//!   harmless because every record goes through [`converge`] (an equal state writes nothing).
-//!   `restart` forgets the checkpoint and starts over.
-//! - **Rate limit.** Several contacts are imported at once (`concurrency`), each with its
-//!   sub-requests in flight together, so there are always requests waiting on the location's
-//!   limiter and the budget is spent as fast as it allows; the limiter (shared with every other
-//!   task on the location) keeps every window under HighLevel's limit, so no 429 comes back.
+//! - **Three phases, each the cheapest listing HighLevel has.** `contacts`: contacts a page at
+//!   a time from `POST /contacts/search` (sorted by `dateAdded` ascending, followed by their
+//!   `searchAfter` cursor, which unlike page numbers does not stop at 10,000 and reaches
+//!   contacts added meanwhile), each with its notes (HighLevel lists notes only per contact:
+//!   one request each). `tasks`: every task of the location from task search, a page of 100
+//!   at a time. `appointments`: every appointment of each calendar through calendar events
+//!   (see [`crate::poller::listing`]), each with its notes (one request each). That is about
+//!   1.2 requests per contact where reading tasks, notes and appointments under every contact
+//!   took 3.2; see BENCHMARKS.md.
+//! - **Streaming.** At most one page is held (plus the next being fetched in the contacts
+//!   phase), so memory stays flat however large the location.
+//! - **Checkpoints.** After every page the phase's checkpoint is saved: the contacts' cursor
+//!   or the tasks' offset, and the running counts. A backfill stopped anywhere (crash, kill,
+//!   error) resumes after the last whole page of the phase it was in (the appointments phase,
+//!   a few requests per calendar, starts that phase over); what is read again is harmless
+//!   because every record goes through [`converge`] (an equal state writes nothing).
+//!   `restart` forgets the checkpoints and starts over.
+//! - **Rate limit.** Several contacts are imported at once (`concurrency`) so there are always
+//!   requests waiting on the location's limiter and the budget is spent as fast as it allows;
+//!   the limiter (shared with every other task on the location) keeps every window under
+//!   HighLevel's limit, so no 429 comes back.
 //! - **Quiet.** A record seen for the first time is not news for the feed (`announce=false`);
 //!   a record already stored whose state differs is described as any change would be.
 
@@ -32,10 +38,11 @@ use store::{BackfillCheckpoint, Store, StoreError};
 
 use crate::converge;
 use crate::describe::Origin;
-use crate::records;
 
-/// The phase name in `backfill_state`: contacts with everything hanging from them.
+/// The phase names in `backfill_state`, in the order they run.
 pub const PHASE_CONTACTS: &str = "contacts";
+pub const PHASE_TASKS: &str = "tasks";
+pub const PHASE_APPOINTMENTS: &str = "appointments";
 
 /// What the location has spent of its rate limit, for a progress display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +85,8 @@ pub struct BackfillOptions {
     pub page_size: u32,
     /// Contacts imported at once.
     pub concurrency: usize,
+    /// Which appointments the calendars are asked for.
+    pub appointment_window: crate::poller::listing::AppointmentWindow,
 }
 
 impl Default for BackfillOptions {
@@ -86,6 +95,7 @@ impl Default for BackfillOptions {
             restart: false,
             page_size: 100,
             concurrency: 8,
+            appointment_window: Default::default(),
         }
     }
 }
@@ -149,14 +159,19 @@ pub enum BackfillError {
     },
     #[error("the backfill checkpoint of location {location} cannot be read ({reason}); start over with --restart")]
     BadCheckpoint { location: String, reason: String },
+    #[error("backfill of location {location} stopped: {reason}; run the backfill again to resume")]
+    Sync { location: String, reason: String },
 }
 
-/// The checkpoint's cursor JSON.
+/// A checkpoint's cursor JSON.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Cursor {
-    /// The `searchAfter` of the last contact of the last finished page.
+    /// Contacts: the `searchAfter` of the last contact of the last finished page.
     search_after: Option<Vec<Value>>,
+    /// Tasks: how many the finished pages held (the next page's `skip`).
+    #[serde(default)]
+    skip: u32,
     counts: Counts,
 }
 
@@ -178,31 +193,129 @@ pub async fn backfill(
     if opts.restart {
         store.reset_backfill(&lid).await.map_err(store_err)?;
     }
-    let checkpoint = store
-        .backfill_checkpoints(&lid)
-        .await
-        .map_err(store_err)?
-        .into_iter()
-        .find(|c| c.phase == PHASE_CONTACTS);
+    let checkpoints = store.backfill_checkpoints(&lid).await.map_err(store_err)?;
     let mut report = BackfillReport {
         location_id: lid.clone(),
         ..BackfillReport::default()
     };
-    let cursor: Cursor = match checkpoint.as_ref().and_then(|c| c.cursor.as_deref()) {
-        Some(json) => serde_json::from_str(json).map_err(|e| BackfillError::BadCheckpoint {
-            location: lid.clone(),
-            reason: e.to_string(),
-        })?,
-        None => Cursor::default(),
-    };
-    report.before = cursor.counts;
-    if checkpoint.as_ref().is_some_and(|c| c.done) {
+    let mut phases = Vec::new();
+    for phase in [PHASE_CONTACTS, PHASE_TASKS, PHASE_APPOINTMENTS] {
+        let cp = checkpoints.iter().find(|c| c.phase == phase);
+        let cursor: Cursor = match cp.and_then(|c| c.cursor.as_deref()) {
+            Some(json) => serde_json::from_str(json).map_err(|e| BackfillError::BadCheckpoint {
+                location: lid.clone(),
+                reason: e.to_string(),
+            })?,
+            None => Cursor::default(),
+        };
+        report.before.add(&cursor.counts);
+        phases.push((phase, cp.is_some_and(|c| c.done), cursor));
+    }
+    if phases.iter().all(|(_, done, _)| *done) {
         report.already_complete = true;
         report.wall = started.elapsed();
         progress.finished(&report);
         return Ok(report);
     }
+    // Names, labels and the time zone first, so the imported records show with them.
+    if let Err(e) = crate::context::refresh(store, location).await {
+        tracing::warn!(location = %lid, error = %e, "the location's context was not read");
+    }
+    let listings = crate::poller::listing::Listings::probe(location)
+        .await
+        .map_err(|e| sync_failed(&lid, "asking which listings the token may use", e))?;
+    let parts = listings.per_contact_parts();
+    let mut phases = phases.into_iter();
+    let mut next = || phases.next().expect("three phases");
+    let (_, done, cursor) = next();
+    if !done {
+        contacts_phase(store, location, progress, &opts, parts, cursor, &mut report).await?;
+    }
+    let (_, done, cursor) = next();
+    if !done {
+        if listings.task_search {
+            tasks_phase(store, location, progress, cursor, &mut report).await?;
+        } else {
+            save_checkpoint(store, &lid, PHASE_TASKS, &cursor, 0, true).await?;
+        }
+    }
+    let (_, done, cursor) = next();
+    if !done {
+        match &listings.calendars {
+            Some(calendars) => {
+                appointments_phase(store, location, progress, &opts, calendars, &mut report)
+                    .await?
+            }
+            None => save_checkpoint(store, &lid, PHASE_APPOINTMENTS, &cursor, 0, true).await?,
+        }
+    }
+    let spent = limiter.usage();
+    report.requests = spent.requests - spent_before.requests;
+    report.rate_limited = spent.rate_limited - spent_before.rate_limited;
+    report.wall = started.elapsed();
+    tracing::info!(
+        location = %lid,
+        contacts = report.imported.contacts,
+        requests = report.requests,
+        rate_limited = report.rate_limited,
+        wall_ms = report.wall.as_millis() as u64,
+        "backfill finished"
+    );
+    progress.finished(&report);
+    Ok(report)
+}
 
+fn high_level(location: &str, during: String) -> impl FnOnce(GhlError) -> BackfillError {
+    let location = location.to_string();
+    move |source| BackfillError::HighLevel {
+        location,
+        during,
+        source,
+    }
+}
+
+fn store_failed(location: &str) -> impl FnOnce(StoreError) -> BackfillError + '_ {
+    move |source| BackfillError::Store {
+        location: location.to_string(),
+        source,
+    }
+}
+
+fn checkpoint(phase: &str, cursor: &Cursor, items: u64, done: bool) -> BackfillCheckpoint {
+    BackfillCheckpoint {
+        phase: phase.into(),
+        cursor: Some(serde_json::to_string(cursor).unwrap_or_default()),
+        items: items as i64,
+        done,
+    }
+}
+
+async fn save_checkpoint(
+    store: &Store,
+    location: &str,
+    phase: &str,
+    cursor: &Cursor,
+    items: u64,
+    done: bool,
+) -> Result<(), BackfillError> {
+    store
+        .save_backfill_checkpoint(location, &checkpoint(phase, cursor, items, done))
+        .await
+        .map_err(store_failed(location))
+}
+
+/// Contacts page by page, each with its notes.
+async fn contacts_phase(
+    store: &Store,
+    location: &Location,
+    progress: &dyn Progress,
+    opts: &BackfillOptions,
+    parts: crate::poller::walk::Parts,
+    cursor: Cursor,
+    report: &mut BackfillReport,
+) -> Result<(), BackfillError> {
+    let lid = location.id().to_string();
+    let spent_before = location.limiter().usage();
     let page_size = opts.page_size.clamp(1, 500);
     let base = SearchRequest::new()
         .page_limit(page_size)
@@ -211,21 +324,12 @@ pub async fn backfill(
         Some(a) => base.clone().after(a.clone()),
         None => base.clone(),
     };
-    let hl = |during: String| {
-        let location = lid.clone();
-        move |source| BackfillError::HighLevel {
-            location,
-            during,
-            source,
-        }
-    };
-
     let mut totals = cursor.counts;
     let mut after = cursor.search_after;
     let mut page = location
         .search_contacts(&request(&after))
         .await
-        .map_err(hl("listing contacts".into()))?;
+        .map_err(high_level(&lid, "listing contacts".into()))?;
     report.pages += 1;
     progress.phase_started(PHASE_CONTACTS, page.total, totals.contacts);
     loop {
@@ -243,7 +347,7 @@ pub async fn backfill(
         // The next page is fetched while this one is imported, so the limiter never idles
         // at a page boundary.
         let (imported, next_page) = tokio::join!(
-            import_page(store, location, contacts, opts.concurrency.max(1)),
+            import_page(store, location, contacts, parts, opts.concurrency.max(1)),
             async {
                 match &next {
                     Some(r) => Some(location.search_contacts(r).await),
@@ -255,65 +359,142 @@ pub async fn backfill(
         totals.add(&imported);
         report.imported.add(&imported);
         after = last_cursor.or(after);
-        let cp = BackfillCheckpoint {
-            phase: PHASE_CONTACTS.into(),
-            cursor: Some(
-                serde_json::to_string(&Cursor {
-                    search_after: after.clone(),
-                    counts: totals,
-                })
-                .unwrap_or_default(),
-            ),
-            items: totals.contacts as i64,
-            done: false,
+        let cp = Cursor {
+            search_after: after.clone(),
+            skip: 0,
+            counts: totals,
         };
-        store
-            .save_backfill_checkpoint(&lid, &cp)
-            .await
-            .map_err(store_err)?;
+        save_checkpoint(store, &lid, PHASE_CONTACTS, &cp, totals.contacts, false).await?;
         progress.advanced(n);
         progress.budget(budget(location, spent_before).await);
         match next_page {
             None => break,
             Some(p) => {
-                page = p.map_err(hl(format!(
-                    "listing contacts after {} imported",
-                    totals.contacts
-                )))?;
+                page = p.map_err(high_level(
+                    &lid,
+                    format!("listing contacts after {} imported", totals.contacts),
+                ))?;
                 report.pages += 1;
             }
         }
     }
-    let cp = BackfillCheckpoint {
-        phase: PHASE_CONTACTS.into(),
-        cursor: Some(
-            serde_json::to_string(&Cursor {
-                search_after: after,
-                counts: totals,
-            })
-            .unwrap_or_default(),
-        ),
-        items: totals.contacts as i64,
-        done: true,
+    let cp = Cursor {
+        search_after: after,
+        skip: 0,
+        counts: totals,
     };
-    store
-        .save_backfill_checkpoint(&lid, &cp)
-        .await
-        .map_err(store_err)?;
-    let spent = limiter.usage();
-    report.requests = spent.requests - spent_before.requests;
-    report.rate_limited = spent.rate_limited - spent_before.rate_limited;
-    report.wall = started.elapsed();
-    tracing::info!(
-        location = %lid,
-        contacts = report.imported.contacts,
-        requests = report.requests,
-        rate_limited = report.rate_limited,
-        wall_ms = report.wall.as_millis() as u64,
-        "backfill finished"
-    );
-    progress.finished(&report);
-    Ok(report)
+    save_checkpoint(store, &lid, PHASE_CONTACTS, &cp, totals.contacts, true).await
+}
+
+/// Every task of the location, a task-search page at a time, resumed at its offset.
+async fn tasks_phase(
+    store: &Store,
+    location: &Location,
+    progress: &dyn Progress,
+    cursor: Cursor,
+    report: &mut BackfillReport,
+) -> Result<(), BackfillError> {
+    let lid = location.id().to_string();
+    progress.phase_started(PHASE_TASKS, None, cursor.counts.tasks);
+    let totals = parking_lot::Mutex::new(cursor.counts);
+    let imported = parking_lot::Mutex::new(Counts::default());
+    let listed = crate::poller::listing::for_each_task_page(location, None, cursor.skip, |page| {
+        let (lid, totals, imported) = (&lid, &totals, &imported);
+        async move {
+            let n = page.records.len() as u64;
+            for r in page.records {
+                converge::apply_read(store, r, Origin::Backfill, false, page.read_at_ms).await?;
+            }
+            let counts = {
+                let mut t = totals.lock();
+                t.tasks += n;
+                imported.lock().tasks += n;
+                *t
+            };
+            let cp = Cursor {
+                search_after: None,
+                skip: page.next_skip,
+                counts,
+            };
+            store
+                .save_backfill_checkpoint(
+                    lid,
+                    &checkpoint(PHASE_TASKS, &cp, counts.tasks, page.last),
+                )
+                .await?;
+            progress.advanced(n);
+            Ok(())
+        }
+    })
+    .await;
+    report.imported.add(&imported.into_inner());
+    listed.map(drop).map_err(|e| sync_failed(&lid, "listing tasks", e))
+}
+
+/// A [`crate::engine::SyncError`] of a listing as a backfill error.
+fn sync_failed(location: &str, during: &str, e: crate::engine::SyncError) -> BackfillError {
+    match e {
+        crate::engine::SyncError::Ghl(e) => high_level(location, during.into())(e),
+        crate::engine::SyncError::Store(source) => BackfillError::Store {
+            location: location.to_string(),
+            source,
+        },
+        e => BackfillError::Sync {
+            location: location.to_string(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Every appointment of the location's calendars, each with its notes.
+async fn appointments_phase(
+    store: &Store,
+    location: &Location,
+    progress: &dyn Progress,
+    opts: &BackfillOptions,
+    calendars: &[String],
+    report: &mut BackfillReport,
+) -> Result<(), BackfillError> {
+    let lid = location.id().to_string();
+    progress.phase_started(PHASE_APPOINTMENTS, None, 0);
+    let counts = parking_lot::Mutex::new(Counts::default());
+    let window = opts.appointment_window;
+    let pages = crate::poller::listing::for_each_appointment_page(location, calendars, window, |page| {
+        let counts = &counts;
+        async move {
+            let notes_read_at = now_ms();
+            // Owned records: see `poller::walk::everything`.
+            let notes = stream::iter(page.records.clone())
+                .map(|a| async move { crate::poller::walk::notes_of(location, &a).await })
+                .buffer_unordered(opts.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await;
+            let n = page.records.len() as u64;
+            let read_at = page.read_at_ms;
+            for rec in page.records {
+                converge::apply_read(store, rec, Origin::Backfill, false, read_at).await?;
+                counts.lock().appointments += 1;
+            }
+            for listed in notes {
+                for rec in listed?.unwrap_or_default() {
+                    converge::apply_read(store, rec, Origin::Backfill, false, notes_read_at)
+                        .await?;
+                    counts.lock().appointment_notes += 1;
+                }
+            }
+            progress.advanced(n);
+            Ok(())
+        }
+    })
+    .await;
+    pages.map_err(|e| sync_failed(&lid, "listing appointments", e))?;
+    let counts = counts.into_inner();
+    report.imported.add(&counts);
+    let cp = Cursor {
+        counts,
+        ..Cursor::default()
+    };
+    save_checkpoint(store, &lid, PHASE_APPOINTMENTS, &cp, counts.appointments, true).await
 }
 
 async fn budget(location: &Location, before: ghl::ratelimit::Usage) -> Budget {
@@ -333,10 +514,11 @@ async fn import_page(
     store: &Store,
     location: &Location,
     contacts: Vec<Contact>,
+    parts: crate::poller::walk::Parts,
     concurrency: usize,
 ) -> Result<Counts, BackfillError> {
     stream::iter(contacts)
-        .map(|c| import_contact(store, location, c))
+        .map(|c| import_contact(store, location, c, parts))
         .buffer_unordered(concurrency)
         .try_fold(Counts::default(), |mut acc, c| async move {
             acc.add(&c);
@@ -345,119 +527,52 @@ async fn import_page(
         .await
 }
 
-fn json<T: Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// A contact and everything hanging from it. A state's version is HighLevel's `dateUpdated`,
-/// else the time it was read: what the API answers now is the newest state known.
+/// A contact and what must be read under it: its notes (HighLevel lists them nowhere else),
+/// and its tasks and appointments only when the token may not list them location-wide. A
+/// state's version is HighLevel's `dateUpdated`, else the time it was read: what the API
+/// answers now is the newest state known.
 async fn import_contact(
     store: &Store,
     location: &Location,
     contact: Contact,
+    parts: crate::poller::walk::Parts,
 ) -> Result<Counts, BackfillError> {
     let lid = location.id();
-    let cid = contact.id.clone();
-    let store_err = |source| BackfillError::Store {
-        location: lid.to_string(),
-        source,
-    };
-    let hl = |what: &str| {
-        let during = format!("reading the {what} of contact {cid}");
-        let location = lid.to_string();
-        move |source| BackfillError::HighLevel {
-            location,
-            during,
-            source,
-        }
-    };
     let mut counts = Counts::default();
-    let Some(rec) = records::contact(lid, json(&contact), now_ms()) else {
+    let Some(w) = crate::poller::walk::walk_contact(location, &contact, parts)
+        .await
+        .map_err(|e| sync_failed(lid, &format!("reading under contact {}", contact.id), e))?
+    else {
         // Search hits always carry an id; one without is not a contact that can be kept.
         tracing::warn!(location = %lid, "a search hit without an id was skipped");
         return Ok(counts);
     };
     drop(contact);
-    let fetched = tokio::try_join!(
-        location.tasks(&cid),
-        location.notes(&cid),
-        location.contact_appointments(&cid),
-    );
-    let (tasks, notes, appointments) = match fetched {
-        Ok(all) => all,
+    let Some(children) = w.children else {
         // Deleted since the search listed it: its deletion is the poller's to record.
-        Err(GhlError::NotFound { .. }) => {
-            counts.vanished += 1;
-            return Ok(counts);
-        }
-        Err(e) => return Err(hl("tasks, notes and appointments")(e)),
+        counts.vanished += 1;
+        return Ok(counts);
     };
-    converge::apply_state(store, rec, Origin::Backfill, false)
+    // The search page was asked for no later than the reads under the contact.
+    converge::apply_read(store, w.contact, Origin::Backfill, false, w.read_at_ms)
         .await
-        .map_err(store_err)?;
+        .map_err(store_failed(lid))?;
     counts.contacts += 1;
-    for t in &tasks {
-        if let Some(r) = records::task(lid, Some(&cid), json(t), now_ms()) {
-            converge::apply_state(store, r, Origin::Backfill, false)
-                .await
-                .map_err(store_err)?;
-            counts.tasks += 1;
+    for r in children {
+        match r.kind {
+            store::RecordKind::Task => counts.tasks += 1,
+            store::RecordKind::Note => counts.notes += 1,
+            store::RecordKind::Appointment => counts.appointments += 1,
+            store::RecordKind::AppointmentNote => counts.appointment_notes += 1,
+            store::RecordKind::Contact => {}
         }
-    }
-    for n in &notes {
-        if let Some(r) = records::note(lid, Some(&cid), json(n), now_ms()) {
-            converge::apply_state(store, r, Origin::Backfill, false)
-                .await
-                .map_err(store_err)?;
-            counts.notes += 1;
-        }
-    }
-    let appointment_notes = futures::future::try_join_all(
-        appointments
-            .iter()
-            .map(|a| location.all_appointment_notes(&a.id)),
-    )
-    .await;
-    let appointment_notes = match appointment_notes {
-        Ok(n) => n,
-        Err(GhlError::NotFound { .. }) => {
-            // An appointment deleted meanwhile: take the others one by one.
-            let mut out = Vec::with_capacity(appointments.len());
-            for a in &appointments {
-                match location.all_appointment_notes(&a.id).await {
-                    Ok(n) => out.push(n),
-                    Err(GhlError::NotFound { .. }) => out.push(Vec::new()),
-                    Err(e) => return Err(hl("appointment notes")(e)),
-                }
-            }
-            out
-        }
-        Err(e) => return Err(hl("appointment notes")(e)),
-    };
-    for (a, notes) in appointments.iter().zip(appointment_notes) {
-        let mut data = json(a);
-        // Listed under the contact: it is the contact's even if the answer leaves it out.
-        if data.get("contactId").is_none_or(Value::is_null) {
-            data["contactId"] = Value::String(cid.clone());
-        }
-        if let Some(r) = records::appointment(lid, data, now_ms()) {
-            converge::apply_state(store, r, Origin::Backfill, false)
-                .await
-                .map_err(store_err)?;
-            counts.appointments += 1;
-        }
-        for n in &notes {
-            if let Some(r) = records::appointment_note(lid, &a.id, Some(&cid), json(n), now_ms()) {
-                converge::apply_state(store, r, Origin::Backfill, false)
-                    .await
-                    .map_err(store_err)?;
-                counts.appointment_notes += 1;
-            }
-        }
+        converge::apply_read(store, r, Origin::Backfill, false, w.read_at_ms)
+            .await
+            .map_err(store_failed(lid))?;
     }
     Ok(counts)
 }

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod backfill;
 pub mod clients;
+pub mod context;
 pub mod converge;
 pub mod describe;
 pub mod engine;

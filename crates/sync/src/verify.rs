@@ -62,6 +62,9 @@ pub struct VerifyOptions {
     /// (webhook to store is well under a second when the engine keeps up; a settle read waits
     /// its turn on the rate limit).
     pub recheck_after: std::time::Duration,
+    /// Which appointments are listed through the calendars (others held locally are read by
+    /// id).
+    pub appointment_window: crate::poller::listing::AppointmentWindow,
 }
 
 impl Default for VerifyOptions {
@@ -69,6 +72,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             concurrency: 4,
             recheck_after: std::time::Duration::from_secs(5),
+            appointment_window: Default::default(),
         }
     }
 }
@@ -160,22 +164,21 @@ pub async fn verify_with(
     let suspects = parking_lot::Mutex::new(Vec::<Suspect>::new());
     let met = parking_lot::Mutex::new(HashSet::<(RecordKind, String)>::new());
     let (_keep, stop) = watch::channel(false);
-    walk::for_each_contact(
+    let started = chrono::Utc::now().timestamp_millis();
+    walk::everything(
         location,
-        walk::all_contacts(location),
         opts.concurrency,
+        opts.appointment_window,
+        started,
         &stop,
-        |h, c| {
+        |visit| {
             let (report, met, suspects) = (&report, &met, &suspects);
             async move {
-                let Some(w) = walk::walk_contact(&h, &c, true).await? else {
-                    return Ok(());
-                };
                 // A contact deleted while we walked is not compared; it is a change in flight.
-                let Some(children) = w.children else {
+                let walk::Visit::Records { records, .. } = visit else {
                     return Ok(());
                 };
-                for remote in std::iter::once(w.contact).chain(children) {
+                for remote in records {
                     met.lock().insert((remote.kind, remote.record_id.clone()));
                     if let Some(s) = compare(store, &remote, report).await? {
                         suspects.lock().push(s);

@@ -125,6 +125,8 @@ enum Action {
         task: NewTask,
     },
     AddNote {
+        /// The HighLevel user the member who wrote it is (HighLevel shows them as the author).
+        user_id: Option<String>,
         contact_id: String,
         body: String,
     },
@@ -275,6 +277,7 @@ fn parse(kind: &str, v: &Value) -> Result<Action, String> {
         }
         ADD_NOTE => Ok(Action::AddNote {
             contact_id,
+            user_id: text(v, "user_id").map_err(bad)?,
             body: text(v, "body")
                 .map_err(bad)?
                 .ok_or_else(|| "A note needs some text — write it and add it again".to_string())?,
@@ -418,7 +421,11 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                 result: data,
             })
         }
-        Action::AddNote { contact_id, body } => {
+        Action::AddNote {
+            contact_id,
+            body,
+            user_id,
+        } => {
             let found = find_created_note(store, loc, cmd, contact_id, body).await?;
             let note = match found {
                 Some(n) => {
@@ -430,7 +437,7 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                         contact_id,
                         &NoteInput {
                             body: body.clone(),
-                            user_id: None,
+                            user_id: user_id.clone(),
                         },
                     )
                     .await

@@ -239,7 +239,113 @@ async fn task_without_contact_is_placed(env: Env) {
     engine.shutdown().await;
 }
 
+/// `GET /contacts/{id}` requests the sandbox served (the test touches one contact).
+fn contact_reads(w: &engine_support::World, location: &str, _contact: &str) -> usize {
+    w.sandbox
+        .sandbox
+        .counters
+        .requests_for(Some(location), 0)
+        .iter()
+        .filter(|r| r.method == "GET" && r.route.starts_with("/contacts/{"))
+        .filter(|r| r.route.matches('/').count() == 2)
+        .count()
+}
+
+/// Contact webhooks are exactly HighLevel's schema: no `type`, `dateUpdated`, `timezone`. A
+/// first sight is settled by one read however many events of the contact come in a burst,
+/// and an event whose payload changes nothing (the change was in a field it does not carry)
+/// is settled by a read too.
+async fn contact_events_are_settled_by_coalesced_reads(env: Env) {
+    let store = env.store().await;
+    let ingest = common::serve(store.clone(), common::config()).await;
+    let w = engine_support::world(&store, Some(ingest.url.clone()), 1, 3, 1_000).await;
+    let engine = Engine::start(
+        store.clone(),
+        w.client.clone(),
+        None,
+        config(Some(ingest.state.notifier())),
+    )
+    .await
+    .expect("engine");
+    let location = w.locations[0].clone();
+    let contact = w.sandbox.sandbox.write(|world| {
+        let created = world
+            .create_contact(
+                &location,
+                ghl_sandbox::world::ContactInput {
+                    first_name: ghl_sandbox::body::Patch::Set("Burst".into()),
+                    email: ghl_sandbox::body::Patch::Set("burst@example.com".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("create");
+        for city in ["Austin", "Denver", "Miami", "Boston"] {
+            world
+                .update_contact(
+                    &location,
+                    &created.id,
+                    ghl_sandbox::world::ContactInput {
+                        city: ghl_sandbox::body::Patch::Set(city.into()),
+                        ..Default::default()
+                    },
+                )
+                .expect("update");
+        }
+        created.id.to_string()
+    });
+    let settled = |city: &'static str, tz: Option<&'static str>| {
+        let (store, location, contact) = (store.clone(), location.clone(), contact.clone());
+        move || {
+            let (store, location, contact) = (store.clone(), location.clone(), contact.clone());
+            async move {
+                store
+                    .record(&location, RecordKind::Contact, &contact)
+                    .await
+                    .expect("read")
+                    .is_some_and(|r| {
+                        r.data["type"] == "lead"
+                            && r.data["city"] == city
+                            && tz.is_none_or(|tz| r.data["timezone"] == tz)
+                    })
+            }
+        }
+    };
+    wait_until(
+        "the contact's type read and its last city applied",
+        Duration::from_secs(10),
+        settled("Boston", None),
+    )
+    .await;
+    wait_quiet(&store, Duration::from_secs(10)).await;
+    assert_eq!(
+        contact_reads(&w, &location, &contact),
+        1,
+        "five events of one new contact, one read"
+    );
+    w.sandbox.sandbox.write(|world| {
+        world
+            .update_contact(
+                &location,
+                &contact,
+                ghl_sandbox::world::ContactInput {
+                    timezone: ghl_sandbox::body::Patch::Set("Europe/Oslo".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("update the time zone");
+    });
+    wait_until(
+        "a change the payload cannot carry, read",
+        Duration::from_secs(10),
+        settled("Boston", Some("Europe/Oslo")),
+    )
+    .await;
+    assert_eq!(contact_reads(&w, &location, &contact), 2);
+    engine.shutdown().await;
+}
+
 on_both_backends!(
+    contact_events_are_settled_by_coalesced_reads,
     unknown_event_is_counted_not_failed,
     a_job_whose_worker_vanished_runs_again_and_lands_once,
     task_without_contact_is_placed,

@@ -63,8 +63,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The progress bar: contacts imported (with their tasks, notes and appointments), rate,
-/// ETA, and requests used of the rate-limit budget.
+/// The progress bar: per phase (contacts with their notes, tasks, appointments with their
+/// notes) the items imported, rate, ETA, and requests used of the rate-limit budget.
 struct Bar {
     bar: ProgressBar,
     location: String,
@@ -73,12 +73,7 @@ struct Bar {
 impl Bar {
     fn new(location: &str) -> Bar {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} {bar:30} {pos}/{len} contacts · {per_sec} · ETA {eta} · {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        bar.set_style(style("contacts", true));
         bar.set_prefix(location.to_string());
         Bar {
             bar,
@@ -87,15 +82,27 @@ impl Bar {
     }
 }
 
+/// A bar with a length when the phase's total is known (contacts), a counter otherwise
+/// (tasks and appointments: HighLevel's listings do not say how many).
+fn style(what: &str, known_total: bool) -> ProgressStyle {
+    let template = if known_total {
+        format!("{{prefix}} {{bar:30}} {{pos}}/{{len}} {what} · {{per_sec}} · ETA {{eta}} · {{msg}}")
+    } else {
+        format!("{{prefix}} {{spinner}} {{pos}} {what} · {{per_sec}} · {{msg}}")
+    };
+    ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
 impl sync::backfill::Progress for Bar {
-    fn phase_started(&self, _phase: &str, total: Option<u64>, done_before: u64) {
+    fn phase_started(&self, phase: &str, total: Option<u64>, done_before: u64) {
+        self.bar.set_style(style(phase, total.is_some()));
         if let Some(t) = total {
             self.bar.set_length(t);
         }
         self.bar.set_position(done_before);
         if done_before > 0 {
             self.bar.println(format!(
-                "{}: resuming after {done_before} contacts imported earlier",
+                "{}: resuming after {done_before} {phase} imported earlier",
                 self.location
             ));
         }

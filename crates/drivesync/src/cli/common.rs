@@ -91,12 +91,8 @@ pub struct AppArgs {
         default_value = "http://127.0.0.1:8080/oauth/callback"
     )]
     pub redirect_uri: Url,
-    /// Scopes to ask for.
-    #[arg(
-        long,
-        value_delimiter = ' ',
-        default_value = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
-    )]
+    /// Scopes to ask for [default: every scope drivesync uses, `ghl::DEFAULT_SCOPES`].
+    #[arg(long, value_delimiter = ' ')]
     pub scopes: Vec<String>,
 }
 
@@ -125,7 +121,11 @@ impl AppArgs {
             client_id,
             secret,
             self.redirect_uri.as_str(),
-            self.scopes.clone(),
+            if self.scopes.is_empty() {
+                ghl::DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
+            } else {
+                self.scopes.clone()
+            },
             ghl.ghl_base_url.clone(),
             self.ghl_authorize_url.clone(),
         )?)
@@ -232,7 +232,7 @@ pub async fn count_import_as_reconcile(
             )
             .await?;
     }
-    store.record_reconcile(location, None).await?;
+    store.record_reconcile(location, None, None).await?;
     Ok(())
 }
 

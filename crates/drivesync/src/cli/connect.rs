@@ -178,6 +178,7 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     if !tokens.scopes.iter().any(|s| s == "contacts.write") {
         println!("  note: without contacts.write, actions in Drive Chat cannot be written back to HighLevel");
     }
+    super::locations::say_missing_scopes(&tokens.scopes);
     Ok(())
 }
 

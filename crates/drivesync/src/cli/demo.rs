@@ -161,15 +161,7 @@ fn sandbox_app(
         a.client_id.clone(),
         SecretString::from(a.client_secret.clone()),
         format!("{public}/oauth/callback"),
-        [
-            "contacts.readonly",
-            "contacts.write",
-            "calendars/events.readonly",
-            "calendars/events.write",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        ghl::DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
         base.clone(),
         base.clone(),
     )?)

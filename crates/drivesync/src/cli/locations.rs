@@ -50,6 +50,23 @@ pub async fn run(args: LocationsArgs) -> anyhow::Result<()> {
             expiry,
             scopes
         );
+        if !l.scopes.is_empty() && l.user_type != "Company" {
+            say_missing_scopes(&l.scopes);
+        }
     }
     Ok(())
+}
+
+/// What a connection without some of drivesync's scopes misses, and what to do.
+pub fn say_missing_scopes(granted: &[String]) {
+    let missing = ghl::missing_scopes(granted);
+    if missing.is_empty() {
+        return;
+    }
+    println!(
+        "  missing scopes: {} — names, custom field labels and the time zone fall back to ids \
+         and UTC, and tasks and appointments are read contact by contact (dearer on the daily \
+         budget); reconnect the location (`drivesync connect`) granting them",
+        missing.join(" ")
+    );
 }

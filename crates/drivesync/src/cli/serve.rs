@@ -302,9 +302,9 @@ fn log_keys(keys: &ghl::webhook::WebhookKeys, legacy_rsa: bool) {
     } else {
         "x-ghl-signature (Ed25519) only; x-wh-signature is refused (webhooks.legacy_rsa = false)"
     };
+    let described: Vec<String> = keys.describe().iter().map(ToString::to_string).collect();
     tracing::info!(
-        ed25519_keys = keys.ed25519_len(),
-        rsa_keys = keys.rsa_len(),
+        keys = %described.join(", "),
         "webhook signatures accepted: {schemes}"
     );
 }

@@ -24,7 +24,23 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         let state = store.sync_state(&id).await?;
         let depth = store.queue_depth(Some(&id)).await?;
         let last_event = state.as_ref().and_then(|s| s.last_event_ms);
+        let (cost, measured) = reconcile_cost(&store, &id, state.as_ref()).await?;
+        let context = store.location_context(&id).await?;
+        let mut missing_scopes: Vec<String> = ghl::missing_scopes(&loc.scopes)
+            .into_iter()
+            .map(str::to_string)
+            .filter(|_| !loc.scopes.is_empty())
+            .collect();
+        for s in context.missing_scopes {
+            if !missing_scopes.contains(&s) {
+                missing_scopes.push(s);
+            }
+        }
         rows.push(json!({
+            "missing_scopes": missing_scopes,
+            "reconcile_cost_requests": cost,
+            "reconcile_cost_measured": measured,
+            "reconcile_cost_daily_share": cost as f64 / DAILY_BUDGET as f64,
             "webhooks_refused": refused_json(&refusals, &id),
             "signatures_failing_since_ms": signatures_failing_since(&refusals, &id, last_event),
             "location": id,
@@ -83,6 +99,14 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
                 ago(now - t)
             );
         }
+        if let Some(m) = r["missing_scopes"].as_array().filter(|m| !m.is_empty()) {
+            let names: Vec<&str> = m.iter().filter_map(|s| s.as_str()).collect();
+            say!(
+                "  missing scopes {} (reconnect granting them: until then names show as ids and \
+                 tasks and appointments are read contact by contact)",
+                names.join(" ")
+            );
+        }
         if let Some(m) = r["webhooks_refused"].as_object().filter(|m| !m.is_empty()) {
             say!("  refused        {}", reasons(m));
         }
@@ -126,6 +150,17 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             every("reconcile_interval_ms"),
             since("last_reconcile_ms")
         );
+        say!(
+            "  reconcile cost {} requests, {:.1} % of HighLevel's {} a day ({})",
+            r["reconcile_cost_requests"],
+            r["reconcile_cost_daily_share"].as_f64().unwrap_or(0.0) * 100.0,
+            DAILY_BUDGET,
+            if r["reconcile_cost_measured"] == true {
+                "measured at the last reconcile"
+            } else {
+                "estimated from the records held"
+            }
+        );
         if r["unknown_events"].as_i64() > Some(0) {
             say!(
                 "  unknown events {} (stored, not applied)",
@@ -137,6 +172,41 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+const DAILY_BUDGET: u64 = sync::poller::listing::DAILY_BUDGET;
+
+/// What a full reconcile of the location costs: measured at its last one, else estimated
+/// from what the store holds.
+async fn reconcile_cost(
+    store: &store::Store,
+    location: &str,
+    state: Option<&store::SyncState>,
+) -> anyhow::Result<(u64, bool)> {
+    if let Some(n) = state.and_then(|s| s.last_reconcile_requests) {
+        return Ok((u64::try_from(n).unwrap_or(0), true));
+    }
+    let mut counts = [0u64; 3];
+    for (i, kind) in [
+        store::RecordKind::Contact,
+        store::RecordKind::Task,
+        store::RecordKind::Appointment,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let q = store::RecordQuery {
+            location_id: location.to_string(),
+            kind: Some(kind),
+            ..store::RecordQuery::default()
+        };
+        counts[i] = u64::try_from(store.count_records(&q).await?).unwrap_or(0);
+    }
+    let [c, t, a] = counts;
+    Ok((
+        sync::poller::listing::reconcile_cost_estimate(c, t, a),
+        false,
+    ))
 }
 
 /// `{reason: {count, last_ms}}` of one scope.

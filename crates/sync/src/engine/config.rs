@@ -57,6 +57,13 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// Contacts whose tasks, notes and appointments a poll or reconcile reads at once.
     pub fetch_concurrency: usize,
+    /// Which appointments a reconcile lists through the calendars (older or later ones it
+    /// holds are still confirmed by id).
+    pub appointment_window: crate::poller::listing::AppointmentWindow,
+    /// How often a location's open tasks are searched: HighLevel sends no webhook when a task
+    /// is edited (title, due date, assignee) or reopened. Each search costs one request per
+    /// 100 open tasks. `None`: only polls of changed contacts and the reconcile find them.
+    pub task_poll_interval: Option<Duration>,
     /// Notified when jobs were queued in this process (see `IngestState::notifier`).
     pub wake: Option<Arc<Notify>>,
     /// Handlers for job kinds beyond `webhook`, `poll` and `reconcile` (e.g. `write_back`).
@@ -86,6 +93,8 @@ impl Default for EngineConfig {
             upkeep_interval: Some(Duration::from_secs(10)),
             shutdown_grace: Duration::from_secs(10),
             fetch_concurrency: 4,
+            appointment_window: crate::poller::listing::AppointmentWindow::default(),
+            task_poll_interval: Some(Duration::from_secs(5 * 60)),
             wake: None,
             handlers: Vec::new(),
             worker_prefix: default_prefix(),

@@ -17,6 +17,7 @@
 //! `dateUpdated` when its tasks or notes change, so the poll finds those changes only for
 //! contacts that changed themselves; the reconcile finds the rest.
 
+pub mod listing;
 pub mod schedule;
 pub mod walk;
 
@@ -36,6 +37,7 @@ use walk::Fetched;
 /// Job kinds.
 pub const POLL_JOB_KIND: &str = "poll";
 pub const RECONCILE_JOB_KIND: &str = "reconcile";
+pub const TASK_POLL_JOB_KIND: &str = "task_poll";
 
 /// The ordering key of a location's polls and reconciles.
 pub fn ordering_key(location: &str) -> String {
@@ -58,6 +60,9 @@ fn now_ms() -> i64 {
 }
 
 /// Converges one walked contact and everything under it; returns the ids met.
+/// `listed_kinds`: the kinds whose every record under the contact the walk listed, so that a
+/// stored one it did not meet is confirmed gone by a read.
+#[allow(clippy::too_many_arguments)]
 async fn converge_walked(
     store: &Store,
     handle: &ghl::api::Location,
@@ -66,6 +71,7 @@ async fn converge_walked(
     announce: bool,
     started_ms: i64,
     report: &parking_lot::Mutex<WalkReport>,
+    listed_kinds: &[RecordKind],
 ) -> Result<Vec<(RecordKind, String)>, SyncError> {
     let location = handle.id();
     let contact_id = w.contact.record_id.clone();
@@ -104,7 +110,7 @@ async fn converge_walked(
     }
     // What the store holds under this contact that HighLevel did not list.
     let listed: HashSet<&str> = met.iter().map(|(_, id)| id.as_str()).collect();
-    for kind in [RecordKind::Task, RecordKind::Note, RecordKind::Appointment] {
+    for &kind in listed_kinds {
         let mut q = RecordQuery {
             location_id: location.to_string(),
             kind: Some(kind),
@@ -204,6 +210,112 @@ async fn confirm(
     Ok(())
 }
 
+/// The reconcile's walk ([`walk::everything`]), each record converged as read; `met` gets
+/// the ids.
+#[allow(clippy::too_many_arguments)]
+async fn walk_everything(
+    store: &Store,
+    handle: &ghl::api::Location,
+    announce: bool,
+    started: i64,
+    concurrency: usize,
+    window: listing::AppointmentWindow,
+    stop: &watch::Receiver<bool>,
+    report: &parking_lot::Mutex<WalkReport>,
+    met: &parking_lot::Mutex<HashSet<(RecordKind, String)>>,
+) -> Result<(), SyncError> {
+    let origin = Origin::Reconcile;
+    let location = handle.id();
+    walk::everything(handle, concurrency, window, started, stop, |visit| async move {
+        match visit {
+            walk::Visit::Records {
+                records,
+                read_at_ms,
+            } => {
+                for rec in records {
+                    met.lock().insert((rec.kind, rec.record_id.clone()));
+                    let o = converge::apply_read(store, rec, origin, announce, read_at_ms);
+                    let written = is_written(o.await?);
+                    let mut r = report.lock();
+                    r.records += 1;
+                    r.written += u64::from(written);
+                }
+            }
+            walk::Visit::ContactGone { contact_id } => {
+                let o = converge::apply_delete(
+                    store,
+                    location,
+                    RecordKind::Contact,
+                    &contact_id,
+                    now_ms(),
+                    origin,
+                );
+                if is_written(o.await?) {
+                    report.lock().deleted += 1;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// One search of the location's open tasks: HighLevel sends no webhook when a task's title,
+/// due date or assignee is edited, or when it is reopened, so without this such edits would
+/// wait for the daily reconcile. Every open task is converged (a reopened one shows up open
+/// while the store has it done); a task the store has open that the search did not list was
+/// completed or deleted behind a lost webhook, and is read by id. One request per 100 open
+/// tasks, plus one per such task.
+pub async fn poll_open_tasks(
+    store: &Store,
+    clients: &Clients,
+    location: &str,
+) -> Result<WalkReport, SyncError> {
+    let handle = clients.location(location).await?;
+    let started = now_ms();
+    let report = parking_lot::Mutex::new(WalkReport::default());
+    let mut met = HashSet::new();
+    listing::for_each_task_page(&handle, Some(false), 0, |page| {
+        for r in &page.records {
+            met.insert(r.record_id.clone());
+        }
+        let report = &report;
+        async move {
+            for rec in page.records {
+                let o = converge::apply_read(store, rec, Origin::Poll, true, page.read_at_ms);
+                let written = is_written(o.await?);
+                let mut r = report.lock();
+                r.records += 1;
+                r.written += u64::from(written);
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let mut q = RecordQuery {
+        location_id: location.to_string(),
+        kind: Some(RecordKind::Task),
+        status: Some("open".into()),
+        limit: 1000,
+        ..RecordQuery::default()
+    };
+    loop {
+        let page = store.list_records(&q).await?;
+        for r in &page.records {
+            // Written since the search began: newer than what it listed.
+            if !met.contains(&r.record_id) && r.synced_at_ms < started {
+                confirm(store, &handle, r, Origin::Poll, started, &report).await?;
+            }
+        }
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    store.record_task_poll(location).await?;
+    Ok(report.into_inner())
+}
+
 /// One incremental poll of `location` (see the module documentation).
 pub async fn poll(
     store: &Store,
@@ -233,8 +345,18 @@ pub async fn poll(
         let (report, newest) = (&report, &newest);
         async move {
             let updated = c.date_updated.map(|t| t.timestamp_millis());
-            if let Some(w) = walk::walk_contact(&h, &c, false).await? {
-                converge_walked(store, &h, w, Origin::Poll, true, started, report).await?;
+            if let Some(w) = walk::walk_contact(&h, &c, walk::Parts::ALL).await? {
+                converge_walked(
+                    store,
+                    &h,
+                    w,
+                    Origin::Poll,
+                    true,
+                    started,
+                    report,
+                    &[RecordKind::Task, RecordKind::Note, RecordKind::Appointment],
+                )
+                .await?;
             }
             if let Some(u) = updated {
                 let mut n = newest.lock();
@@ -277,41 +399,41 @@ pub async fn reconcile(
     clients: &Clients,
     location: &str,
     concurrency: usize,
+    window: listing::AppointmentWindow,
     stop: &watch::Receiver<bool>,
 ) -> Result<WalkReport, SyncError> {
     let handle = clients.location(location).await?;
     let started = now_ms();
+    let spent_before = handle.limiter().usage();
     // The first reconcile of a location imports it: its records are not news for the feed.
     let announce = store
         .sync_state(location)
         .await?
         .and_then(|s| s.last_reconcile_ms)
         .is_some();
+    // Users, custom fields and the time zone change without a webhook: a walk refreshes
+    // them first (three requests). Failing that is not worth failing the walk over.
+    if let Err(e) = crate::context::refresh(store, &handle).await {
+        tracing::warn!(location, error = %e, "the location's context was not refreshed");
+    }
     let report = parking_lot::Mutex::new(WalkReport::default());
     let met = parking_lot::Mutex::new(HashSet::<(RecordKind, String)>::new());
-    let result = walk::for_each_contact(
+    let result = walk_everything(
+        store,
         &handle,
-        walk::all_contacts(&handle),
+        announce,
+        started,
         concurrency,
+        window,
         stop,
-        |h, c| {
-            let (report, met) = (&report, &met);
-            async move {
-                if let Some(w) = walk::walk_contact(&h, &c, true).await? {
-                    let ids =
-                        converge_walked(store, &h, w, Origin::Reconcile, announce, started, report)
-                            .await?;
-                    met.lock().extend(ids);
-                }
-                Ok(())
-            }
-        },
+        &report,
+        &met,
     )
     .await;
     if let Err(e) = result {
         if !matches!(e, SyncError::Interrupted) {
             store
-                .record_reconcile(location, Some(&e.to_string()))
+                .record_reconcile(location, Some(&e.to_string()), None)
                 .await?;
         }
         return Err(e);
@@ -330,7 +452,10 @@ pub async fn reconcile(
             }
         }
     }
-    store.record_reconcile(location, None).await?;
+    // Everything sent for the location while the reconcile ran: the reconcile's own
+    // requests, plus whatever else ran meanwhile (an upper bound of its cost).
+    let spent = handle.limiter().usage().requests - spent_before.requests;
+    store.record_reconcile(location, None, Some(spent)).await?;
     let r = report.into_inner();
     tracing::info!(
         location,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use store::{LocationState, NewJob, Store};
 
-use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND};
+use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND, TASK_POLL_JOB_KIND};
 use crate::clients::Clients;
 use crate::engine::{EngineConfig, SyncError};
 use crate::millis;
@@ -65,14 +65,24 @@ impl Scheduler {
             let due = |last: Option<i64>, every: i64| last.is_none_or(|t| now - t >= every);
             let reconcile = due(state.last_reconcile_ms, state.reconcile_interval_ms);
             let poll = due(state.last_poll_ms, state.poll_interval_ms);
-            if !(reconcile || poll) || !clients.schedulable(&loc.location_id, loc.state) {
+            // A location never reconciled has not been imported: its tasks are the import's.
+            let tasks = state.last_reconcile_ms.is_some()
+                && config
+                    .task_poll_interval
+                    .is_some_and(|every| due(state.last_task_poll_ms, millis(every)));
+            if !(reconcile || poll || tasks) || !clients.schedulable(&loc.location_id, loc.state)
+            {
                 continue;
             }
             if loc.state == LocationState::BudgetExhausted && reconcile {
                 // Probing with a poll is cheap; a reconcile waits for a renewed budget.
                 continue;
             }
-            for (kind, wanted) in [(RECONCILE_JOB_KIND, reconcile), (POLL_JOB_KIND, poll)] {
+            for (kind, wanted) in [
+                (RECONCILE_JOB_KIND, reconcile),
+                (POLL_JOB_KIND, poll),
+                (TASK_POLL_JOB_KIND, tasks && !reconcile),
+            ] {
                 if !wanted {
                     continue;
                 }

@@ -78,18 +78,52 @@ pub fn all_contacts(
     handle.search_stream(req).map_err(SyncError::from)
 }
 
-/// The contact's tasks, notes and appointments (and their notes if `appointment_notes`);
-/// `None` when HighLevel says the contact is gone.
+/// What to read under a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub tasks: bool,
+    pub notes: bool,
+    pub appointments: bool,
+    /// Each appointment's notes (with `appointments`).
+    pub appointment_notes: bool,
+}
+
+impl Parts {
+    /// Everything under the contact but appointment notes (a poll: the contact changed).
+    pub const ALL: Parts = Parts {
+        tasks: true,
+        notes: true,
+        appointments: true,
+        appointment_notes: false,
+    };
+}
+
+/// The contact's records as `parts` says; `None` when HighLevel says the contact is gone.
 pub async fn children(
     handle: &ghl::api::Location,
     contact_id: &str,
-    appointment_notes: bool,
+    parts: Parts,
 ) -> Result<Option<Vec<Record>>, SyncError> {
     let location = handle.id();
     let found = tokio::try_join!(
-        handle.tasks(contact_id),
-        handle.notes(contact_id),
-        handle.contact_appointments(contact_id),
+        async {
+            match parts.tasks {
+                true => handle.tasks(contact_id).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match parts.notes {
+                true => handle.notes(contact_id).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match parts.appointments {
+                true => handle.contact_appointments(contact_id).await,
+                false => Ok(Vec::new()),
+            }
+        },
     );
     let (tasks, notes, appointments) = match found {
         Ok(t) => t,
@@ -111,7 +145,7 @@ pub async fn children(
         let Some(rec) = appointment_record(location, a) else {
             continue;
         };
-        if appointment_notes {
+        if parts.appointment_notes {
             if let Some(notes) = notes_of(handle, &rec).await? {
                 out.extend(notes);
             }
@@ -147,22 +181,127 @@ pub async fn notes_of(
     }
 }
 
-/// A contact and everything under it.
+/// A contact and what `parts` says under it.
 pub async fn walk_contact(
     handle: &ghl::api::Location,
     contact: &ghl::models::Contact,
-    appointment_notes: bool,
+    parts: Parts,
 ) -> Result<Option<WalkedContact>, SyncError> {
     let Some(rec) = contact_record(handle.id(), contact) else {
         return Ok(None);
     };
     let read_at_ms = chrono::Utc::now().timestamp_millis();
-    let children = children(handle, &rec.record_id, appointment_notes).await?;
+    let children = children(handle, &rec.record_id, parts).await?;
     Ok(Some(WalkedContact {
         contact: rec,
         children,
         read_at_ms,
     }))
+}
+
+/// What a full walk hands its visitor.
+#[derive(Debug, Clone)]
+pub enum Visit {
+    /// Records read from HighLevel, all by requests sent no earlier than `read_at_ms`.
+    Records {
+        records: Vec<Record>,
+        read_at_ms: i64,
+    },
+    /// A contact the search listed whose notes HighLevel then answered 404 for: deleted
+    /// while the walk ran.
+    ContactGone { contact_id: String },
+}
+
+/// Every record of the location, read the economical way: every contact (search pages) with
+/// its notes (one request each), every task (task search pages), every appointment in
+/// `window` (calendar events) with its notes (one request each). A token without the scope of
+/// task search or of the calendar list reads those per contact instead, as before: dearer on
+/// the budget, but the walk is whole. `visit` gets each batch as it
+/// is read; memory holds a page at a time. `started_ms` is when the walk began (the
+/// contacts' read time: their search pages are requested after it).
+pub async fn everything<F, Fut>(
+    handle: &ghl::api::Location,
+    concurrency: usize,
+    window: super::listing::AppointmentWindow,
+    started_ms: i64,
+    stop: &tokio::sync::watch::Receiver<bool>,
+    visit: F,
+) -> Result<(), SyncError>
+where
+    F: Fn(Visit) -> Fut,
+    Fut: std::future::Future<Output = Result<(), SyncError>>,
+{
+    let visit = &visit;
+    let listings = super::listing::Listings::probe(handle).await?;
+    let parts = listings.per_contact_parts();
+    for_each_contact(handle, all_contacts(handle), concurrency, stop, |h, c| async move {
+        let Some(w) = walk_contact(&h, &c, parts).await? else {
+            return Ok(());
+        };
+        let Some(children) = w.children else {
+            return visit(Visit::ContactGone {
+                contact_id: w.contact.record_id,
+            })
+            .await;
+        };
+        visit(Visit::Records {
+            records: vec![w.contact],
+            read_at_ms: started_ms,
+        })
+        .await?;
+        visit(Visit::Records {
+            records: children,
+            read_at_ms: w.read_at_ms,
+        })
+        .await
+    })
+    .await?;
+    let interrupted = || *stop.borrow();
+    if listings.task_search {
+        super::listing::for_each_task_page(handle, None, 0, |page| async move {
+            if interrupted() {
+                return Err(SyncError::Interrupted);
+            }
+            visit(Visit::Records {
+                records: page.records,
+                read_at_ms: page.read_at_ms,
+            })
+            .await
+        })
+        .await?;
+    }
+    let Some(calendars) = &listings.calendars else {
+        return Ok(());
+    };
+    super::listing::for_each_appointment_page(handle, calendars, window, |page| async move {
+        if interrupted() {
+            return Err(SyncError::Interrupted);
+        }
+        let read_at_ms = chrono::Utc::now().timestamp_millis();
+        // Owned records: a closure lending `&Record` to the futures it makes would leave
+        // them Send only for one lifetime, which a spawned task cannot use.
+        let notes = futures::stream::iter(page.records.clone())
+            .map(|a| async move { notes_of(handle, &a).await })
+            .buffer_unordered(concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        let mut listed = Vec::new();
+        for n in notes {
+            listed.extend(n?.unwrap_or_default());
+        }
+        visit(Visit::Records {
+            records: page.records,
+            read_at_ms: page.read_at_ms,
+        })
+        .await?;
+        visit(Visit::Records {
+            records: listed,
+            read_at_ms,
+        })
+        .await
+    })
+    .await?;
+    Ok(())
 }
 
 /// What one record is in HighLevel now.

@@ -30,7 +30,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::{EngineConfig, SyncError};
 use crate::millis;
-use crate::{apply, poller, settle};
+use crate::{apply, context, poller, settle};
 
 /// Counters of what the workers did (plain atomics; see [`crate::engine::Engine::metrics`]).
 #[derive(Debug, Default)]
@@ -261,10 +261,22 @@ async fn run(shared: &Shared, job: &Job) -> Ending {
                 &shared.ctx.clients,
                 &job.location_id,
                 shared.config.fetch_concurrency,
+                shared.config.appointment_window,
                 &shared.stop,
             )
             .await
             .map(drop)
+        }
+        poller::TASK_POLL_JOB_KIND => {
+            poller::poll_open_tasks(&shared.ctx.store, &shared.ctx.clients, &job.location_id)
+                .await
+                .map(drop)
+        }
+        context::REFRESH_CONTEXT_JOB_KIND => {
+            match shared.ctx.clients.location(&job.location_id).await {
+                Ok(handle) => context::refresh(&shared.ctx.store, &handle).await.map(drop),
+                Err(e) => Err(e),
+            }
         }
         settle::READ_CONTACT_JOB_KIND | settle::READ_NOTES_JOB_KIND => {
             settle::run(&shared.ctx.store, &shared.ctx.clients, job).await

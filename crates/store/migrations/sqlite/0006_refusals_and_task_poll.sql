@@ -9,3 +9,8 @@ CREATE TABLE webhook_refusals (
     last_ms     INTEGER NOT NULL,
     PRIMARY KEY (scope, reason)
 );
+
+-- The open-task poll (task search, for the edits HighLevel sends no webhook for) and what
+-- the last full reconcile spent of the location's request budget.
+ALTER TABLE sync_state ADD COLUMN last_task_poll_ms INTEGER;
+ALTER TABLE sync_state ADD COLUMN last_reconcile_requests INTEGER;
