@@ -164,6 +164,34 @@ impl Body {
         }
     }
 
+    /// A whole number from `min` to `max`, as a NestJS `@IsNumber() @Min() @Max()` reads it.
+    pub fn int_opt(&mut self, key: &str, min: i64, max: i64) -> Option<i64> {
+        let v = match self.map.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(_) => None,
+        };
+        match v {
+            None => {
+                self.errors.push(format!(
+                    "{key} must be a number conforming to the specified constraints"
+                ));
+                None
+            }
+            Some(v) if v < min => {
+                self.errors
+                    .push(format!("{key} must not be less than {min}"));
+                None
+            }
+            Some(v) if v > max => {
+                self.errors
+                    .push(format!("{key} must not be greater than {max}"));
+                None
+            }
+            Some(v) => Some(v),
+        }
+    }
+
     pub fn date_req(&mut self, key: &str) -> Option<Millis> {
         if !self.has(key) || self.map.get(key) == Some(&Value::Null) {
             self.errors.push(format!("{key} should not be empty"));

@@ -25,6 +25,9 @@ pub const ALL_SCOPES: &[&str] = &[
     "calendars/events.readonly",
     "calendars/events.write",
     "locations.readonly",
+    "locations/customFields.readonly",
+    "locations/tasks.readonly",
+    "users.readonly",
     "oauth.readonly",
     "oauth.write",
 ];
@@ -74,6 +77,13 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     /// Deliveries in flight at once.
     pub concurrency: usize,
+    /// Also sign with the legacy `x-wh-signature` (RSA-SHA256). HighLevel stopped sending it on
+    /// 1 July 2026 and signs with `x-ghl-signature` (Ed25519) only, which is the default here.
+    pub legacy_signature: bool,
+    /// Add the fields the sandbox knows but HighLevel's webhook schemas lack (`dateUpdated` on
+    /// contact events), for experiments. Off: every body carries exactly its schema's
+    /// properties plus `timestamp` and `webhookId`.
+    pub extras: bool,
 }
 
 impl Default for WebhookConfig {
@@ -84,6 +94,8 @@ impl Default for WebhookConfig {
             retry_base: Duration::from_millis(200),
             timeout: Duration::from_secs(10),
             concurrency: 16,
+            legacy_signature: false,
+            extras: false,
         }
     }
 }

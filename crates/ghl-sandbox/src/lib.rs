@@ -1,7 +1,9 @@
 //! A faithful HighLevel (GHL) emulator: OAuth with single-use refresh tokens, every operation
-//! of the Contacts API and the appointment operations of the Calendars API, HighLevel's rate
-//! limits and headers, signed webhooks with HighLevel's retry rule, an activity generator, and
-//! fault injection. It is held against HighLevel's own files in `shared/ghl/` by its tests.
+//! of the Contacts API, the calendar list and appointment operations of the Calendars API, the
+//! location's context (the location, its custom fields, its users, task search), HighLevel's
+//! rate limits and headers, webhooks shaped exactly as HighLevel's schemas and signed as
+//! HighLevel signs them today, with HighLevel's retry rule, an activity generator, and fault
+//! injection. It is held against HighLevel's own files in `shared/ghl/` by its tests.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), ghl_sandbox::SandboxError> {
@@ -15,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod context;
 pub mod counters;
 pub mod error;
 pub mod faults;

@@ -19,10 +19,64 @@ pub struct DndSetting {
     pub code: Option<Str>,
 }
 
+/// A custom field's value on a contact, typed by the field's `dataType`: text (TEXT, DATE,
+/// SINGLE_OPTIONS, …), a number (NUMERICAL, MONETORY) or a list (MULTIPLE_OPTIONS, CHECKBOX).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Text(Str),
+    Number(f64),
+    List(Vec<Str>),
+}
+
+impl FieldValue {
+    /// Reads a value as a client sent it: a string, a number or a list of strings; anything
+    /// else is kept as its JSON text.
+    pub fn from_json(v: &Value) -> FieldValue {
+        match v {
+            Value::String(s) => FieldValue::Text(s.as_str().into()),
+            Value::Null => FieldValue::Text(Str::default()),
+            Value::Number(n) => match n.as_f64() {
+                Some(f) => FieldValue::Number(f),
+                None => FieldValue::Text(n.to_string().into()),
+            },
+            Value::Array(items) if items.iter().all(Value::is_string) => FieldValue::List(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(Str::from)
+                    .collect(),
+            ),
+            other => FieldValue::Text(other.to_string().into()),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            FieldValue::Text(s) => json!(s),
+            // Whole numbers are written as integers, as HighLevel writes them.
+            FieldValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => json!(*n as i64),
+            FieldValue::Number(n) => json!(n),
+            FieldValue::List(items) => json!(items),
+        }
+    }
+}
+
+impl From<&str> for FieldValue {
+    fn from(s: &str) -> FieldValue {
+        FieldValue::Text(s.into())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomField {
     pub id: Str,
-    pub value: Str,
+    pub value: FieldValue,
+}
+
+impl CustomField {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "value": self.value.to_json()})
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -114,18 +168,19 @@ impl Contact {
         }
         m.insert("tags".into(), json!(self.tags));
         m.insert("followers".into(), json!(self.followers));
-        m.insert(
-            "customFields".into(),
-            Value::Array(
-                self.custom_fields
-                    .iter()
-                    .map(|f| json!({"id": f.id, "value": f.value}))
-                    .collect(),
-            ),
-        );
+        m.insert("customFields".into(), self.custom_fields_json());
         m.insert("dateAdded".into(), json!(format(self.date_added)));
         m.insert("dateUpdated".into(), json!(format(self.date_updated)));
         Value::Object(m)
+    }
+
+    pub fn custom_fields_json(&self) -> Value {
+        Value::Array(
+            self.custom_fields
+                .iter()
+                .map(CustomField::to_json)
+                .collect(),
+        )
     }
 
     pub fn dnd_settings_json(&self) -> Value {
@@ -141,43 +196,38 @@ impl Contact {
     }
 
     /// The body of a contact webhook (`ContactCreate`, `ContactUpdate`, …), keyed as in
-    /// `shared/ghl/webhooks/Contact*.json`.
+    /// `shared/ghl/webhooks/Contact*.schema.json`: a field the contact has no value for is
+    /// left out. `dndSettings` only for `ContactDndUpdate`; `dateUpdated` is beyond the schema
+    /// and only sent with `webhooks.extras` (the payload builder cuts it otherwise).
     pub fn webhook_fields(&self, with_dnd_settings: bool) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("locationId".into(), json!(self.location_id));
         m.insert("id".into(), json!(self.id));
-        let s = |v: &Option<Str>| json!(v.clone().unwrap_or_default());
-        m.insert("address1".into(), s(&self.address1));
-        m.insert("city".into(), s(&self.city));
-        m.insert("state".into(), s(&self.state));
-        m.insert("companyName".into(), s(&self.company_name));
-        m.insert("country".into(), s(&self.country));
-        m.insert("source".into(), s(&self.source));
+        put(&mut m, "address1", &self.address1);
+        put(&mut m, "city", &self.city);
+        put(&mut m, "state", &self.state);
+        put(&mut m, "companyName", &self.company_name);
+        put(&mut m, "country", &self.country);
+        put(&mut m, "source", &self.source);
         m.insert("dateAdded".into(), json!(format(self.date_added)));
-        m.insert("dateOfBirth".into(), s(&self.date_of_birth));
+        put(&mut m, "dateOfBirth", &self.date_of_birth);
         m.insert("dnd".into(), json!(self.dnd));
         if with_dnd_settings {
             m.insert("dndSettings".into(), self.dnd_settings_json());
         }
-        m.insert("email".into(), s(&self.email));
-        m.insert("name".into(), json!(self.full_name().unwrap_or_default()));
-        m.insert("firstName".into(), s(&self.first_name));
-        m.insert("lastName".into(), s(&self.last_name));
-        m.insert("phone".into(), s(&self.phone));
-        m.insert("postalCode".into(), s(&self.postal_code));
+        put(&mut m, "email", &self.email);
+        if let Some(n) = self.full_name() {
+            m.insert("name".into(), json!(n));
+        }
+        put(&mut m, "firstName", &self.first_name);
+        put(&mut m, "lastName", &self.last_name);
+        put(&mut m, "phone", &self.phone);
+        put(&mut m, "postalCode", &self.postal_code);
         m.insert("tags".into(), json!(self.tags));
-        m.insert("website".into(), s(&self.website));
+        put(&mut m, "website", &self.website);
         m.insert("attachments".into(), json!([]));
-        m.insert("assignedTo".into(), s(&self.assigned_to));
-        m.insert(
-            "customFields".into(),
-            Value::Array(
-                self.custom_fields
-                    .iter()
-                    .map(|f| json!({"id": f.id, "value": f.value}))
-                    .collect(),
-            ),
-        );
+        put(&mut m, "assignedTo", &self.assigned_to);
+        m.insert("customFields".into(), self.custom_fields_json());
         m.insert("dateUpdated".into(), json!(format(self.date_updated)));
         m
     }
@@ -215,11 +265,8 @@ impl Task {
         let mut m = Map::new();
         m.insert("locationId".into(), json!(location_id));
         m.insert("id".into(), json!(self.id));
-        m.insert(
-            "assignedTo".into(),
-            json!(self.assigned_to.clone().unwrap_or_default()),
-        );
-        m.insert("body".into(), json!(self.body.clone().unwrap_or_default()));
+        put(&mut m, "assignedTo", &self.assigned_to);
+        put(&mut m, "body", &self.body);
         if with_contact {
             m.insert("contactId".into(), json!(self.contact_id));
         }

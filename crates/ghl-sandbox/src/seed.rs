@@ -7,9 +7,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
+use crate::context::{CustomFieldDef, DataType, Profile, User};
 use crate::ids::new_id;
 use crate::model::{
-    Appointment, AppointmentNote, Contact, CustomField, DndSetting, Note, Str, Task, DND_CHANNELS,
+    Appointment, AppointmentNote, Contact, CustomField, DndSetting, FieldValue, Note, Str, Task,
+    DND_CHANNELS,
 };
 use crate::time::Millis;
 use crate::world::{Calendar, Location, World};
@@ -91,6 +93,140 @@ const NOTES: &[&str] = &[
     "Spoke with their assistant; call after 3pm.",
     "Referred by an existing customer.",
 ];
+/// Where seeded locations are: city, state, country, postal code, IANA time zone, phone prefix.
+/// Location `i` takes entry `i % 8`, so the first three are in three different zones.
+const LOCALES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "New York",
+        "NY",
+        "US",
+        "10001",
+        "America/New_York",
+        "+1212555",
+    ),
+    (
+        "London",
+        "England",
+        "GB",
+        "EC1A 1BB",
+        "Europe/London",
+        "+4420794",
+    ),
+    (
+        "Sydney",
+        "NSW",
+        "AU",
+        "2000",
+        "Australia/Sydney",
+        "+6129555",
+    ),
+    (
+        "Chicago",
+        "IL",
+        "US",
+        "60601",
+        "America/Chicago",
+        "+1312555",
+    ),
+    (
+        "Los Angeles",
+        "CA",
+        "US",
+        "90012",
+        "America/Los_Angeles",
+        "+1213555",
+    ),
+    (
+        "Berlin",
+        "Berlin",
+        "DE",
+        "10115",
+        "Europe/Berlin",
+        "+4930555",
+    ),
+    (
+        "Toronto",
+        "ON",
+        "CA",
+        "M5H 2N2",
+        "America/Toronto",
+        "+1416555",
+    ),
+    ("Denver", "CO", "US", "80202", "America/Denver", "+1303555"),
+];
+const STREETS: &[&str] = &[
+    "Main St",
+    "High Street",
+    "George St",
+    "Market St",
+    "King St",
+];
+const USER_FIRST: &[&str] = &[
+    "Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Drew", "Harper",
+];
+const USER_LAST: &[&str] = &[
+    "Reyes",
+    "Chen",
+    "Okoye",
+    "Lindqvist",
+    "Marsh",
+    "Duarte",
+    "Novak",
+    "Farouk",
+    "Byrne",
+    "Sato",
+];
+const PLANS: &[&str] = &["Basic", "Pro", "Premium"];
+const INTERESTS: &[&str] = &["Whitening", "Implants", "Braces", "Cleaning"];
+const CONSENTS: &[&str] = &["Email updates", "SMS reminders"];
+/// The custom fields every location defines, in position order: name, field key, type,
+/// placeholder, options. The first three take the ids drawn from the main stream (which the
+/// seed has always drawn), the rest ids from the location's context stream.
+const FIELDS: &[(&str, &str, DataType, &str, &[&str])] = &[
+    (
+        "Plan",
+        "contact.plan",
+        DataType::SingleOptions,
+        "Choose a plan",
+        PLANS,
+    ),
+    (
+        "Lifetime value",
+        "contact.lifetime_value",
+        DataType::Numerical,
+        "0",
+        &[],
+    ),
+    (
+        "Referral code",
+        "contact.referral_code",
+        DataType::Text,
+        "REF-0000",
+        &[],
+    ),
+    (
+        "Renewal date",
+        "contact.renewal_date",
+        DataType::Date,
+        "YYYY-MM-DD",
+        &[],
+    ),
+    (
+        "Interests",
+        "contact.interests",
+        DataType::MultipleOptions,
+        "Pick any",
+        INTERESTS,
+    ),
+    (
+        "Consents",
+        "contact.consents",
+        DataType::Checkbox,
+        "",
+        CONSENTS,
+    ),
+];
+
 const MEETINGS: &[&str] = &["Consultation", "Discovery call", "Site visit", "Onboarding"];
 const APPT_STATUS: &[&str] = &[
     "new",
@@ -127,16 +263,56 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &'a [&'a str]) -> &'a str {
 }
 
 fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &str) -> Location {
-    let (city, state) = CITIES[index % CITIES.len()];
+    let (city, state, country, postal, tz, phone) = LOCALES[index % LOCALES.len()];
+    let company_name = COMPANIES[index % COMPANIES.len()];
+    let id = new_id(rng);
+    let user_ids: Vec<Str> = (0..5).map(|_| new_id(rng)).collect();
+    let field_ids: Vec<Str> = (0..3).map(|_| new_id(rng)).collect();
+    // The context (names, emails, extra fields and their values) comes from a stream of its
+    // own, so adding it left every id and value of the main stream as it was.
+    let mut ctx = ChaCha8Rng::seed_from_u64(spec.seed ^ 0xc0_47e7 ^ ((index as u64) << 20));
+    let slug: String = company_name
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("");
+    let domain = format!("{slug}-{}.example.com", index + 1);
     let mut loc = Location {
-        id: new_id(rng),
-        name: format!("{} {}", COMPANIES[index % COMPANIES.len()], city),
-        address: format!("{} Main St, {city}, {state}", 100 + index),
+        id,
+        name: format!("{company_name} {city}"),
         company_id: company.into(),
-        users: (0..5).map(|_| new_id(rng)).collect(),
-        custom_field_ids: (0..3).map(|_| new_id(rng)).collect(),
+        profile: Profile {
+            address: format!("{} {}", 100 + index, STREETS[index % STREETS.len()]),
+            city: city.into(),
+            state: state.into(),
+            country: country.into(),
+            postal_code: postal.into(),
+            timezone: tz.into(),
+            email: format!("hello@{domain}"),
+            phone: format!("{phone}{:04}", 100 + index % 9000),
+            website: format!("https://{domain}"),
+        },
+        user_profiles: seed_users(&mut ctx, &user_ids, &domain, phone),
+        users: user_ids,
         ..Location::default()
     };
+    let extra_ids: Vec<Str> = (3..FIELDS.len()).map(|_| new_id(&mut ctx)).collect();
+    loc.custom_fields = FIELDS
+        .iter()
+        .zip(field_ids.into_iter().chain(extra_ids))
+        .enumerate()
+        .map(
+            |(i, (&(name, key, data_type, placeholder, options), id))| CustomFieldDef {
+                id,
+                name,
+                field_key: key,
+                data_type,
+                placeholder,
+                position: i as u32 * 50,
+                options,
+            },
+        )
+        .collect();
     for name in ["Consultations", "Discovery calls"] {
         loc.calendars.push(Calendar {
             id: new_id(rng),
@@ -147,7 +323,7 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
     }
     let businesses: Vec<Str> = (0..5).map(|_| new_id(rng)).collect();
     for n in 0..spec.contacts_per_location {
-        let c = seed_contact(rng, spec, index, n, &loc, &businesses);
+        let c = seed_contact(rng, &mut ctx, spec, index, n, &loc, &businesses);
         if rng.gen_bool(0.2) {
             seed_appointments(rng, spec, &mut loc, &c);
         }
@@ -156,8 +332,84 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
     loc
 }
 
+/// A location's users, one per id, with distinct names; the first is its admin.
+fn seed_users(ctx: &mut ChaCha8Rng, ids: &[Str], domain: &str, phone: &str) -> Vec<User> {
+    let mut first = USER_FIRST.to_vec();
+    let mut last = USER_LAST.to_vec();
+    first.shuffle(ctx);
+    last.shuffle(ctx);
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let (f, l) = (first[i % first.len()], last[i % last.len()]);
+            User {
+                id: id.clone(),
+                first_name: f.into(),
+                last_name: l.into(),
+                email: format!("{}.{}@{domain}", f.to_lowercase(), l.to_lowercase()),
+                phone: format!("{phone}{:04}", 2000 + i),
+                role: if i == 0 { "admin" } else { "user" },
+            }
+        })
+        .collect()
+}
+
+/// A contact's values for the location's custom fields, typed by each field's `dataType`.
+/// The first two draw from the main stream exactly as the seed always has.
+fn seed_field_values(
+    rng: &mut ChaCha8Rng,
+    ctx: &mut ChaCha8Rng,
+    spec: &SeedSpec,
+    defs: &[CustomFieldDef],
+) -> Vec<CustomField> {
+    let mut out = vec![
+        CustomField {
+            id: defs[0].id.clone(),
+            value: pick(rng, PLANS).into(),
+        },
+        CustomField {
+            id: defs[1].id.clone(),
+            value: FieldValue::Number(rng.gen_range(100..10_000) as f64),
+        },
+    ];
+    for def in &defs[2..] {
+        if !ctx.gen_bool(0.5) {
+            continue;
+        }
+        let value = match def.data_type {
+            DataType::Text => {
+                FieldValue::Text(format!("REF-{:04}", ctx.gen_range(0..10_000)).into())
+            }
+            DataType::Numerical => FieldValue::Number(ctx.gen_range(0..1000) as f64),
+            DataType::Date => {
+                let day = spec.anchor + ctx.gen_range(1..400) * DAY;
+                FieldValue::Text(crate::time::format(day)[..10].into())
+            }
+            DataType::SingleOptions => pick(ctx, def.options).into(),
+            DataType::MultipleOptions | DataType::Checkbox => {
+                let mut chosen: Vec<Str> = def
+                    .options
+                    .iter()
+                    .filter(|_| ctx.gen_bool(0.5))
+                    .map(|o| Str::from(*o))
+                    .collect();
+                if chosen.is_empty() {
+                    chosen.push(pick(ctx, def.options).into());
+                }
+                FieldValue::List(chosen)
+            }
+        };
+        out.push(CustomField {
+            id: def.id.clone(),
+            value,
+        });
+    }
+    out
+}
+
 fn seed_contact(
     rng: &mut ChaCha8Rng,
+    ctx: &mut ChaCha8Rng,
     spec: &SeedSpec,
     loc_index: usize,
     n: usize,
@@ -194,16 +446,7 @@ fn seed_contact(
             );
         }
     }
-    let custom_fields = vec![
-        CustomField {
-            id: loc.custom_field_ids[0].clone(),
-            value: pick(rng, &["Basic", "Pro", "Premium"]).into(),
-        },
-        CustomField {
-            id: loc.custom_field_ids[1].clone(),
-            value: rng.gen_range(100..10_000).to_string().into(),
-        },
-    ];
+    let custom_fields = seed_field_values(rng, ctx, spec, &loc.custom_fields);
     let mut c = Contact {
         id: id.clone(),
         location_id: loc.id.clone(),
@@ -228,7 +471,7 @@ fn seed_contact(
         country: Some("US".into()),
         postal_code: Some(format!("{:05}", rng.gen_range(10_000..99_999)).into()),
         website: None,
-        timezone: Some("America/Chicago".into()),
+        timezone: Some(loc.profile.timezone.as_str().into()),
         source: Some(pick(rng, SOURCES).into()),
         contact_type: if rng.gen_bool(0.3) {
             "customer"

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::body::Patch;
+use crate::context::{CustomFieldDef, Profile, User};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::model::{
@@ -31,15 +32,65 @@ pub struct Calendar {
     pub slot_minutes: i64,
 }
 
+impl Calendar {
+    /// `CalendarDTO`, as `GET /calendars/?locationId=` lists it; `team` are the users the
+    /// calendar's appointments are assigned to.
+    pub fn to_json(&self, location_id: &str, team: &[Str]) -> Value {
+        let slug: String = self
+            .name
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("-");
+        let members: Vec<Value> = team
+            .iter()
+            .enumerate()
+            .map(|(i, u)| json!({"userId": u, "priority": 0.5, "isPrimary": i == 0}))
+            .collect();
+        json!({
+            "id": self.id,
+            "locationId": location_id,
+            "groupId": self.group_id,
+            "name": self.name,
+            "description": format!("{} with our team", self.name),
+            "slug": slug,
+            "widgetSlug": slug,
+            "calendarType": "round_robin",
+            "eventType": "RoundRobin_OptimizeForAvailability",
+            "widgetType": "classic",
+            "eventTitle": "{{contact.name}}",
+            "eventColor": "#039be5",
+            "teamMembers": members,
+            "slotDuration": self.slot_minutes,
+            "slotDurationUnit": "mins",
+            "slotInterval": self.slot_minutes,
+            "slotIntervalUnit": "mins",
+            "appoinmentPerSlot": 1,
+            "autoConfirm": true,
+            "allowReschedule": true,
+            "allowCancellation": true,
+            "isActive": true,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Location {
     pub id: Str,
     pub name: String,
-    pub address: String,
     pub company_id: Str,
+    /// Address, time zone and contact details (`GET /locations/{locationId}`).
+    pub profile: Profile,
+    /// The ids of the location's users, in the order of `user_profiles` (kept as a plain id
+    /// list for callers that only pick an assignee).
     pub users: Vec<Str>,
+    /// The location's users (`GET /users/?locationId=`): every `assignedTo`, `assignedUserId`
+    /// and note `userId` the seed writes is one of them.
+    pub user_profiles: Vec<User>,
     pub calendars: Vec<Calendar>,
-    pub custom_field_ids: Vec<Str>,
+    /// Custom field definitions (`GET /locations/{locationId}/customFields`): exactly the ids
+    /// seeded contacts' `customFields` carry.
+    pub custom_fields: Vec<CustomFieldDef>,
     /// Boxed: the map's buckets stay small (a million contacts would otherwise leave hundreds
     /// of megabytes of empty, contact-sized slots in the table).
     pub contacts: HashMap<Str, Box<Contact>>,
@@ -138,6 +189,36 @@ impl Location {
 
     pub fn calendar(&self, id: &str) -> Option<&Calendar> {
         self.calendars.iter().find(|c| c.id == id)
+    }
+
+    /// One line: street, city, state, postal code, country (for the sandbox's own pages).
+    pub fn address_line(&self) -> String {
+        let p = &self.profile;
+        [&p.address, &p.city, &p.state, &p.postal_code, &p.country]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `GetLocationByIdSchema`, as `GET /locations/{locationId}` returns it.
+    pub fn to_json(&self) -> Value {
+        let p = &self.profile;
+        json!({
+            "id": self.id,
+            "companyId": self.company_id,
+            "name": self.name,
+            "address": p.address,
+            "city": p.city,
+            "state": p.state,
+            "country": p.country,
+            "postalCode": p.postal_code,
+            "website": p.website,
+            "timezone": p.timezone,
+            "email": p.email,
+            "phone": p.phone,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Contract tests: the sandbox held against HighLevel's own OpenAPI files in `shared/ghl/`
-//! (`apps/contacts.json`, `apps/calendars.json`, `apps/oauth.json` and the error bodies of
+//! (`apps/contacts.json`, `apps/calendars.json`, `apps/oauth.json`, the location's context from
+//! `apps/locations.json` and `apps/users.json`, and the error bodies of
 //! `common/common-schemas.json`), not against our client.
 //!
 //! Every call is built from the spec itself: the method and path template, the `Version` the
@@ -18,16 +19,20 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-const SPEC_FILES: [&str; 3] = [
+const SPEC_FILES: [&str; 5] = [
     "apps/contacts.json",
     "apps/calendars.json",
     "apps/oauth.json",
+    "apps/locations.json",
+    "apps/users.json",
 ];
 const COMMON_FILE: &str = "common/common-schemas.json";
 
-/// The appointment operations of `calendars.json` the sandbox serves (the rest of that file is
-/// calendars, groups and resources, which the sandbox does not emulate).
-const CALENDAR_OPS: [&str; 9] = [
+/// The operations of `calendars.json` the sandbox serves: the calendar list and the
+/// appointment operations (the rest of that file, calendar and group management, resources,
+/// schedules, is not emulated).
+const CALENDAR_OPS: [&str; 10] = [
+    "get-calendars",
     "get-appointment",
     "create-appointment",
     "edit-appointment",
@@ -37,6 +42,15 @@ const CALENDAR_OPS: [&str; 9] = [
     "create-appointment-note",
     "update-appointment-note",
     "delete-appointment-note",
+];
+
+/// The operations of `locations.json` and `users.json` the sandbox serves: the location's
+/// context (profile, custom field definitions, users) and task search across the location.
+const CONTEXT_OPS: [&str; 4] = [
+    "get-location",
+    "get-custom-fields",
+    "task-search",
+    "get-user-by-location",
 ];
 
 // ---- known defects of HighLevel's spec files ---------------------------------------------
@@ -59,8 +73,35 @@ const CALENDAR_OPS: [&str; 9] = [
 ///    `{contactId, message, type: "success"|"error", oldTags, tagsAdded, tagsRemoved}`, one
 ///    per contact processed. Patched to that object shape, with `contactId`, `message` and
 ///    `type` required (every example item has them) and the tag lists typed as in the example.
+/// 4. `locations.json` `LocationTaskListSuccessfulResponseDto.tasks` (task search) types its
+///    items `array` (a list of lists), with no item schema at all. A task search answers
+///    tasks; the sandbox sends each as the Contacts API's `TaskSchema` (`contacts.json`), which
+///    already carries `contactId`. Patched to that schema, with `id`, `title`, `contactId`,
+///    `completed` and `dueDate` required so the shape is really checked.
+/// 5. `contacts.json` `CustomFieldSchema.value` (a contact's custom field values, as get,
+///    create and search answer them) is typed `string`, but the same file's request side
+///    takes numbers (`NumericField`, `MonetoryField`) and string lists (`CheckboxField`,
+///    `MultiSelectField`) for those field types, and HighLevel's contact webhook schemas type
+///    the same `customFields[].value` `["string", "number", "array", "object"]`. The sandbox
+///    answers values typed by the field's `dataType`. Patched to string, number or array.
 fn patch_known_defects(file: &str, spec: &mut Value) {
     match file {
+        "apps/locations.json" => {
+            let items = spec
+                .pointer_mut(
+                    "/components/schemas/LocationTaskListSuccessfulResponseDto/properties/tasks/items",
+                )
+                .expect("LocationTaskListSuccessfulResponseDto.tasks.items");
+            assert_eq!(
+                *items,
+                json!({"type": "array"}),
+                "task search's item schema changed in the spec: review patch 4"
+            );
+            *items = json!({
+                "allOf": [{"$ref": "contacts.json#/components/schemas/TaskSchema"}],
+                "required": ["id", "title", "contactId", "completed", "dueDate"]
+            });
+        }
         "apps/calendars.json" => {
             for field in ["startTime", "endTime", "dateAdded", "dateUpdated"] {
                 retype(spec, "CalendarEventDTO", field, "object", json!("string"));
@@ -70,6 +111,13 @@ fn patch_known_defects(file: &str, spec: &mut Value) {
             for dto in ["CreateContactDto", "UpdateContactDto", "UpsertContactDto"] {
                 retype(spec, dto, "dateOfBirth", "object", json!("string"));
             }
+            retype(
+                spec,
+                "CustomFieldSchema",
+                "value",
+                "string",
+                json!(["string", "number", "array"]),
+            );
             let responses = spec
                 .pointer_mut("/components/schemas/UpdateTagsResponseDTO/properties/responses")
                 .expect("UpdateTagsResponseDTO.responses");
@@ -387,6 +435,10 @@ struct Fixture {
     /// A contact with at least one task and one note.
     contact: String,
     task: String,
+    /// The assignee, state and title of `task`, for a task search that must find it.
+    task_assignee: String,
+    task_completed: bool,
+    task_title: String,
     note: String,
     /// The contact of `appointment`.
     appt_contact: String,
@@ -425,9 +477,9 @@ async fn fixture(sb: &common::TestSandbox) -> Fixture {
                         .is_some_and(|n| !n.is_empty())
                 })?;
                 let doomed = appts.iter().find(|a| a.id != appt.id)?;
-                let with_both = contacts
-                    .iter()
-                    .find(|c| !c.tasks.is_empty() && !c.notes.is_empty())?;
+                let with_both = contacts.iter().find(|c| {
+                    !c.tasks.is_empty() && !c.notes.is_empty() && c.tasks[0].assigned_to.is_some()
+                })?;
                 let in_business = contacts.iter().find(|c| c.business_id.is_some())?;
                 let with_email = contacts.iter().find(|c| c.email.is_some())?;
                 let used = [
@@ -441,9 +493,12 @@ async fn fixture(sb: &common::TestSandbox) -> Fixture {
                     loc: l.id.to_string(),
                     token: String::new(),
                     user: l.users.first()?.to_string(),
-                    custom_field: l.custom_field_ids.first()?.to_string(),
+                    custom_field: l.custom_fields.first()?.id.to_string(),
                     contact: with_both.id.to_string(),
                     task: with_both.tasks[0].id.to_string(),
+                    task_assignee: with_both.tasks[0].assigned_to.clone()?.to_string(),
+                    task_completed: with_both.tasks[0].completed,
+                    task_title: with_both.tasks[0].title.to_string(),
                     note: with_both.notes[0].id.to_string(),
                     appt_contact: appt.contact_id.to_string(),
                     business: in_business.business_id.clone()?.to_string(),
@@ -621,6 +676,9 @@ fn calendar_cases(fx: &Fixture) -> Vec<Case> {
     let t = fx.token.as_str();
     let appt = fx.appointment.as_str();
     vec![
+        call("get-calendars", t)
+            .query("locationId", &fx.loc)
+            .nonempty("/calendars"),
         call("get-appointment", t).path("eventId", appt),
         call("get-calendar-events", t)
             .query("locationId", &fx.loc)
@@ -669,6 +727,37 @@ fn calendar_cases(fx: &Fixture) -> Vec<Case> {
         call("delete-event", t)
             .path("eventId", &fx.doomed)
             .json(json!({})),
+    ]
+}
+
+/// The location's context from `locations.json` and `users.json`: all reads.
+fn context_cases(fx: &Fixture) -> Vec<Case> {
+    let t = fx.token.as_str();
+    let loc = fx.loc.as_str();
+    vec![
+        call("get-location", t).path("locationId", loc),
+        call("get-custom-fields", t)
+            .path("locationId", loc)
+            .query("model", "contact")
+            .nonempty("/customFields"),
+        call("task-search", t)
+            .path("locationId", loc)
+            .json(json!({"skip": 0, "limit": 100}))
+            .nonempty("/tasks"),
+        call("task-search", t)
+            .path("locationId", loc)
+            .json(json!({
+                "contactId": [fx.contact],
+                "assignedTo": [fx.task_assignee],
+                "completed": fx.task_completed,
+                "query": fx.task_title,
+                "limit": 10,
+                "skip": 0,
+            }))
+            .nonempty("/tasks"),
+        call("get-user-by-location", t)
+            .query("locationId", loc)
+            .nonempty("/users"),
     ]
 }
 
@@ -1009,6 +1098,7 @@ async fn every_spec_operation_has_a_table_entry() {
     let table: BTreeSet<&str> = contacts_cases(&fx)
         .iter()
         .chain(calendar_cases(&fx).iter())
+        .chain(context_cases(&fx).iter())
         .chain(oauth_cases(&ox).iter())
         .map(|c| c.op)
         // The company code exchange is made in `oauth_fixture`, through the same operation.
@@ -1028,6 +1118,18 @@ async fn every_spec_operation_has_a_table_entry() {
         assert!(
             calendars.contains(id),
             "calendars.json has no operation {id}"
+        );
+        required.insert(id.to_string());
+    }
+    let context: BTreeSet<String> = ["apps/locations.json", "apps/users.json"]
+        .into_iter()
+        .flat_map(|f| specs.ops(f))
+        .map(|o| o.id)
+        .collect();
+    for id in CONTEXT_OPS {
+        assert!(
+            context.contains(id),
+            "locations.json / users.json have no operation {id}"
         );
         required.insert(id.to_string());
     }
@@ -1103,7 +1205,7 @@ async fn calendar_operations_answer_as_the_spec_says() {
     let fx = fixture(&sb).await;
     let cases = calendar_cases(&fx);
     let bodies = check_all(&sb, &specs, &cases).await;
-    assert_eq!(bodies[0]["event"]["id"], json!(fx.appointment));
+    assert_eq!(bodies[1]["event"]["id"], json!(fx.appointment));
     sb.running.sandbox.read(|w| {
         let l = &w.locations[fx.loc.as_str()];
         assert!(
@@ -1305,5 +1407,603 @@ async fn error_bodies_match_the_common_schemas() {
                 .any(|m| m.as_str().unwrap().starts_with(field)),
             "{messages}"
         );
+    }
+}
+
+// ---- the location's context ----------------------------------------------------------------
+
+/// Every id seeded records point at as a user: contacts' and tasks' `assignedTo`,
+/// appointments' `assignedUserId`, notes' and appointment notes' `userId`.
+fn referenced_users(l: &ghl_sandbox::world::Location) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for c in l.contacts.values() {
+        ids.extend(c.assigned_to.iter().map(|s| s.to_string()));
+        for t in &c.tasks {
+            ids.extend(t.assigned_to.iter().map(|s| s.to_string()));
+        }
+        for n in &c.notes {
+            ids.extend(n.user_id.iter().map(|s| s.to_string()));
+        }
+    }
+    for a in l.appointments.values() {
+        ids.insert(a.assigned_user_id.to_string());
+    }
+    for notes in l.appointment_notes.values() {
+        for n in notes {
+            ids.extend(n.user_id.iter().map(|s| s.to_string()));
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn context_operations_answer_as_the_spec_says() {
+    let specs = Specs::load();
+    let sb = common::start().await;
+    let fx = fixture(&sb).await;
+    let cases = context_cases(&fx);
+    let bodies = check_all(&sb, &specs, &cases).await;
+    let (location, fields, tasks, found, users) =
+        (&bodies[0], &bodies[1], &bodies[2], &bodies[3], &bodies[4]);
+
+    // The location: its own id, and every field the brief of the route names, filled.
+    let l = &location["location"];
+    assert_eq!(l["id"], json!(fx.loc), "{l}");
+    for k in [
+        "name",
+        "timezone",
+        "address",
+        "city",
+        "state",
+        "country",
+        "postalCode",
+        "email",
+        "phone",
+        "website",
+    ] {
+        assert!(
+            l[k].as_str().is_some_and(|v| !v.is_empty()),
+            "location.{k} is empty: {l}"
+        );
+    }
+    // Each seeded location has its own IANA zone.
+    let mut zones = BTreeSet::new();
+    for id in sb.location_ids() {
+        let token = sb.pit(&id, Some(&["locations.readonly"][..])).await;
+        let (status, _, body) = sb
+            .call(Method::GET, &format!("/locations/{id}"), &token, None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let tz = body["location"]["timezone"].as_str().unwrap().to_string();
+        let (area, city) = tz.split_once('/').expect("an Area/City zone");
+        assert!(
+            ["America", "Europe", "Australia", "Asia", "Africa"].contains(&area)
+                && !city.is_empty(),
+            "{tz} is not an IANA zone name"
+        );
+        zones.insert(tz);
+    }
+    assert_eq!(zones.len(), sb.location_ids().len(), "zones: {zones:?}");
+
+    // Custom fields: exactly the ids seeded contacts carry, each value typed by its dataType.
+    let defs: BTreeMap<String, &Value> = fields["customFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f))
+        .collect();
+    let (carried, problems) = sb.running.sandbox.read(|w| {
+        let l = w.location(&fx.loc).unwrap();
+        let mut carried = BTreeSet::new();
+        let mut problems = Vec::new();
+        for c in l.contacts.values() {
+            for f in c.to_json()["customFields"].as_array().unwrap() {
+                let id = f["id"].as_str().unwrap().to_string();
+                let value = &f["value"];
+                let Some(def) = defs.get(&id) else {
+                    problems.push(format!("no definition for {id}"));
+                    continue;
+                };
+                let options: Vec<&Value> = def["picklistOptions"]
+                    .as_array()
+                    .map(|o| o.iter().collect())
+                    .unwrap_or_default();
+                let ok = match def["dataType"].as_str().unwrap() {
+                    "TEXT" => value.is_string(),
+                    "NUMERICAL" => value.is_number(),
+                    "DATE" => value
+                        .as_str()
+                        .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()),
+                    "SINGLE_OPTIONS" => options.contains(&value),
+                    "MULTIPLE_OPTIONS" | "CHECKBOX" => value
+                        .as_array()
+                        .is_some_and(|v| !v.is_empty() && v.iter().all(|x| options.contains(&x))),
+                    other => {
+                        problems.push(format!("unexpected dataType {other}"));
+                        true
+                    }
+                };
+                if !ok {
+                    problems.push(format!("{id} ({}) holds {value}", def["dataType"]));
+                }
+                carried.insert(id);
+            }
+        }
+        (carried, problems)
+    });
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(carried, defs.keys().cloned().collect::<BTreeSet<_>>());
+    let types: BTreeSet<&str> = defs
+        .values()
+        .map(|d| d["dataType"].as_str().unwrap())
+        .collect();
+    for t in [
+        "TEXT",
+        "NUMERICAL",
+        "DATE",
+        "SINGLE_OPTIONS",
+        "MULTIPLE_OPTIONS",
+        "CHECKBOX",
+    ] {
+        assert!(types.contains(t), "no {t} field: {types:?}");
+    }
+    for d in defs.values() {
+        let key = d["fieldKey"].as_str().unwrap();
+        assert!(key.starts_with("contact."), "{d}");
+        assert_eq!(d["model"], "contact", "{d}");
+    }
+
+    // Users: exactly the ids seeded records point at, with names and distinct emails.
+    let listed: BTreeMap<String, &Value> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    let referenced = sb
+        .running
+        .sandbox
+        .read(|w| referenced_users(w.location(&fx.loc).unwrap()));
+    assert_eq!(listed.keys().cloned().collect::<BTreeSet<_>>(), referenced);
+    let emails: BTreeSet<&str> = listed
+        .values()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), listed.len(), "emails repeat: {emails:?}");
+    for u in listed.values() {
+        let name = u["name"].as_str().unwrap();
+        assert_eq!(
+            name,
+            format!(
+                "{} {}",
+                u["firstName"].as_str().unwrap(),
+                u["lastName"].as_str().unwrap()
+            ),
+            "{u}"
+        );
+        assert!(u["email"].as_str().unwrap().contains('@'), "{u}");
+        assert_eq!(u["roles"]["locationIds"], json!([fx.loc]), "{u}");
+    }
+
+    // Task search: every task carries its contact; the filtered search finds the task.
+    assert!(tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["contactId"].is_string()));
+    assert!(
+        found["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == json!(fx.task)),
+        "{found}"
+    );
+}
+
+#[tokio::test]
+async fn calendars_list_and_events_cover_every_appointment_per_calendar() {
+    let sb = common::start().await;
+    let loc = sb.location_ids()[0].clone();
+    let token = sb.pit(&loc, None).await;
+    let (status, _, body) = sb
+        .call(
+            Method::GET,
+            &format!("/calendars/?locationId={loc}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (cal_ids, users, by_calendar) = sb.running.sandbox.read(|w| {
+        let l = w.location(&loc).unwrap();
+        let mut by: BTreeMap<String, Vec<(i64, i64, String)>> = BTreeMap::new();
+        for a in l.appointments.values() {
+            by.entry(a.calendar_id.to_string()).or_default().push((
+                a.start_time,
+                a.end_time,
+                a.id.to_string(),
+            ));
+        }
+        let ids: Vec<String> = l.calendars.iter().map(|c| c.id.to_string()).collect();
+        let users: BTreeSet<String> = l.users.iter().map(|u| u.to_string()).collect();
+        (ids, users, by)
+    });
+    let listed = body["calendars"].as_array().unwrap();
+    let listed_ids: Vec<&str> = listed.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(listed_ids, cal_ids);
+    for c in listed {
+        assert_eq!(c["locationId"], json!(loc), "{c}");
+        for m in c["teamMembers"].as_array().unwrap() {
+            assert!(users.contains(m["userId"].as_str().unwrap()), "{m}");
+        }
+    }
+    // One group's calendars only with groupId.
+    let group = listed[0]["groupId"].as_str().unwrap();
+    let (_, _, one) = sb
+        .call(
+            Method::GET,
+            &format!("/calendars/?locationId={loc}&groupId={group}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(one["calendars"].as_array().unwrap().len(), 1, "{one}");
+
+    // Every appointment of a calendar, from one events call over its whole span.
+    assert!(by_calendar.len() >= 2, "both calendars have appointments");
+    for (cal, appts) in &by_calendar {
+        let start = appts.iter().map(|a| a.0).min().unwrap();
+        let end = appts.iter().map(|a| a.1).max().unwrap();
+        let path = format!(
+            "/calendars/events?locationId={loc}&calendarId={cal}&startTime={start}&endTime={end}"
+        );
+        let (status, _, body) = sb.call(Method::GET, &path, &token, None).await;
+        assert_eq!(status, 200, "{body}");
+        let got: BTreeSet<&str> = body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        let want: BTreeSet<&str> = appts.iter().map(|a| a.2.as_str()).collect();
+        assert_eq!(got, want, "calendar {cal}");
+    }
+}
+
+/// Every task of a location, oldest first (dateAdded, then id), from the sandbox's data.
+fn tasks_in_order(sb: &common::TestSandbox, loc: &str) -> Vec<(i64, String)> {
+    let mut all: Vec<(i64, String)> = sb.running.sandbox.read(|w| {
+        w.location(loc)
+            .unwrap()
+            .contacts
+            .values()
+            .flat_map(|c| c.tasks.iter())
+            .map(|t| (t.date_added, t.id.to_string()))
+            .collect()
+    });
+    all.sort();
+    all
+}
+
+/// Pages through a search with `limit`, returning the ids in the order served.
+async fn search_all(
+    sb: &common::TestSandbox,
+    loc: &str,
+    token: &str,
+    filter: Value,
+    limit: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for page in 0.. {
+        let mut body = filter.clone();
+        body["skip"] = json!(page * limit);
+        body["limit"] = json!(limit);
+        let path = format!("/locations/{loc}/tasks/search");
+        let (status, _, answer) = sb.call(Method::POST, &path, token, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        let tasks = answer["tasks"].as_array().unwrap();
+        out.extend(tasks.iter().map(|t| t["id"].as_str().unwrap().to_string()));
+        if tasks.len() < limit {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn task_search_pages_through_every_task_while_tasks_are_added_and_filters() {
+    let sb = common::start().await;
+    let loc = sb.location_ids()[0].clone();
+    let token = sb.pit(&loc, None).await;
+    let before = tasks_in_order(&sb, &loc);
+    assert!(before.len() > 20, "the seed has tasks to page through");
+    let contact = sb.some_contact(&loc);
+
+    // Page with a task created after every page: the pages are all tasks, each once, in order.
+    let limit = 7;
+    let mut seen: Vec<String> = Vec::new();
+    for page in 0.. {
+        let path = format!("/locations/{loc}/tasks/search");
+        let body = json!({"skip": page * limit, "limit": limit});
+        let (status, _, answer) = sb.call(Method::POST, &path, &token, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        let tasks = answer["tasks"].as_array().unwrap();
+        seen.extend(tasks.iter().map(|t| t["id"].as_str().unwrap().to_string()));
+        if tasks.len() < limit {
+            break;
+        }
+        if page < 3 {
+            let (status, _, _) = sb
+                .call(
+                    Method::POST,
+                    &format!("/contacts/{contact}/tasks"),
+                    &token,
+                    Some(json!({"title": format!("Added during page {page}"),
+                                "dueDate": "2031-01-01T00:00:00Z", "completed": false})),
+                )
+                .await;
+            assert_eq!(status, 201);
+        }
+    }
+    let after: Vec<String> = tasks_in_order(&sb, &loc)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(after.len(), before.len() + 3);
+    assert_eq!(seen, after, "pages cover every task once, oldest first");
+
+    // Filters, each against the sandbox's own data.
+    let (assignee, business, contacts) = sb.running.sandbox.read(|w| {
+        let l = w.location(&loc).unwrap();
+        let assignee = l.users[1].to_string();
+        let business = l
+            .contacts
+            .values()
+            .find_map(|c| c.business_id.clone().filter(|_| !c.tasks.is_empty()))
+            .unwrap()
+            .to_string();
+        let mut with_tasks: Vec<String> = l
+            .contacts
+            .values()
+            .filter(|c| !c.tasks.is_empty())
+            .map(|c| c.id.to_string())
+            .collect();
+        with_tasks.sort();
+        (assignee, business, with_tasks[..2].to_vec())
+    });
+    let expect =
+        |pred: &dyn Fn(&ghl_sandbox::model::Contact, &ghl_sandbox::model::Task) -> bool| {
+            let mut ids: Vec<(i64, String)> = sb.running.sandbox.read(|w| {
+                w.location(&loc)
+                    .unwrap()
+                    .contacts
+                    .values()
+                    .flat_map(|c| c.tasks.iter().map(move |t| (c, t)))
+                    .filter(|(c, t)| pred(c, t))
+                    .map(|(_, t)| (t.date_added, t.id.to_string()))
+                    .collect()
+            });
+            ids.sort();
+            ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+        };
+    let cases: Vec<(Value, Vec<String>)> = vec![
+        (
+            json!({"contactId": contacts}),
+            expect(&|c, _| contacts.iter().any(|x| x == c.id.as_str())),
+        ),
+        (
+            json!({"assignedTo": [assignee]}),
+            expect(&|_, t| t.assigned_to.as_deref() == Some(assignee.as_str())),
+        ),
+        (json!({"completed": true}), expect(&|_, t| t.completed)),
+        (json!({"completed": false}), expect(&|_, t| !t.completed)),
+        (
+            json!({"query": "DEMO"}),
+            expect(&|_, t| {
+                t.title.to_lowercase().contains("demo")
+                    || t.body
+                        .as_ref()
+                        .is_some_and(|b| b.to_lowercase().contains("demo"))
+            }),
+        ),
+        (
+            json!({"businessId": business}),
+            expect(&|c, _| c.business_id.as_deref() == Some(business.as_str())),
+        ),
+        (
+            json!({"assignedTo": [assignee], "completed": false}),
+            expect(&|_, t| !t.completed && t.assigned_to.as_deref() == Some(assignee.as_str())),
+        ),
+    ];
+    for (filter, want) in cases {
+        assert!(!want.is_empty(), "{filter} matches no seeded task");
+        let got = search_all(&sb, &loc, &token, filter.clone(), 10).await;
+        assert_eq!(got, want, "{filter}");
+    }
+
+    // The default page is 25; limits outside 1..=100 and a bad skip are refused with a 422.
+    let path = format!("/locations/{loc}/tasks/search");
+    let (_, _, page) = sb.call(Method::POST, &path, &token, Some(json!({}))).await;
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 25);
+    let (_, _, page) = sb
+        .call(Method::POST, &path, &token, Some(json!({"limit": 100})))
+        .await;
+    assert_eq!(
+        page["tasks"].as_array().unwrap().len(),
+        100.min(after.len())
+    );
+    let specs = Specs::load();
+    for bad in [
+        json!({"limit": 101}),
+        json!({"limit": 0}),
+        json!({"skip": -1}),
+        json!({"limit": "ten"}),
+        json!({"contactId": "not-a-list"}),
+    ] {
+        let (status, _, body) = sb
+            .call(Method::POST, &path, &token, Some(bad.clone()))
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        let problems = error_problems(&specs, "task-search", 422, "UnprocessableDTO", &body);
+        assert!(problems.is_empty(), "{bad}: {problems:?}");
+    }
+}
+
+/// A new route, how to call it, and the scope it needs.
+struct Route {
+    op: &'static str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    scope: &'static str,
+    /// The name the sandbox counts it under in `GET /_sandbox/counters`.
+    counted: &'static str,
+}
+
+fn context_routes(loc: &str) -> Vec<Route> {
+    vec![
+        Route {
+            op: "get-location",
+            method: Method::GET,
+            path: format!("/locations/{loc}"),
+            body: None,
+            scope: "locations.readonly",
+            counted: "GET /locations/{locationId}",
+        },
+        Route {
+            op: "get-custom-fields",
+            method: Method::GET,
+            path: format!("/locations/{loc}/customFields"),
+            body: None,
+            scope: "locations/customFields.readonly",
+            counted: "GET /locations/{locationId}/customFields",
+        },
+        Route {
+            op: "task-search",
+            method: Method::POST,
+            path: format!("/locations/{loc}/tasks/search"),
+            body: Some(json!({"limit": 5})),
+            scope: "locations/tasks.readonly",
+            counted: "POST /locations/{locationId}/tasks/search",
+        },
+        Route {
+            op: "get-user-by-location",
+            method: Method::GET,
+            path: format!("/users/?locationId={loc}"),
+            body: None,
+            scope: "users.readonly",
+            counted: "GET /users/",
+        },
+        Route {
+            op: "get-calendars",
+            method: Method::GET,
+            path: format!("/calendars/?locationId={loc}"),
+            body: None,
+            scope: "calendars.readonly",
+            counted: "GET /calendars/",
+        },
+    ]
+}
+
+#[tokio::test]
+async fn context_routes_refuse_count_and_rate_limit_like_every_api_route() {
+    let specs = Specs::load();
+    let sb = common::start().await;
+    let ox = oauth_fixture(&sb, &specs).await;
+    let loc = ox.loc.clone();
+    let other = sb.location_ids().into_iter().find(|l| *l != loc).unwrap();
+    let other_token = sb.pit(&other, None).await;
+    let contact = sb.some_contact(&loc);
+    let all_scopes = ghl_sandbox::config::ALL_SCOPES;
+
+    // What an existing route answers to a token of another location and to an agency token.
+    let (s, _, theirs) = sb
+        .call(
+            Method::GET,
+            &format!("/contacts/?locationId={loc}"),
+            &other_token,
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "{theirs}");
+    let (s, _, agency) = sb
+        .call(
+            Method::GET,
+            &format!("/contacts/{contact}"),
+            &ox.company_access,
+            None,
+        )
+        .await;
+    assert_eq!(s, 401, "{agency}");
+
+    let mut problems = Vec::new();
+    for r in context_routes(&loc) {
+        let send = |token: String| {
+            let (method, path, body) = (r.method.clone(), r.path.clone(), r.body.clone());
+            let sb = &sb;
+            async move { sb.call(method, &path, &token, body).await }
+        };
+        // Every scope but its own: refused, naming the scope.
+        let without: Vec<&str> = all_scopes
+            .iter()
+            .copied()
+            .filter(|s| *s != r.scope)
+            .collect();
+        let (status, _, body) = send(sb.pit(&loc, Some(&without)).await).await;
+        if status != 401 || body["requiredScope"] != r.scope {
+            problems.push(format!("{}: without {}: {status} {body}", r.op, r.scope));
+        } else {
+            problems.extend(error_problems(&specs, r.op, 401, "UnauthorizedDTO", &body));
+        }
+        // Its own scope alone is enough.
+        let (status, _, body) = send(sb.pit(&loc, Some(&[r.scope])).await).await;
+        if status != 200 {
+            problems.push(format!("{}: with only {}: {status} {body}", r.op, r.scope));
+        }
+        // Another location's token: refused as the contacts routes refuse it.
+        let (status, _, body) = send(other_token.clone()).await;
+        if status != 403 || body["message"] != theirs["message"] {
+            problems.push(format!("{}: other location: {status} {body}", r.op));
+        }
+        // An agency token: refused as every location route refuses it.
+        let (status, _, body) = send(ox.company_access.clone()).await;
+        if status != 401 || body["message"] != agency["message"] {
+            problems.push(format!("{}: agency token: {status} {body}", r.op));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Counted per route and location: two answers each under `loc` (the 401 and the 200)
+    // and one under `other`.
+    let counters = sb.admin_get("/_sandbox/counters").await;
+    for r in context_routes(&loc) {
+        assert_eq!(
+            counters["requests"][r.counted][loc.as_str()],
+            2,
+            "{}: {}",
+            r.counted,
+            counters["requests"]
+        );
+        assert_eq!(counters["requests"][r.counted][other.as_str()], 1);
+    }
+
+    // Rate-limited like every API route: a burst of 2, then 429 with HighLevel's headers.
+    let token = sb.pit(&loc, None).await;
+    for r in context_routes(&loc) {
+        sb.admin(
+            "/_sandbox/limits",
+            json!({"burst": 2, "intervalMs": 60_000}),
+        )
+        .await;
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let (status, headers, _) = sb
+                .call(r.method.clone(), &r.path, &token, r.body.clone())
+                .await;
+            assert_eq!(headers["x-ratelimit-max"], "2", "{}", r.op);
+            statuses.push(status);
+        }
+        assert_eq!(statuses, [200, 200, 429], "{}", r.op);
     }
 }

@@ -63,6 +63,13 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/contacts/{contactId}/workflow/{workflowId}",
         &["POST", "DELETE"],
     ),
+    ("/locations/{locationId}", &["GET"]),
+    ("/locations/{locationId}/customFields", &["GET"]),
+    ("/locations/{locationId}/tasks/search", &["POST"]),
+    ("/users/", &["GET"]),
+    ("/users", &["GET"]),
+    ("/calendars/", &["GET"]),
+    ("/calendars", &["GET"]),
     ("/calendars/events/appointments", &["POST"]),
     ("/calendars/events/appointments/{eventId}", &["GET", "PUT"]),
     ("/calendars/events", &["GET"]),
@@ -120,6 +127,7 @@ const JSON_BODY_ROUTES: &[(&str, &str)] = &[
     ("/contacts/{contactId}/workflow/{workflowId}", "DELETE"),
     ("/contacts/bulk/tags/update/{type}", "POST"),
     ("/contacts/bulk/business", "POST"),
+    ("/locations/{locationId}/tasks/search", "POST"),
     ("/calendars/events/appointments", "POST"),
     ("/calendars/events/appointments/{eventId}", "PUT"),
     ("/calendars/events/{eventId}", "DELETE"),
@@ -136,6 +144,11 @@ const QUERY_ROUTES: &[&str] = &[
     "/contacts",
     "/contacts/search/duplicate",
     "/contacts/business/{businessId}",
+    "/locations/{locationId}/customFields",
+    "/users/",
+    "/users",
+    "/calendars/",
+    "/calendars",
     "/calendars/events",
     "/calendars/appointments/{appointmentId}/notes",
     "/oauth/chooselocation",
@@ -196,6 +209,8 @@ const QUERY_KEYS: &[&str] = &[
     "state",
     "location_id",
     "approve",
+    "model",
+    "showDrafted",
 ];
 
 const QUERY_VALUES: &[&str] = &[
@@ -903,6 +918,7 @@ fn natural(route: &str, param: &str) -> &'static str {
         "noteId" => "@apptnote",
         "type" => "add",
         "businessId" => "@company",
+        "locationId" => "@loc",
         _ => "wf0000000000000000001",
     }
 }

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::error::{GhlError, Result};
 use crate::operations::{Operation, Retry};
-use crate::ratelimit::RateLimits;
+use crate::ratelimit::{Priority, RateLimits};
 use crate::token::{AccessToken, TokenProvider};
 
 pub const API_VERSION: &str = "2021-07-28";
@@ -111,10 +111,25 @@ impl GhlClient {
         &self.inner.limits
     }
 
-    /// Runs `op` for `location` with `path` already filled in.
+    /// Runs `op` for `location` with `path` already filled in, at [`Priority::Sync`].
     pub async fn execute(
         &self,
         location: &str,
+        op: &Operation,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Answer> {
+        self.execute_with_priority(location, Priority::default(), op, path, query, body)
+            .await
+    }
+
+    /// [`execute`](Self::execute) with every attempt queued at `priority` in the location's
+    /// limiter.
+    pub async fn execute_with_priority(
+        &self,
+        location: &str,
+        priority: Priority,
         op: &Operation,
         path: &str,
         query: &[(String, String)],
@@ -130,7 +145,7 @@ impl GhlClient {
         let mut maybe_done = false;
         loop {
             attempts += 1;
-            limiter.acquire().await?;
+            limiter.acquire_with(priority).await?;
             let mut req = self
                 .inner
                 .http

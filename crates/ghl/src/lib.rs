@@ -1,6 +1,8 @@
-//! HighLevel (GHL) for drivesync: typed models of contacts, tasks, notes, appointments and
-//! webhook events; a client with a method for every Contacts API operation and the
-//! appointment operations; per-location rate limiting; OAuth with rotating refresh tokens.
+//! HighLevel (GHL) for drivesync: typed models of contacts, tasks, notes, appointments,
+//! the location's profile, users, custom fields and calendars, and webhook events; a client
+//! with a method for every Contacts API operation, the appointment operations and the
+//! location-wide reads (task search, calendars, users, custom fields); per-location rate
+//! limiting with priorities; OAuth with rotating refresh tokens.
 //! No storage: tokens come through [`token::TokenProvider`] and [`token::TokenRepository`].
 
 pub mod api;
@@ -10,10 +12,12 @@ pub mod models;
 pub mod oauth;
 pub mod operations;
 pub mod ratelimit;
+pub mod scopes;
 pub mod token;
 pub mod webhook;
 
 pub use client::{ClientConfig, GhlClient, API_VERSION};
 pub use error::{GhlError, Result};
 pub use oauth::{OAuthApp, TokenResponse, UserType};
+pub use scopes::{missing_scopes, DEFAULT_SCOPES};
 pub use token::{AccessToken, OAuthTokens, StaticTokens, TokenProvider, TokenRepository};

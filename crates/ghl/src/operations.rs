@@ -1,6 +1,6 @@
 //! Every HighLevel operation the client speaks, with the scope `shared/ghl/apps/*.json` gives
 //! it and whether a retry after a lost answer is safe. A test holds this table against the
-//! spec files.
+//! spec files. The scopes an installation asks for are [`crate::scopes::DEFAULT_SCOPES`].
 
 use reqwest::Method;
 
@@ -33,6 +33,12 @@ impl Operation {
         self.scope.ends_with(".write")
     }
 
+    /// Whether HighLevel wants the location as a `locationId` query parameter (the spec
+    /// marks it required): [`crate::api::Location::call`] adds it when it is not given.
+    pub fn location_in_query(&self) -> bool {
+        LOCATION_IN_QUERY.contains(&self.id)
+    }
+
     /// The names of the `{param}`s in the path, in order.
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path
@@ -46,6 +52,21 @@ const READ: &str = "contacts.readonly";
 const WRITE: &str = "contacts.write";
 const EV_READ: &str = "calendars/events.readonly";
 const EV_WRITE: &str = "calendars/events.write";
+const CALENDARS_READ: &str = "calendars.readonly";
+const LOCATION_READ: &str = "locations.readonly";
+const FIELDS_READ: &str = "locations/customFields.readonly";
+const TASKS_READ: &str = "locations/tasks.readonly";
+const USERS_READ: &str = "users.readonly";
+
+/// The operations whose spec has a required `locationId` query parameter.
+const LOCATION_IN_QUERY: &[&str] = &[
+    "get-duplicate-contact",
+    "get-contacts-by-businessId",
+    "get-contacts",
+    "get-calendar-events",
+    "get-calendars",
+    "get-user-by-location",
+];
 
 macro_rules! op {
     ($id:literal, $m:literal, $p:literal, $s:expr, $r:ident) => {
@@ -323,6 +344,30 @@ pub const OPERATIONS: &[Operation] = &[
         EV_WRITE,
         Safe
     ),
+    op!("get-calendars", "GET", "/calendars/", CALENDARS_READ, Safe),
+    op!(
+        "get-location",
+        "GET",
+        "/locations/{locationId}",
+        LOCATION_READ,
+        Safe
+    ),
+    op!(
+        "get-custom-fields",
+        "GET",
+        "/locations/{locationId}/customFields",
+        FIELDS_READ,
+        Safe
+    ),
+    // A search: a POST that reads, so repeating it is as safe as repeating a GET.
+    op!(
+        "task-search",
+        "POST",
+        "/locations/{locationId}/tasks/search",
+        TASKS_READ,
+        Safe
+    ),
+    op!("get-user-by-location", "GET", "/users/", USERS_READ, Safe),
 ];
 
 pub fn operation(id: &str) -> Option<&'static Operation> {

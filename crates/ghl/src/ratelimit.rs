@@ -8,10 +8,16 @@
 //! A GCRA limiter (the `governor` crate) lets a full burst through and then keeps refilling,
 //! which overruns a fixed window, and it cannot be resized from response headers at runtime,
 //! so this one is written here.
+//!
+//! Requests of three [`Priority`] classes share a location's budget. A class takes a slot
+//! only while no request of a higher class is waiting, so when the window is full a person's
+//! click is let out at the next free slot however many backfill requests queued before it.
+//! Nothing stops a steady stream of higher-class requests from holding a lower class back:
+//! interactive and sync traffic is small beside the budget, and a backfill can wait.
 
 use reqwest::header::HeaderMap;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -41,6 +47,59 @@ struct Window {
 /// How long the others wait for the first request's answer before trusting the defaults.
 const PROBE_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a request held back by a higher class's waiter waits before looking again: the
+/// higher one takes the free slot within this (it wakes at the same instant).
+const YIELD_WAIT: Duration = Duration::from_millis(2);
+
+/// Which requests go first when a location's budget is short. Ordered: `Bulk < Sync <
+/// Interactive`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Backfills and reconciles: everything else goes first.
+    Bulk,
+    /// Webhook settle reads and polls: the default.
+    #[default]
+    Sync,
+    /// What a person waits on: write-backs of a click in Drive Chat.
+    Interactive,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Bulk, Priority::Sync, Priority::Interactive];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Priority::Bulk => "bulk",
+            Priority::Sync => "sync",
+            Priority::Interactive => "interactive",
+        })
+    }
+}
+
+/// Counts one waiting request of a class for as long as it waits, including when the waiting
+/// future is dropped (a caller's timeout): a count left behind would hold lower classes back
+/// for good.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Window {
     fn margin(&self) -> Duration {
         (self.interval / 100).max(Duration::from_millis(50))
@@ -56,6 +115,8 @@ pub struct LocationLimiter {
     sent_total: AtomicU64,
     /// 429s HighLevel answered since the limiter was created.
     refused_total: AtomicU64,
+    /// Requests waiting in [`LocationLimiter::acquire_with`], per [`Priority`] (by index).
+    waiting: [AtomicUsize; 3],
 }
 
 /// What a location has spent, read without waiting on the limiter: for progress bars and
@@ -84,6 +145,7 @@ impl LocationLimiter {
             }),
             sent_total: AtomicU64::new(0),
             refused_total: AtomicU64::new(0),
+            waiting: Default::default(),
         }
     }
 
@@ -95,8 +157,27 @@ impl LocationLimiter {
         }
     }
 
-    /// Waits for a slot, or says the day's budget is gone.
+    /// Waits for a slot at [`Priority::Sync`], or says the day's budget is gone.
     pub async fn acquire(&self) -> Result<(), GhlError> {
+        self.acquire_with(Priority::default()).await
+    }
+
+    /// How many requests of `priority` are waiting for a slot now.
+    pub fn waiting(&self, priority: Priority) -> usize {
+        self.waiting[priority.index()].load(Ordering::SeqCst)
+    }
+
+    /// Whether a request of a class above `priority` is waiting.
+    fn outranked(&self, priority: Priority) -> bool {
+        self.waiting[priority.index() + 1..]
+            .iter()
+            .any(|w| w.load(Ordering::SeqCst) > 0)
+    }
+
+    /// Waits for a slot, letting every waiting request of a higher class go first, or says
+    /// the day's budget is gone.
+    pub async fn acquire_with(&self, priority: Priority) -> Result<(), GhlError> {
+        let _waiting = Waiting::new(&self.waiting[priority.index()]);
         loop {
             let wait = {
                 let mut w = self.window.lock().await;
@@ -135,6 +216,7 @@ impl LocationLimiter {
                 }
                 match w.paused_until {
                     Some(p) if p > now => p - now,
+                    _ if (w.sent.len() as u32) < w.max && self.outranked(priority) => YIELD_WAIT,
                     _ if (w.sent.len() as u32) < w.max => {
                         w.sent.push_back(now);
                         self.sent_total.fetch_add(1, Ordering::Relaxed);
@@ -262,6 +344,109 @@ mod tests {
         }
         // 20 requests at 5 per second take a little over 3 intervals, not more.
         assert!(times[19] < Duration::from_millis(3200), "{:?}", times[19]);
+    }
+
+    /// A limiter that has learned `max` requests per second.
+    async fn learned(max: &'static str) -> Arc<LocationLimiter> {
+        let l = Arc::new(LocationLimiter::new("loc"));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-max", HeaderValue::from_static(max));
+        h.insert(
+            "x-ratelimit-interval-milliseconds",
+            HeaderValue::from_static("1000"),
+        );
+        l.observe(&h).await;
+        l
+    }
+
+    /// Queues `n` acquires of `p` one after another (each waiting before the next is queued);
+    /// each records its class in `order` when let out.
+    async fn queue(
+        l: &Arc<LocationLimiter>,
+        p: Priority,
+        n: usize,
+        order: &Arc<std::sync::Mutex<Vec<Priority>>>,
+        tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) {
+        for _ in 0..n {
+            let (l, order) = (l.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                l.acquire_with(p).await.expect("slot");
+                order.lock().unwrap().push(p);
+            }));
+            // Let it reach the limiter and start waiting.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn higher_classes_queued_later_are_let_out_first() {
+        let l = learned("2").await;
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        queue(&l, Priority::Bulk, 8, &order, &mut tasks).await;
+        queue(&l, Priority::Sync, 2, &order, &mut tasks).await;
+        queue(&l, Priority::Interactive, 3, &order, &mut tasks).await;
+        assert_eq!(l.waiting(Priority::Bulk), 8);
+        assert_eq!(l.waiting(Priority::Interactive), 3);
+        assert!(order.lock().unwrap().is_empty(), "the window is full");
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        use Priority::*;
+        assert_eq!(
+            order,
+            [vec![Interactive; 3], vec![Sync; 2], vec![Bulk; 8]].concat()
+        );
+        assert_eq!(Priority::ALL.map(|p| l.waiting(p)), [0, 0, 0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_higher_class_waits_for_the_window_like_any_other() {
+        // Priority orders the queue; it never adds a slot. 2 per second: the 2 Interactive
+        // requests after a full window go at the first interval, the Bulk one at the second.
+        let l = learned("2").await;
+        let start = Instant::now();
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        queue(&l, Priority::Bulk, 1, &order, &mut tasks).await;
+        queue(&l, Priority::Interactive, 2, &order, &mut tasks).await;
+        let times: Vec<Duration> = {
+            let mut v = Vec::new();
+            for t in tasks {
+                t.await.unwrap();
+                v.push(Instant::now() - start);
+            }
+            v
+        };
+        let bulk_at = times[0];
+        assert!(bulk_at >= Duration::from_secs(2), "{times:?}");
+        assert!(bulk_at < Duration::from_millis(2200), "{times:?}");
+        assert_eq!(
+            order.lock().unwrap().clone(),
+            [Priority::Interactive, Priority::Interactive, Priority::Bulk]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_gives_up_no_longer_holds_lower_classes_back() {
+        let l = learned("1").await;
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(100),
+            l.acquire_with(Priority::Interactive),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the window is full for a second");
+        assert_eq!(l.waiting(Priority::Interactive), 0);
+        let start = Instant::now();
+        l.acquire_with(Priority::Bulk).await.unwrap();
+        assert!(Instant::now() - start < Duration::from_millis(1100));
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{fast_config, start};
+use ghl::api::Priority;
 use ghl::GhlError;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,4 +168,63 @@ async fn steady_traffic_never_overruns_any_sliding_window() {
         "too slow: {elapsed:?} uses under 85% of the budget"
     );
     assert!(ideal / span >= 0.85, "{span} ms for {ideal} ms of budget");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_handles_priority_reaches_the_limiter_for_every_call() {
+    let _serial = SERIAL.lock().await;
+    let env = start().await;
+    let loc = env.locations[1].clone();
+    // A whole second between slots: the clicks queue long before the next one frees.
+    env.limits(json!({ "burst": 2, "intervalMs": 1000 })).await;
+    let client = env.client(fast_config(&env.base));
+    let ids = env.contact_ids(&loc);
+    let plain = client.location(&loc);
+    assert_eq!(plain.priority(), Priority::Sync, "the default");
+    // The first answer teaches the limiter the sandbox's burst of 2.
+    plain.get_contact(&ids[0]).await.expect("probe");
+
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let spawn = |p: Priority, id: String| {
+        let (l, order) = (client.location(&loc).with_priority(p), order.clone());
+        assert_eq!(l.priority(), p);
+        tokio::spawn(async move {
+            l.get_contact(&id).await?;
+            order.lock().unwrap().push(p);
+            Ok::<_, GhlError>(())
+        })
+    };
+    let mut tasks: Vec<_> = (1..9)
+        .map(|i| spawn(Priority::Bulk, ids[i].clone()))
+        .collect();
+    // Wait until the bulk requests fill the window and the rest queue behind it.
+    let limiter = client.location(&loc).limiter();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while limiter.waiting(Priority::Bulk) < 5 {
+        assert!(Instant::now() < deadline, "bulk requests never queued");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queued_bulk = limiter.waiting(Priority::Bulk);
+    tasks.extend((9..11).map(|i| spawn(Priority::Interactive, ids[i].clone())));
+    let all = tokio::time::timeout(Duration::from_secs(20), futures::future::join_all(tasks))
+        .await
+        .expect("all requests finish");
+    for r in all {
+        r.expect("task").expect("request");
+    }
+    let order = order.lock().unwrap().clone();
+    let last_interactive = order
+        .iter()
+        .rposition(|p| *p == Priority::Interactive)
+        .expect("interactive requests ran");
+    // Every bulk request still queued when the clicks arrived went after them.
+    let bulk_before = order[..last_interactive]
+        .iter()
+        .filter(|p| **p == Priority::Bulk)
+        .count();
+    assert!(
+        bulk_before <= 8 - queued_bulk,
+        "{bulk_before} bulk requests went before the clicks though {queued_bulk} were queued: {order:?}"
+    );
+    assert_eq!(env.counter("rateLimited").await, 0, "no 429 at all");
 }

@@ -5,7 +5,7 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use common::{start, Env};
 use futures::TryStreamExt;
-use ghl::api::{BulkTagAction, EventsQuery, SearchRequest};
+use ghl::api::{BulkTagAction, EventsQuery, SearchRequest, TaskSearchRequest};
 use ghl::models::{AppointmentInput, ContactInput, NewTask, NoteInput, TaskUpdate};
 use ghl::operations::operation;
 use ghl::GhlError;
@@ -1002,6 +1002,355 @@ async fn call_runs_any_operation_of_the_table() {
         GhlError::InvalidInput(m) => assert!(m.contains("taskId"), "{m}"),
         e => panic!("expected InvalidInput, got {e:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn location_profile_custom_fields_users_and_calendars() {
+    let env = start().await;
+    let loc_id = env.locations[1].clone();
+    let loc = env.fast_client().location(&loc_id);
+    let (name, profile, fields, users) = env.sandbox().read(|w| {
+        let l = w.location(&loc_id).unwrap();
+        (
+            l.name.clone(),
+            l.profile.clone(),
+            l.custom_fields.clone(),
+            l.user_profiles.clone(),
+        )
+    });
+
+    let d = loc.location_details().await.unwrap();
+    assert_eq!(d.id, loc_id);
+    assert_eq!(d.name.as_deref(), Some(name.as_str()));
+    for (got, want) in [
+        (&d.timezone, &profile.timezone),
+        (&d.address, &profile.address),
+        (&d.city, &profile.city),
+        (&d.state, &profile.state),
+        (&d.country, &profile.country),
+        (&d.postal_code, &profile.postal_code),
+        (&d.email, &profile.email),
+        (&d.phone, &profile.phone),
+        (&d.website, &profile.website),
+    ] {
+        assert_eq!(got.as_deref(), Some(want.as_str()));
+    }
+
+    let defs = loc.custom_fields().await.unwrap();
+    assert!(!fields.is_empty(), "the sandbox seeds custom fields");
+    assert_eq!(defs.len(), fields.len());
+    for (got, want) in defs.iter().zip(&fields) {
+        assert_eq!(got.id, want.id.as_str());
+        assert_eq!(got.name.as_deref(), Some(want.name));
+        assert_eq!(got.field_key.as_deref(), Some(want.field_key));
+        assert_eq!(got.data_type.as_deref(), Some(want.data_type.as_str()));
+        assert_eq!(got.position, Some(u64::from(want.position)));
+        let options: Vec<&str> = got.picklist_options.iter().map(String::as_str).collect();
+        if want.data_type.has_options() {
+            assert_eq!(options, want.options);
+        } else {
+            assert!(options.is_empty(), "{options:?}");
+        }
+    }
+
+    let got = loc.users().await.unwrap();
+    assert!(!users.is_empty(), "the sandbox seeds users");
+    assert_eq!(
+        got.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()
+    );
+    for (u, want) in got.iter().zip(&users) {
+        assert_eq!(u.email.as_deref(), Some(want.email.as_str()));
+        assert_eq!(u.first_name.as_deref(), Some(want.first_name.as_str()));
+        assert_eq!(u.last_name.as_deref(), Some(want.last_name.as_str()));
+        assert_eq!(u.display_name(), want.name());
+    }
+
+    let calendars = loc.calendars().await.unwrap();
+    assert_eq!(
+        calendars.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        env.calendars(&loc_id)
+    );
+    assert!(calendars
+        .iter()
+        .all(|c| c.location_id.as_deref() == Some(loc_id.as_str()) && !c.name.is_empty()));
+
+    // A calendar's events come back through the location-wide listing by its id.
+    let (cal, start, end) = env.sandbox().read(|w| {
+        let l = w.location(&loc_id).unwrap();
+        let a = l.appointments.values().next().expect("seeded appointments");
+        (a.calendar_id.to_string(), a.start_time, a.end_time)
+    });
+    let events = loc
+        .calendar_events(&EventsQuery {
+            start: Some(ms(start - 1)),
+            end: Some(ms(end + 1)),
+            calendar_id: Some(cal.clone()),
+            ..EventsQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    assert!(events
+        .iter()
+        .all(|e| e.calendar_id.as_deref() == Some(cal.as_str())));
+}
+
+/// The sandbox's tasks of a location in the order task search pages through them.
+fn sandbox_tasks(env: &Env, loc: &str) -> Vec<ghl_sandbox::model::Task> {
+    env.sandbox().read(|w| {
+        let l = w.location(loc).unwrap();
+        let mut all: Vec<_> = l
+            .contacts
+            .values()
+            .flat_map(|c| c.tasks.iter().cloned())
+            .collect();
+        all.sort_by(|a, b| (a.date_added, &a.id).cmp(&(b.date_added, &b.id)));
+        all
+    })
+}
+
+async fn task_search_requests(env: &Env, loc: &str) -> usize {
+    env.requests(loc)
+        .await
+        .iter()
+        .filter(|r| {
+            r["method"] == "POST"
+                && r["route"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/tasks/search"))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_search_pages_streams_and_filters() {
+    let env = start().await;
+    let loc_id = env.locations[0].clone();
+    let loc = env.fast_client().location(&loc_id);
+    let all = sandbox_tasks(&env, &loc_id);
+    assert!(all.len() > 14, "the seed has tasks to page through");
+
+    let page = loc
+        .search_tasks(&TaskSearchRequest::new().skip(3).limit(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        all[3..8]
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect::<Vec<_>>()
+    );
+
+    let before = task_search_requests(&env, &loc_id).await;
+    let streamed: Vec<ghl::models::Task> = loc
+        .task_search_stream(TaskSearchRequest::new().limit(7))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), all.len());
+    for (t, s) in streamed.iter().zip(&all) {
+        assert_eq!(t.id, s.id.as_str());
+        assert_eq!(t.title, s.title.as_str());
+        assert_eq!(t.completed, s.completed);
+        assert_eq!(t.contact_id.as_deref(), Some(s.contact_id.as_str()));
+        assert_eq!(t.assigned_to.as_deref(), s.assigned_to.as_deref());
+        assert_eq!(t.due_date.map(|d| d.timestamp_millis()), Some(s.due_date));
+    }
+    // Pages of 7 until the first short one (an empty one when the count divides by 7).
+    assert_eq!(
+        task_search_requests(&env, &loc_id).await - before,
+        all.len() / 7 + 1
+    );
+
+    // Starting further on reads only the rest.
+    let rest: Vec<ghl::models::Task> = loc
+        .task_search_stream(TaskSearchRequest::new().skip(10).limit(4))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        all[10..]
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect::<Vec<_>>()
+    );
+
+    let open: Vec<ghl::models::Task> = loc
+        .task_search_stream(TaskSearchRequest::new().completed(false).limit(100))
+        .try_collect()
+        .await
+        .unwrap();
+    let want_open: Vec<String> = all
+        .iter()
+        .filter(|t| !t.completed)
+        .map(|t| t.id.to_string())
+        .collect();
+    assert!(!want_open.is_empty() && want_open.len() < all.len());
+    assert_eq!(
+        open.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        want_open
+    );
+
+    let one = all[0].contact_id.to_string();
+    let assignee = all
+        .iter()
+        .find_map(|t| t.assigned_to.clone())
+        .expect("an assigned task")
+        .to_string();
+    let of_contact = loc
+        .search_tasks(
+            &TaskSearchRequest::new()
+                .contact_ids([one.as_str()])
+                .limit(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        of_contact.len(),
+        all.iter().filter(|t| t.contact_id == one.as_str()).count()
+    );
+    assert!(of_contact
+        .iter()
+        .all(|t| t.contact_id.as_deref() == Some(one.as_str())));
+    let assigned = loc
+        .search_tasks(
+            &TaskSearchRequest::new()
+                .assigned_to([assignee.clone()])
+                .limit(100),
+        )
+        .await
+        .unwrap();
+    assert!(!assigned.is_empty());
+    assert!(assigned
+        .iter()
+        .all(|t| t.assigned_to.as_deref() == Some(assignee.as_str())));
+    let title = all[0].title.to_string();
+    let found = loc
+        .search_tasks(&TaskSearchRequest::new().query(title.clone()).limit(100))
+        .await
+        .unwrap();
+    assert!(found.iter().any(|t| t.id == all[0].id.as_str()));
+    assert!(found.iter().all(|t| {
+        let q = title.to_lowercase();
+        t.title.to_lowercase().contains(&q)
+            || t.body
+                .as_deref()
+                .is_some_and(|b| b.to_lowercase().contains(&q))
+    }));
+
+    // A limit of 0 would page forever: refused before any request.
+    let before = task_search_requests(&env, &loc_id).await;
+    assert!(matches!(
+        loc.search_tasks(&TaskSearchRequest::new().limit(0)).await,
+        Err(GhlError::InvalidInput(_))
+    ));
+    assert_eq!(task_search_requests(&env, &loc_id).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_without_the_new_scopes_names_the_scope_to_add() {
+    let env = start().await;
+    let loc_id = env.locations[0].clone();
+    let old = ["contacts.readonly", "contacts.write"];
+    let pit = env.mint_pit(&loc_id, &old);
+
+    // Scopes known: refused before any request, naming the scope.
+    let known = ghl::StaticTokens::default();
+    known.insert(&loc_id, pit.clone().into(), Some(common::scopes(&old)));
+    let client =
+        ghl::GhlClient::new(common::fast_config(&env.base), std::sync::Arc::new(known)).unwrap();
+    let loc = client.location(&loc_id);
+    let before = env.requests(&loc_id).await.len();
+    let scope_of = |e: GhlError| match e {
+        GhlError::ScopeMissing { scope, .. } => scope,
+        e => panic!("expected ScopeMissing, got {e:?}"),
+    };
+    assert_eq!(
+        scope_of(loc.location_details().await.unwrap_err()),
+        "locations.readonly"
+    );
+    assert_eq!(
+        scope_of(loc.custom_fields().await.unwrap_err()),
+        "locations/customFields.readonly"
+    );
+    assert_eq!(scope_of(loc.users().await.unwrap_err()), "users.readonly");
+    assert_eq!(
+        scope_of(loc.calendars().await.unwrap_err()),
+        "calendars.readonly"
+    );
+    let err = loc
+        .search_tasks(&TaskSearchRequest::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`locations/tasks.readonly`"),
+        "{err}"
+    );
+    assert_eq!(scope_of(err), "locations/tasks.readonly");
+    assert_eq!(
+        env.requests(&loc_id).await.len(),
+        before,
+        "nothing was sent"
+    );
+
+    // Scopes unknown (a Private Integration Token): HighLevel's own refusal says the same.
+    let unknown = ghl::StaticTokens::default();
+    unknown.insert(&loc_id, pit.into(), None);
+    let client =
+        ghl::GhlClient::new(common::fast_config(&env.base), std::sync::Arc::new(unknown)).unwrap();
+    let loc = client.location(&loc_id);
+    assert_eq!(scope_of(loc.users().await.unwrap_err()), "users.readonly");
+    assert_eq!(
+        scope_of(
+            loc.search_tasks(&TaskSearchRequest::new())
+                .await
+                .unwrap_err()
+        ),
+        "locations/tasks.readonly"
+    );
+    assert!(env.requests(&loc_id).await.len() > before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_fills_in_the_location_for_the_new_operations() {
+    let env = start().await;
+    let loc_id = env.locations[2].clone();
+    let loc = env.fast_client().location(&loc_id);
+    let v = loc
+        .call(operation("get-location").unwrap(), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(v["location"]["id"], json!(loc_id));
+    let v = loc
+        .call(operation("get-user-by-location").unwrap(), &[], None)
+        .await
+        .unwrap();
+    assert!(!v["users"].as_array().unwrap().is_empty(), "{v}");
+    let v = loc
+        .call(operation("get-calendars").unwrap(), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        v["calendars"].as_array().unwrap().len(),
+        env.calendars(&loc_id).len()
+    );
+    let v = loc
+        .call(operation("get-custom-fields").unwrap(), &[], None)
+        .await
+        .unwrap();
+    assert!(!v["customFields"].as_array().unwrap().is_empty(), "{v}");
+    let v = loc
+        .call(
+            operation("task-search").unwrap(),
+            &[],
+            Some(&json!({"skip": 0, "limit": 2})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 2, "{v}");
 }
 
 /// The sandbox keeps short strings inline; the client speaks `String`.

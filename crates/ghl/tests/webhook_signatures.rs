@@ -1,12 +1,22 @@
 //! `ghl::webhook` against the sandbox's signer, which signs exactly as HighLevel does: both
 //! schemes verify over the exact bytes, a key outside the set is refused, and a rotation set
-//! (old and new keys) accepts both.
+//! (old and new keys) accepts both. The default set is HighLevel's Ed25519 key alone: since
+//! 1 July 2026 HighLevel signs only with `x-ghl-signature`, and the retired `x-wh-signature`
+//! counts only when an RSA key is added on purpose.
+
+mod common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use ghl::webhook::{Scheme, SignatureError, Verified, WebhookKeys};
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+use ghl::webhook::{
+    KeyInfo, Scheme, SignatureError, Verified, WebhookKeys, HIGHLEVEL_ED25519_PEM,
+    HIGHLEVEL_RSA_PEM,
+};
 use ghl_sandbox::Signer;
+use sha2::Digest as _;
 
 /// One signer per key directory per test binary: two tests generating the same directory's
 /// keys at once could each load a different key.
@@ -105,9 +115,19 @@ fn a_key_not_in_the_set_is_refused() {
             keys: 1
         })
     );
-    // HighLevel's published key did not sign the sandbox's bodies either.
+    // HighLevel's published keys did not sign the sandbox's bodies either.
     assert_eq!(
-        WebhookKeys::highlevel().verify(BODY, None, Some(rsa.as_bytes())),
+        WebhookKeys::highlevel().verify(BODY, Some(ed.as_bytes()), None),
+        Err(SignatureError::Mismatch {
+            scheme: Scheme::Ed25519,
+            keys: 1
+        })
+    );
+    let legacy = WebhookKeys::empty()
+        .with_pem(HIGHLEVEL_RSA_PEM)
+        .expect("rsa");
+    assert_eq!(
+        legacy.verify(BODY, None, Some(rsa.as_bytes())),
         Err(SignatureError::Mismatch {
             scheme: Scheme::Rsa,
             keys: 1
@@ -148,25 +168,132 @@ fn a_rotation_set_accepts_old_and_new_keys() {
 }
 
 #[test]
-fn the_default_set_decides_on_the_rsa_header_when_no_ed25519_key_is_known() {
-    // HighLevel's Ed25519 key is not published with its docs: with the default set, the RSA
-    // header is what is checked, and a lone x-ghl-signature cannot be verified.
+fn the_embedded_highlevel_key_is_the_published_ed25519_key() {
+    let key = ed25519_dalek::VerifyingKey::from_public_key_pem(HIGHLEVEL_ED25519_PEM)
+        .expect("the embedded key parses as Ed25519");
+    let spki = key.to_public_key_der().expect("SPKI DER");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD.encode(spki.as_bytes()),
+        "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg="
+    );
+    // The file under keys/ is the one HighLevel publishes, byte for byte.
+    let published = common::ghl_dir().join("webhook-signing-key.ed25519.pem");
+    assert_eq!(
+        HIGHLEVEL_ED25519_PEM,
+        std::fs::read_to_string(&published).expect("shared/ghl holds the published key")
+    );
+    // Its fingerprint is the SHA-256 of that SPKI, cut to 16 hex characters.
+    let digest: String = sha2::Sha256::digest(spki.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        WebhookKeys::highlevel().describe(),
+        [KeyInfo {
+            scheme: Scheme::Ed25519,
+            fingerprint: digest[..16].to_string(),
+            highlevel: true,
+        }]
+    );
+}
+
+#[test]
+fn the_default_set_refuses_the_retired_rsa_header_without_reading_it() {
+    let keys = WebhookKeys::highlevel();
+    assert_eq!((keys.ed25519_len(), keys.rsa_len()), (1, 0));
+    let (_, rsa) = signer("a").sign(BODY);
+    // A good signature, garbage and an empty value are all refused the same way: with no RSA
+    // key configured the header's value is never looked at.
+    for header in [rsa.as_bytes(), b"!!not base64!!".as_slice(), b""] {
+        let refused = keys.verify(BODY, None, Some(header));
+        assert_eq!(
+            refused,
+            Err(SignatureError::NoKey {
+                scheme: Scheme::Rsa
+            })
+        );
+        let message = refused.expect_err("refused").to_string();
+        assert!(
+            message.contains(
+                "the legacy RSA scheme (x-wh-signature) was retired by HighLevel on 1 July \
+                 2026 and is not accepted by this receiver"
+            ),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_set_with_a_test_ed25519_key_verifies_and_ignores_the_rsa_header() {
     let s = signer("a");
     let mut keys = WebhookKeys::highlevel();
-    keys.add_rsa_pem(&s.rsa_public_pem()).expect("rsa");
+    keys.add_ed25519_pem(&s.ed25519_public_pem())
+        .expect("ed25519");
     let (ed, rsa) = s.sign(BODY);
+    let ok = Ok(Verified {
+        scheme: Scheme::Ed25519,
+        key_index: 1,
+    });
+    assert_eq!(keys.verify(BODY, Some(ed.as_bytes()), None), ok);
     assert_eq!(
         keys.verify(BODY, Some(ed.as_bytes()), Some(rsa.as_bytes())),
+        ok
+    );
+    assert_eq!(
+        keys.verify(BODY, None, Some(rsa.as_bytes())),
+        Err(SignatureError::NoKey {
+            scheme: Scheme::Rsa
+        })
+    );
+    let info = keys.describe();
+    assert_eq!(
+        info.iter().map(|i| i.highlevel).collect::<Vec<_>>(),
+        [true, false]
+    );
+    assert_ne!(info[0].fingerprint, info[1].fingerprint);
+}
+
+#[test]
+fn adding_highlevels_rsa_key_accepts_the_legacy_header_again() {
+    let s = signer("a");
+    let mut keys = WebhookKeys::highlevel();
+    keys.add_rsa_pem(HIGHLEVEL_RSA_PEM).expect("legacy key");
+    let (ed, rsa) = s.sign(BODY);
+    // Now the RSA header is read: the sandbox's signature is checked against HighLevel's
+    // RSA key, and does not match it.
+    assert_eq!(
+        keys.verify(BODY, None, Some(rsa.as_bytes())),
+        Err(SignatureError::Mismatch {
+            scheme: Scheme::Rsa,
+            keys: 1
+        })
+    );
+    keys.add_rsa_pem(&s.rsa_public_pem()).expect("rsa");
+    assert_eq!(
+        keys.verify(BODY, None, Some(rsa.as_bytes())),
         Ok(Verified {
             scheme: Scheme::Rsa,
             key_index: 1
         })
     );
+    // A present x-ghl-signature is still what decides when an Ed25519 key is configured.
     assert_eq!(
-        keys.verify(BODY, Some(ed.as_bytes()), None),
-        Err(SignatureError::NoKey {
-            scheme: Scheme::Ed25519
+        keys.verify(BODY, Some(ed.as_bytes()), Some(rsa.as_bytes())),
+        Err(SignatureError::Mismatch {
+            scheme: Scheme::Ed25519,
+            keys: 1
         })
+    );
+    assert_eq!(
+        keys.describe()
+            .iter()
+            .map(|i| (i.scheme, i.highlevel))
+            .collect::<Vec<_>>(),
+        [
+            (Scheme::Ed25519, true),
+            (Scheme::Rsa, true),
+            (Scheme::Rsa, false)
+        ]
     );
 }
 

@@ -183,6 +183,8 @@ pub async fn backfill(
     opts: BackfillOptions,
 ) -> Result<BackfillReport, BackfillError> {
     let started = Instant::now();
+    // An import waits behind everything else on the location's budget.
+    let location = &location.clone().with_priority(ghl::api::Priority::Bulk);
     let lid = location.id().to_string();
     let limiter = location.limiter();
     let spent_before = limiter.usage();

@@ -12,12 +12,18 @@
 //!   field the payload does not carry: `type`, most likely);
 //! - a note seen for the first time (its author).
 //!
-//! **Coalesced.** A read is a job under the contact's ordering key, queued only when none of
-//! its kind is already waiting for that contact ([`store::Store::enqueue_if_idle`]): it runs
-//! after the webhooks queued before it, so one read settles a whole burst of events for one
-//! contact, and the state it reads is at least as new as theirs. Its request waits on the
-//! location's limiter like every other, behind nothing and ahead of nothing; a spent budget
-//! retries the job with backoff (the payload state stays meanwhile).
+//! **Coalesced, and never in the webhooks' way.** A read is a job under an ordering key of its
+//! own per contact (`settle:contact:<id>`, not the webhooks' `contact:<id>`: a read waiting on
+//! the rate limit or a slow HighLevel must not hold up the contact's next webhooks), queued
+//! only when none of its kind is already waiting or running for that contact
+//! ([`store::Store::enqueue_if_idle`]), so a burst of events for one contact costs one request.
+//! What it reads goes through [`converge::apply_read`], so it never undoes a newer state a
+//! webhook applied meanwhile; a webhook applied after it lays its payload over the state read.
+//! A change whose event arrives while that contact's read is already in flight may wait for
+//! the next poll (the read may have been answered before the change). Its request waits on
+//! the location's limiter at the `Sync` priority: after a person's clicks, before imports and
+//! reconciles. A spent budget retries the job with backoff (the payload state stays
+//! meanwhile).
 
 use serde_json::{json, Value};
 use store::{Job, NewJob, RecordKind, Store};
@@ -33,9 +39,9 @@ pub const READ_CONTACT_JOB_KIND: &str = "read_contact";
 /// Read a contact's notes: `{ "contactId": … }`.
 pub const READ_NOTES_JOB_KIND: &str = "read_notes";
 
-/// The ordering key every job about one contact shares (webhooks, reads, write-backs).
-pub fn contact_key(contact_id: &str) -> String {
-    format!("contact:{contact_id}")
+/// The ordering key of a contact's settle reads.
+pub fn settle_key(contact_id: &str) -> String {
+    format!("settle:contact:{contact_id}")
 }
 
 /// Queues a read of `kind` for the contact unless one is already waiting.
@@ -48,7 +54,7 @@ pub(crate) async fn request(
     let job = NewJob::new(
         kind,
         location,
-        contact_key(contact_id),
+        settle_key(contact_id),
         json!({ "contactId": contact_id }),
     );
     store.enqueue_if_idle(&job).await?;

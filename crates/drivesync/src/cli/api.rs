@@ -54,14 +54,9 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let store = Arc::new(args.store.open().await?);
     let location = common::pick_location(&store, args.location.clone()).await?;
     let client = common::client(&args.ghl, &args.app, store.clone()).await?;
-    let mut params = args.params.clone();
-    // Operations that take the location in the query get it without being told.
-    if matches!(op.method, "GET")
-        && !params.iter().any(|(k, _)| k == "locationId")
-        && needs_location_query(op.id)
-    {
-        params.push(("locationId".into(), location.clone()));
-    }
+    // Operations that take the location in the query or path get it from the handle
+    // (`ghl::api::Location::call`).
+    let params = args.params.clone();
     let result = client
         .location(&location)
         .call(op, &params, body.as_ref())
@@ -85,16 +80,6 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let out = result?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
-}
-
-fn needs_location_query(id: &str) -> bool {
-    matches!(
-        id,
-        "get-contacts"
-            | "get-duplicate-contact"
-            | "get-contacts-by-businessId"
-            | "get-calendar-events"
-    )
 }
 
 fn read_body(p: &PathBuf) -> anyhow::Result<Value> {

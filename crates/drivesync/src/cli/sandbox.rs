@@ -83,6 +83,13 @@ pub struct RunArgs {
     /// Where the sandbox keeps its signing keys.
     #[arg(long, default_value = "drivesync-data")]
     pub data_dir: PathBuf,
+    /// Also sign webhooks with the legacy RSA `x-wh-signature` (HighLevel stopped on 1 July
+    /// 2026), for testing an old receiver.
+    #[arg(long)]
+    pub legacy_signature: bool,
+    /// Add fields HighLevel's webhook schemas lack (e.g. `dateUpdated`), for experiments.
+    #[arg(long)]
+    pub webhook_extras: bool,
 }
 
 fn parse_faults(s: &str) -> Result<FaultSettings, String> {
@@ -130,6 +137,8 @@ impl RunArgs {
         c.rate_limit.interval = Duration::from_millis(self.interval_ms);
         c.rate_limit.daily = self.daily;
         c.rate_limit.enabled = !self.no_rate_limit;
+        c.webhooks.legacy_signature = self.legacy_signature;
+        c.webhooks.extras = self.webhook_extras;
         Ok(c)
     }
 }

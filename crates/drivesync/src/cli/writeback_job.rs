@@ -19,7 +19,8 @@ impl JobHandler for WriteBackJob {
             )));
         };
         let location = match ctx.clients.location(&job.location_id).await {
-            Ok(l) => l,
+            // A person clicked and waits: ahead of polls, settle reads and imports.
+            Ok(l) => l.with_priority(ghl::api::Priority::Interactive),
             Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
             Err(e) => {
                 // No usable connection (e.g. the location must be reconnected): the person

@@ -30,6 +30,8 @@ pub async fn overview(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
         "companyId": sb.read(|w| w.company_id.clone()),
         "locations": locations_json(&sb),
         "webhookUrl": *sb.webhook_url.read(),
+        "webhookLegacySignature": sb.config.webhooks.legacy_signature,
+        "webhookExtras": sb.config.webhooks.extras,
         "activityRate": sb.activity_rate(),
         "faults": *sb.faults.read(),
         "rateLimits": {
@@ -51,12 +53,15 @@ fn locations_json(sb: &Sandbox) -> Vec<Value> {
                 json!({
                     "id": l.id,
                     "name": l.name,
-                    "address": l.address,
+                    "address": l.address_line(),
+                    "timezone": l.profile.timezone,
                     "contacts": l.contacts.len(),
                     "appointments": l.appointments.len(),
                     "users": l.users,
+                    "userDetails": l.user_profiles.iter().map(|u| u.to_json(&l.id)).collect::<Vec<_>>(),
                     "calendars": l.calendars.iter().map(|c| json!({"id": c.id, "groupId": c.group_id, "name": c.name})).collect::<Vec<_>>(),
-                    "customFieldIds": l.custom_field_ids,
+                    "customFieldIds": l.custom_fields.iter().map(|f| &f.id).collect::<Vec<_>>(),
+                    "customFields": l.custom_fields.iter().map(|f| f.to_json(&l.id)).collect::<Vec<_>>(),
                     "installed": installs.contains_key(l.id.as_str()),
                 })
             })
@@ -217,8 +222,12 @@ pub async fn revoke(State(sb): State<Arc<Sandbox>>, body: Bytes) -> ApiResult<Js
     let revoked = sb.auth.lock().revoke_location(&loc);
     let app_id = sb.config.app.app_id.clone();
     sb.write(|w| {
+        let company = w.location(&loc).map(|l| l.company_id.clone()).ok();
         let mut m = serde_json::Map::new();
         m.insert("appId".into(), json!(app_id));
+        if let Some(c) = company {
+            m.insert("companyId".into(), json!(c));
+        }
         m.insert("locationId".into(), json!(loc));
         w.emit("UNINSTALL", &loc, m);
     });

@@ -1,5 +1,6 @@
-//! Appointments and appointment notes from the Calendars API: get, create and edit an
-//! appointment, delete an event, events in a range, and notes (list, create, update, delete).
+//! The Calendars API: the location's calendars, and appointments and appointment notes: get,
+//! create and edit an appointment, delete an event, events in a range, and notes (list,
+//! create, update, delete).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,6 +29,34 @@ const STATUSES: &[&str] = &[
 const MEETING_TYPES: &[&str] = &[
     "custom", "zoom", "gmeet", "phone", "address", "ms_teams", "google",
 ];
+
+/// The location's calendars (`get-calendars`), those of one group with `groupId`. The
+/// sandbox has no drafts, so `showDrafted` changes nothing (it must still be a boolean).
+pub async fn list(
+    State(sb): State<Arc<Sandbox>>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    query_location(&ctx, &q)?;
+    if q.get("showDrafted")
+        .is_some_and(|v| v != "true" && v != "false")
+    {
+        return Err(ApiError::unprocessable(vec![
+            "showDrafted must be a boolean value".into(),
+        ]));
+    }
+    let group = q.get("groupId").filter(|g| !g.is_empty());
+    sb.read(|w| {
+        let loc = w.location(&ctx.location_id)?;
+        let calendars: Vec<Value> = loc
+            .calendars
+            .iter()
+            .filter(|c| group.is_none_or(|g| c.group_id == g))
+            .map(|c| c.to_json(&loc.id, &loc.users))
+            .collect();
+        Ok(Json(json!({ "calendars": calendars })))
+    })
+}
 
 fn appointment_input(b: &mut Body, create: bool) -> AppointmentInput {
     let (calendar_id, contact_id, start_time) = if create {

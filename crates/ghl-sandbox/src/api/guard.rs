@@ -47,9 +47,18 @@ pub async fn trace(req: Request, next: Next) -> Response {
     res
 }
 
-/// The scope an operation needs, as `shared/ghl/apps/*.json` lists it: reads need
-/// `*.readonly`, writes `*.write`; contact search is a read although it is a POST.
+/// The scope an operation needs, as `shared/ghl/apps/*.json` lists it: contacts, tasks, notes
+/// and appointments need `*.readonly` to read and `*.write` to change (contact search is a
+/// read although it is a POST); the location's own context has a scope per part.
 pub fn required_scope(method: &Method, route: &str) -> &'static str {
+    match route {
+        "/locations/{locationId}" => return "locations.readonly",
+        "/locations/{locationId}/customFields" => return "locations/customFields.readonly",
+        "/locations/{locationId}/tasks/search" => return "locations/tasks.readonly",
+        "/users/" | "/users" => return "users.readonly",
+        "/calendars/" | "/calendars" => return "calendars.readonly",
+        _ => {}
+    }
     let read = method == Method::GET || route == "/contacts/search";
     match (route.starts_with("/calendars"), read) {
         (true, true) => "calendars/events.readonly",

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::body::{Body, Patch};
-use crate::model::{CustomField, DndSetting, Str, DND_CHANNELS};
+use crate::model::{CustomField, DndSetting, FieldValue, Str, DND_CHANNELS};
 use crate::world::ContactInput;
 
 pub fn contact_input(b: &mut Body) -> ContactInput {
@@ -149,14 +149,9 @@ fn custom_fields(b: &mut Body) -> Option<Vec<CustomField>> {
             .or_else(|| item.get("value"))
             .cloned()
             .unwrap_or(Value::Null);
-        let value = match value {
-            Value::String(s) => s,
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
         out.push(CustomField {
             id: id.into(),
-            value: value.into(),
+            value: FieldValue::from_json(&value),
         });
     }
     Some(out)

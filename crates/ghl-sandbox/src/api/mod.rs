@@ -6,10 +6,12 @@ pub mod calendars;
 pub mod contacts;
 pub mod guard;
 pub mod input;
+pub mod locations;
 pub mod oauth;
 pub mod search;
 pub mod tags;
 pub mod tasks;
+pub mod users;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn;
@@ -20,8 +22,9 @@ use std::sync::Arc;
 
 use crate::state::Sandbox;
 
-/// HighLevel's API routes: every operation of `shared/ghl/apps/contacts.json` and the
-/// appointment operations of `calendars.json`.
+/// HighLevel's API routes: every operation of `shared/ghl/apps/contacts.json`, the calendar
+/// list and appointment operations of `calendars.json`, and the location's context from
+/// `locations.json` (the location, custom fields, task search) and `users.json`.
 fn highlevel(sb: &Arc<Sandbox>) -> Router<Arc<Sandbox>> {
     Router::new()
         .route("/contacts/", get(search::list).post(contacts::create))
@@ -89,6 +92,19 @@ fn highlevel(sb: &Arc<Sandbox>) -> Router<Arc<Sandbox>> {
             "/contacts/{contactId}/workflow/{workflowId}",
             post(tags::add_workflow).delete(tags::remove_workflow),
         )
+        .route("/locations/{locationId}", get(locations::get))
+        .route(
+            "/locations/{locationId}/customFields",
+            get(locations::custom_fields),
+        )
+        .route(
+            "/locations/{locationId}/tasks/search",
+            post(locations::tasks_search),
+        )
+        .route("/users/", get(users::by_location))
+        .route("/users", get(users::by_location))
+        .route("/calendars/", get(calendars::list))
+        .route("/calendars", get(calendars::list))
         .route("/calendars/events/appointments", post(calendars::create))
         .route(
             "/calendars/events/appointments/{eventId}",

@@ -96,7 +96,7 @@ pub async fn choose_location(
     let locations: Vec<(String, String, String)> = sb.read(|w| {
         w.locations
             .values()
-            .map(|l| (l.id.to_string(), l.name.clone(), l.address.clone()))
+            .map(|l| (l.id.to_string(), l.name.clone(), l.address_line()))
             .collect()
     });
     page(
@@ -358,7 +358,7 @@ pub async fn installed_locations(
                     return None;
                 }
                 let mut v = json!({
-                    "_id": l.id, "name": l.name, "address": l.address,
+                    "_id": l.id, "name": l.name, "address": l.address_line(),
                     "isInstalled": inst.is_some(),
                 });
                 if let (Some(i), Some(o)) = (inst, v.as_object_mut()) {

@@ -2,6 +2,9 @@
 //! retried with the same body and signature (up to `max_retries` times, backoff doubling);
 //! any other answer, or a timeout, is final. Faults (drop, duplicate, reorder, delay) are
 //! applied here, after the body is signed, so a duplicate is byte-for-byte the original.
+//!
+//! Signed with `x-ghl-signature` (Ed25519) only, as HighLevel signs since 1 July 2026; with
+//! `webhooks.legacy_signature` the legacy `x-wh-signature` (RSA-SHA256) is added too.
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -21,7 +24,8 @@ pub struct Signed {
     pub webhook_id: String,
     pub body: Bytes,
     pub ghl_signature: String,
-    pub wh_signature: String,
+    /// The legacy RSA signature, only when `webhooks.legacy_signature` is on.
+    pub wh_signature: Option<String>,
 }
 
 struct Held {
@@ -74,7 +78,7 @@ impl Dispatcher {
         let faulty = faults.applies_to(&ev.location_id);
         let no_contact =
             faulty && ev.kind == "TaskCreate" && FaultSettings::roll(faults.task_without_contact);
-        let body = payload::build(&ev, no_contact);
+        let body = payload::build(&ev, no_contact, self.sandbox.config.webhooks.extras);
         let signed = Arc::new(self.sign(&body));
         self.sandbox.remember(body);
         let counters = &self.sandbox.counters;
@@ -114,7 +118,12 @@ impl Dispatcher {
 
     fn sign(&self, body: &Value) -> Signed {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let (ghl_signature, wh_signature) = self.sandbox.signer.sign(&bytes);
+        let (ghl_signature, wh_signature) = if self.sandbox.config.webhooks.legacy_signature {
+            let (ed, rsa) = self.sandbox.signer.sign(&bytes);
+            (ed, Some(rsa))
+        } else {
+            (self.sandbox.signer.sign_ed25519(&bytes), None)
+        };
         Signed {
             webhook_id: body
                 .get("webhookId")
@@ -185,14 +194,14 @@ pub async fn deliver(
             tokio::time::sleep(cfg.retry_base * 2u32.saturating_pow(attempt - 1)).await;
         }
         bump(&c.webhooks_sent);
-        let res = client
+        let mut req = client
             .post(url)
             .header("content-type", "application/json")
-            .header("x-ghl-signature", &signed.ghl_signature)
-            .header("x-wh-signature", &signed.wh_signature)
-            .body(signed.body.clone())
-            .send()
-            .await;
+            .header("x-ghl-signature", &signed.ghl_signature);
+        if let Some(rsa) = &signed.wh_signature {
+            req = req.header("x-wh-signature", rsa);
+        }
+        let res = req.body(signed.body.clone()).send().await;
         match res {
             Ok(r) if r.status().as_u16() == 429 => continue,
             Ok(r) if r.status().is_success() => {

@@ -107,7 +107,8 @@ impl Signer {
         })
     }
 
-    /// `x-ghl-signature` (Ed25519) and `x-wh-signature` (RSA-SHA256), both base64, over `body`.
+    /// `x-ghl-signature` (Ed25519) and the legacy `x-wh-signature` (RSA-SHA256), both base64,
+    /// over `body`. HighLevel sends only the first since 1 July 2026: see [`Signer::sign_ed25519`].
     pub fn sign(&self, body: &[u8]) -> (String, String) {
         let ed = B64.encode(self.ed.sign(body).to_bytes());
         let rsa = B64.encode(self.rsa.sign(body).to_bytes());

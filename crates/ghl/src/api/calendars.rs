@@ -4,7 +4,13 @@ use serde_json::Value;
 
 use super::{encode, to_value, Location, Succeeded};
 use crate::error::{GhlError, Result};
-use crate::models::{Appointment, AppointmentInput, AppointmentNote, NoteInput};
+use crate::models::{Appointment, AppointmentInput, AppointmentNote, Calendar, NoteInput};
+
+#[derive(Deserialize)]
+struct Calendars {
+    #[serde(default)]
+    calendars: Vec<Calendar>,
+}
 
 #[derive(Deserialize)]
 struct OneEvent {
@@ -46,6 +52,15 @@ fn notes_path(appointment_id: &str) -> String {
 }
 
 impl Location {
+    /// `GET /calendars/?locationId=` (scope `calendars.readonly`): every calendar of the
+    /// location, drafts included (HighLevel's default; see [`Calendar::is_active`]). Their ids
+    /// are what [`EventsQuery::calendar_id`] takes to list a calendar's events.
+    pub async fn calendars(&self) -> Result<Vec<Calendar>> {
+        let q = [("locationId".to_string(), self.id.clone())];
+        let r: Calendars = self.get("get-calendars", "/calendars/".into(), &q).await?;
+        Ok(r.calendars)
+    }
+
     pub async fn appointment(&self, id: &str) -> Result<Appointment> {
         let path = format!("/calendars/events/appointments/{}", encode(id));
         let r: OneEvent = self.get("get-appointment", path, &[]).await?;

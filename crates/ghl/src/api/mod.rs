@@ -2,13 +2,18 @@
 
 mod calendars;
 mod contacts;
+mod locations;
 mod search;
 mod tags;
+mod task_search;
 mod tasks;
+mod users;
 
+pub use crate::ratelimit::Priority;
 pub use calendars::EventsQuery;
 pub use search::{ContactPage, ListPage, SearchRequest};
 pub use tags::{BulkResult, BulkTagAction};
+pub use task_search::TaskSearchRequest;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,20 +22,38 @@ use crate::client::{Answer, GhlClient};
 use crate::error::{GhlError, Result};
 use crate::operations::{op, Operation};
 
-/// Operations on one location.
+/// Operations on one location, at one [`Priority`] in the location's limiter.
 #[derive(Clone)]
 pub struct Location {
     client: GhlClient,
     id: String,
+    priority: Priority,
 }
 
 impl Location {
     pub(crate) fn new(client: GhlClient, id: String) -> Location {
-        Location { client, id }
+        Location {
+            client,
+            id,
+            priority: Priority::default(),
+        }
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// This handle with every call (and every retry of it, and every page of a stream made
+    /// from it) queued at `priority` in the location's limiter: [`Priority::Interactive`] for
+    /// what a person waits on, [`Priority::Bulk`] for backfills. The default is
+    /// [`Priority::Sync`].
+    pub fn with_priority(mut self, priority: Priority) -> Location {
+        self.priority = priority;
+        self
+    }
+
+    pub fn priority(&self) -> Priority {
+        self.priority
     }
 
     /// This location's limiter (shared with every other handle on it): its limits and what
@@ -40,7 +63,10 @@ impl Location {
     }
 
     /// Runs any operation of the table: `params` fill the path's `{…}` and the rest go to the
-    /// query string. The scripting door behind `drivesync api`.
+    /// query string. The scripting door behind `drivesync api`. The location itself need not
+    /// be given: a `{locationId}` in the path, and a `locationId` query parameter the
+    /// operation requires ([`Operation::location_in_query`]), are this handle's id unless
+    /// `params` say otherwise.
     pub async fn call(
         &self,
         op: &Operation,
@@ -54,19 +80,23 @@ impl Location {
                 .iter()
                 .find(|(k, _)| k == n)
                 .map(|(_, v)| v.as_str())
+                .or((*n == "locationId").then_some(self.id.as_str()))
                 .ok_or_else(|| {
                     GhlError::InvalidInput(format!("{} needs --param {n}=VALUE", op.id))
                 })?;
             path = path.replace(&format!("{{{n}}}"), &encode(v));
         }
-        let query: Vec<(String, String)> = params
+        let mut query: Vec<(String, String)> = params
             .iter()
             .filter(|(k, _)| !names.contains(&k.as_str()))
             .cloned()
             .collect();
+        if op.location_in_query() && !query.iter().any(|(k, _)| k == "locationId") {
+            query.push(("locationId".into(), self.id.clone()));
+        }
         let a = self
             .client
-            .execute(&self.id, op, &path, &query, body)
+            .execute_with_priority(&self.id, self.priority, op, &path, &query, body)
             .await?;
         a.json(op.id)
     }
@@ -79,7 +109,7 @@ impl Location {
         body: Option<&Value>,
     ) -> Result<Answer> {
         self.client
-            .execute(&self.id, op(op_id), &path, query, body)
+            .execute_with_priority(&self.id, self.priority, op(op_id), &path, query, body)
             .await
     }
 

@@ -68,14 +68,24 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 /// A boolean that may arrive as `"true"`, `1` or `null`.
 pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?.is_some_and(truthy))
+}
+
+/// A boolean whose absence (or `null`) means `true`, e.g. a calendar's `isActive`.
+pub fn bool_or_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => {
-            matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
-        }
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        _ => false,
+        None | Some(Value::Null) => true,
+        Some(v) => truthy(v),
     })
+}
+
+fn truthy(v: Value) -> bool {
+    match v {
+        Value::Bool(b) => b,
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        _ => false,
+    }
 }
 
 /// A number that may arrive as a string.

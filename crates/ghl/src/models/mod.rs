@@ -3,10 +3,12 @@
 
 mod contact;
 pub mod de;
+mod location;
 mod records;
 mod webhook;
 
 pub use contact::{Contact, ContactInput, CustomFieldInput, CustomFieldValue, DndSetting};
+pub use location::{Calendar, CustomFieldDef, LocationDetails, User};
 pub use records::{
     Appointment, AppointmentInput, AppointmentNote, NewTask, Note, NoteInput, Task, TaskUpdate,
 };

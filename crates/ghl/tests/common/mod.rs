@@ -18,6 +18,9 @@ pub const ALL_SCOPES: &[&str] = &[
     "calendars/events.readonly",
     "calendars/events.write",
     "locations.readonly",
+    "locations/customFields.readonly",
+    "locations/tasks.readonly",
+    "users.readonly",
     "oauth.readonly",
     "oauth.write",
 ];

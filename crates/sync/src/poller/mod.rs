@@ -402,7 +402,11 @@ pub async fn reconcile(
     window: listing::AppointmentWindow,
     stop: &watch::Receiver<bool>,
 ) -> Result<WalkReport, SyncError> {
-    let handle = clients.location(location).await?;
+    // A full walk waits behind clicks, settle reads and polls for the location's budget.
+    let handle = clients
+        .location(location)
+        .await?
+        .with_priority(ghl::api::Priority::Bulk);
     let started = now_ms();
     let spent_before = handle.limiter().usage();
     // The first reconcile of a location imports it: its records are not news for the feed.
