@@ -344,7 +344,262 @@ async fn contact_events_are_settled_by_coalesced_reads(env: Env) {
     engine.shutdown().await;
 }
 
+/// HighLevel sends no webhook when a task is edited or reopened: the open-task poll (task
+/// search, `completed: false`) finds both within its interval, long before the reconcile.
+async fn task_edits_without_webhooks_are_found_by_the_task_poll(env: Env) {
+    let store = env.store().await;
+    let ingest = common::serve(store.clone(), common::config()).await;
+    let w = engine_support::world(&store, Some(ingest.url.clone()), 1, 12, 1_000).await;
+    let mut cfg = config(Some(ingest.state.notifier()));
+    cfg.schedule = true;
+    cfg.schedule_tick = Duration::from_millis(200);
+    cfg.poll_interval = Duration::from_secs(3600);
+    cfg.reconcile_interval = Duration::from_secs(3600);
+    cfg.task_poll_interval = Some(Duration::from_secs(1));
+    let engine = Engine::start(store.clone(), w.client.clone(), None, cfg)
+        .await
+        .expect("engine");
+    let location = w.locations[0].clone();
+    // The scheduler's first reconcile imports the location; task polls follow it.
+    wait_until("the first reconcile", Duration::from_secs(30), || {
+        let (store, location) = (store.clone(), location.clone());
+        async move {
+            store
+                .sync_state(&location)
+                .await
+                .expect("state")
+                .is_some_and(|s| s.last_reconcile_ms.is_some())
+        }
+    })
+    .await;
+    let (contact, open, done) = w.sandbox.sandbox.write(|world| {
+        let loc = world.location(&location).expect("location");
+        let mut open = None;
+        let mut done = None;
+        for (cid, c) in &loc.contacts {
+            for t in &c.tasks {
+                match t.completed {
+                    false if open.is_none() => open = Some((cid.to_string(), t.id.to_string())),
+                    true if done.is_none() => done = Some((cid.to_string(), t.id.to_string())),
+                    _ => {}
+                }
+            }
+        }
+        let (oc, ot) = open.expect("an open task in the seed");
+        let (dc, dt) = done.expect("a completed task in the seed");
+        let edit = |title: &str, completed: Option<bool>| ghl_sandbox::world::TaskInput {
+            title: Some(title.into()),
+            completed,
+            ..Default::default()
+        };
+        world
+            .update_task(&location, &oc, &ot, edit("Renamed in HighLevel", None))
+            .expect("rename");
+        world
+            .update_task(&location, &dc, &dt, edit("Reopened in HighLevel", Some(false)))
+            .expect("reopen");
+        (oc, ot, (dc, dt))
+    });
+    let _ = contact;
+    for (task, title, status) in [
+        (open.clone(), "Renamed in HighLevel", "open"),
+        (done.1.clone(), "Reopened in HighLevel", "open"),
+    ] {
+        wait_until(
+            &format!("{title} seen without a webhook"),
+            Duration::from_secs(15),
+            || {
+                let (store, location, task) = (store.clone(), location.clone(), task.clone());
+                async move {
+                    store
+                        .record(&location, RecordKind::Task, &task)
+                        .await
+                        .expect("read")
+                        .is_some_and(|r| {
+                            r.title.as_deref() == Some(title) && r.status.as_deref() == Some(status)
+                        })
+                }
+            },
+        )
+        .await;
+    }
+    let state = store.sync_state(&location).await.expect("state").expect("state");
+    assert!(state.last_task_poll_ms.is_some());
+    engine.shutdown().await;
+}
+
+/// A token without the task-search and calendar scopes (a connection made before drivesync
+/// asked for them) still gets a whole reconcile, reading under each contact instead; and
+/// the context it could not read is recorded as missing scopes.
+async fn a_reconcile_without_the_listing_scopes_is_still_whole(env: Env) {
+    let store = env.store().await;
+    let w = engine_support::world(&store, None, 1, 8, 1_000).await;
+    let location = w.locations[0].clone();
+    let pit: serde_json::Value = w
+        .http
+        .post(format!("{}/_sandbox/pit", w.base))
+        .json(&json!({"locationId": location,
+            "scopes": ["contacts.readonly", "contacts.write", "calendars/events.readonly"]}))
+        .send()
+        .await
+        .expect("pit")
+        .json()
+        .await
+        .expect("json");
+    store
+        .save_location(&store::NewLocation {
+            location_id: location.clone(),
+            company_id: None,
+            name: None,
+            auth: store::AuthKind::PrivateIntegration,
+            user_type: "Location".into(),
+            scopes: vec![
+                "contacts.readonly".into(),
+                "contacts.write".into(),
+                "calendars/events.readonly".into(),
+            ],
+            access_token: pit["token"].as_str().expect("token").to_string().into(),
+            refresh_token: None,
+            expires_at_ms: None,
+        })
+        .await
+        .expect("save the narrower connection");
+    let engine = Engine::start(store.clone(), w.client.clone(), None, config(None))
+        .await
+        .expect("engine");
+    engine_support::reconcile(&engine, &store, &location).await;
+    let report = sync::verify::verify(&store, &w.client.location(location.clone()))
+        .await
+        .expect("verify");
+    assert!(report.checked > 8, "{report:?}");
+    assert!(report.is_clean(), "{:?}", report.lines());
+    let ctx = store.location_context(&location).await.expect("context");
+    for scope in [
+        "locations.readonly",
+        "locations/customFields.readonly",
+        "users.readonly",
+    ] {
+        assert!(
+            ctx.missing_scopes.iter().any(|s| s == scope),
+            "{scope} not recorded as missing: {:?}",
+            ctx.missing_scopes
+        );
+    }
+    engine.shutdown().await;
+}
+
+/// With every scope, the reconcile reads the location's profile, users and custom fields.
+async fn a_reconcile_refreshes_the_location_context(env: Env) {
+    let store = env.store().await;
+    let w = engine_support::world(&store, None, 1, 4, 1_000).await;
+    let location = w.locations[0].clone();
+    let engine = Engine::start(store.clone(), w.client.clone(), None, config(None))
+        .await
+        .expect("engine");
+    engine_support::reconcile(&engine, &store, &location).await;
+    let ctx = store.location_context(&location).await.expect("context");
+    let (tz, users, fields) = w.sandbox.sandbox.read(|world| {
+        let l = world.location(&location).expect("location");
+        (
+            l.profile.timezone.to_string(),
+            l.user_profiles.len(),
+            l.custom_fields.len(),
+        )
+    });
+    assert_eq!(ctx.timezone(), Some(tz.as_str()));
+    assert_eq!(ctx.users.len(), users);
+    assert_eq!(ctx.custom_fields.len(), fields);
+    assert!(ctx.missing_scopes.is_empty(), "{:?}", ctx.missing_scopes);
+    engine.shutdown().await;
+}
+
+/// `verify` on a live location: a difference that settles while it checks again is a change
+/// in flight, not a difference; one that stays is reported with its fields.
+async fn verify_tells_changes_in_flight_from_differences(env: Env) {
+    let store = env.store().await;
+    let w = engine_support::world(&store, None, 1, 6, 1_000).await;
+    let location = w.locations[0].clone();
+    let engine = Engine::start(store.clone(), w.client.clone(), None, config(None))
+        .await
+        .expect("engine");
+    engine_support::reconcile(&engine, &store, &location).await;
+    engine.shutdown().await;
+    let q = store::RecordQuery {
+        location_id: location.clone(),
+        kind: Some(RecordKind::Contact),
+        limit: 2,
+        ..Default::default()
+    };
+    let two = store.list_records(&q).await.expect("contacts").records;
+    assert_eq!(two.len(), 2);
+    // Both made to differ from HighLevel in the store.
+    for rec in &two {
+        let mut wrong = rec.clone();
+        wrong.data["city"] = json!("Nowhere");
+        store
+            .write_record(
+                &wrong,
+                store::Expect::Version {
+                    version_ms: rec.version_ms,
+                    deleted: false,
+                },
+                &[],
+            )
+            .await
+            .expect("corrupt");
+    }
+    // One is put right while verify waits to check again, as an applied webhook would.
+    let fixer = {
+        let (store, good) = (store.clone(), two[1].clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let now = store
+                .record(&good.location_id, good.kind, &good.record_id)
+                .await
+                .expect("read")
+                .expect("stored");
+            let mut fixed = good.clone();
+            fixed.version_ms = now.version_ms + 1;
+            store
+                .write_record(
+                    &fixed,
+                    store::Expect::Version {
+                        version_ms: now.version_ms,
+                        deleted: false,
+                    },
+                    &[],
+                )
+                .await
+                .expect("fix");
+        })
+    };
+    let opts = sync::verify::VerifyOptions {
+        recheck_after: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let r = sync::verify::verify_with(&store, &w.client.location(location.clone()), opts)
+        .await
+        .expect("verify");
+    fixer.await.expect("fixer");
+    assert_eq!(
+        r.differing
+            .iter()
+            .map(|d| (d.id.as_str(), d.fields.clone()))
+            .collect::<Vec<_>>(),
+        vec![(two[0].record_id.as_str(), vec!["city".to_string()])]
+    );
+    assert_eq!(
+        r.in_flight.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        vec![two[1].record_id.as_str()]
+    );
+    assert!(r.missing.is_empty() && r.extra.is_empty(), "{:?}", r.lines());
+}
+
 on_both_backends!(
+    verify_tells_changes_in_flight_from_differences,
+    task_edits_without_webhooks_are_found_by_the_task_poll,
+    a_reconcile_without_the_listing_scopes_is_still_whole,
+    a_reconcile_refreshes_the_location_context,
     contact_events_are_settled_by_coalesced_reads,
     unknown_event_is_counted_not_failed,
     a_job_whose_worker_vanished_runs_again_and_lands_once,

@@ -326,6 +326,7 @@ fn engine_config(config: &Config) -> sync::engine::EngineConfig {
         lease: Duration::from_secs(15),
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
+        task_poll_interval: Some(config.sync.task_poll_interval).filter(|d| !d.is_zero()),
         ..sync::engine::EngineConfig::default()
     };
     for (id, s) in &config.sync.locations {
