@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(c.sync.reconcile_interval, d.sync.reconcile_interval);
         assert_eq!(c.sync.task_poll_interval, d.sync.task_poll_interval);
         assert_eq!(c.webhooks.legacy_rsa, d.webhooks.legacy_rsa);
-        assert!(!d.webhooks.legacy_rsa, "the retired RSA scheme is off by default");
+        assert!(
+            !d.webhooks.legacy_rsa,
+            "the retired RSA scheme is off by default"
+        );
     }
 
     #[test]

@@ -43,8 +43,14 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
         })
         .await
         .unwrap();
-    store.ensure_sync_state("locA", 60_000, 86_400_000).await.unwrap();
-    store.record_event_applied("locA", Some(40), false).await.unwrap();
+    store
+        .ensure_sync_state("locA", 60_000, 86_400_000)
+        .await
+        .unwrap();
+    store
+        .record_event_applied("locA", Some(40), false)
+        .await
+        .unwrap();
     let later = chrono::Utc::now().timestamp_millis() + 1_000;
     store
         .add_webhook_refusals(&[
@@ -71,7 +77,9 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
     assert!(out.contains("!! WEBHOOKS REFUSED"), "{out}");
     assert!(out.contains("refused        bad_signature 4"), "{out}");
     assert!(
-        out.contains("webhooks refused that name no location delivering here: no_key_for_signature 2"),
+        out.contains(
+            "webhooks refused that name no location delivering here: no_key_for_signature 2"
+        ),
         "{out}"
     );
     assert!(
@@ -79,7 +87,8 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
         "{out}"
     );
     assert!(
-        out.contains("reconcile cost 9 requests") && out.contains("estimated from the records held"),
+        out.contains("reconcile cost 9 requests")
+            && out.contains("estimated from the records held"),
         "{out}"
     );
 
@@ -89,11 +98,17 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
     let row = &v["locations"][0];
     assert_eq!(row["webhooks_refused"]["bad_signature"]["count"], 4);
     assert!(row["signatures_failing_since_ms"].as_i64().is_some());
-    assert_eq!(v["webhooks_refused_unattributed"]["no_key_for_signature"]["count"], 2);
+    assert_eq!(
+        v["webhooks_refused_unattributed"]["no_key_for_signature"]["count"],
+        2
+    );
 
     // A webhook verified and applied after the refusals: the alarm is over.
     tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
-    store.record_event_applied("locA", Some(40), false).await.unwrap();
+    store
+        .record_event_applied("locA", Some(40), false)
+        .await
+        .unwrap();
     let (ok, out, _) = status(d, false);
     assert!(ok && !out.contains("WEBHOOKS REFUSED"), "{out}");
     assert!(out.contains("refused        bad_signature 4"), "{out}");

@@ -245,8 +245,7 @@ pub async fn backfill(
     if !done {
         match &listings.calendars {
             Some(calendars) => {
-                appointments_phase(store, location, progress, &opts, calendars, &mut report)
-                    .await?
+                appointments_phase(store, location, progress, &opts, calendars, &mut report).await?
             }
             None => save_checkpoint(store, &lid, PHASE_APPOINTMENTS, &cursor, 0, true).await?,
         }
@@ -430,7 +429,9 @@ async fn tasks_phase(
     })
     .await;
     report.imported.add(&imported.into_inner());
-    listed.map(drop).map_err(|e| sync_failed(&lid, "listing tasks", e))
+    listed
+        .map(drop)
+        .map_err(|e| sync_failed(&lid, "listing tasks", e))
 }
 
 /// A [`crate::engine::SyncError`] of a listing as a backfill error.
@@ -461,34 +462,35 @@ async fn appointments_phase(
     progress.phase_started(PHASE_APPOINTMENTS, None, 0);
     let counts = parking_lot::Mutex::new(Counts::default());
     let window = opts.appointment_window;
-    let pages = crate::poller::listing::for_each_appointment_page(location, calendars, window, |page| {
-        let counts = &counts;
-        async move {
-            let notes_read_at = now_ms();
-            // Owned records: see `poller::walk::everything`.
-            let notes = stream::iter(page.records.clone())
-                .map(|a| async move { crate::poller::walk::notes_of(location, &a).await })
-                .buffer_unordered(opts.concurrency.max(1))
-                .collect::<Vec<_>>()
-                .await;
-            let n = page.records.len() as u64;
-            let read_at = page.read_at_ms;
-            for rec in page.records {
-                converge::apply_read(store, rec, Origin::Backfill, false, read_at).await?;
-                counts.lock().appointments += 1;
-            }
-            for listed in notes {
-                for rec in listed?.unwrap_or_default() {
-                    converge::apply_read(store, rec, Origin::Backfill, false, notes_read_at)
-                        .await?;
-                    counts.lock().appointment_notes += 1;
+    let pages =
+        crate::poller::listing::for_each_appointment_page(location, calendars, window, |page| {
+            let counts = &counts;
+            async move {
+                let notes_read_at = now_ms();
+                // Owned records: see `poller::walk::everything`.
+                let notes = stream::iter(page.records.clone())
+                    .map(|a| async move { crate::poller::walk::notes_of(location, &a).await })
+                    .buffer_unordered(opts.concurrency.max(1))
+                    .collect::<Vec<_>>()
+                    .await;
+                let n = page.records.len() as u64;
+                let read_at = page.read_at_ms;
+                for rec in page.records {
+                    converge::apply_read(store, rec, Origin::Backfill, false, read_at).await?;
+                    counts.lock().appointments += 1;
                 }
+                for listed in notes {
+                    for rec in listed?.unwrap_or_default() {
+                        converge::apply_read(store, rec, Origin::Backfill, false, notes_read_at)
+                            .await?;
+                        counts.lock().appointment_notes += 1;
+                    }
+                }
+                progress.advanced(n);
+                Ok(())
             }
-            progress.advanced(n);
-            Ok(())
-        }
-    })
-    .await;
+        })
+        .await;
     pages.map_err(|e| sync_failed(&lid, "listing appointments", e))?;
     let counts = counts.into_inner();
     report.imported.add(&counts);
@@ -496,7 +498,15 @@ async fn appointments_phase(
         counts,
         ..Cursor::default()
     };
-    save_checkpoint(store, &lid, PHASE_APPOINTMENTS, &cp, counts.appointments, true).await
+    save_checkpoint(
+        store,
+        &lid,
+        PHASE_APPOINTMENTS,
+        &cp,
+        counts.appointments,
+        true,
+    )
+    .await
 }
 
 async fn budget(location: &Location, before: ghl::ratelimit::Usage) -> Budget {

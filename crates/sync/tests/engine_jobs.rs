@@ -396,7 +396,12 @@ async fn task_edits_without_webhooks_are_found_by_the_task_poll(env: Env) {
             .update_task(&location, &oc, &ot, edit("Renamed in HighLevel", None))
             .expect("rename");
         world
-            .update_task(&location, &dc, &dt, edit("Reopened in HighLevel", Some(false)))
+            .update_task(
+                &location,
+                &dc,
+                &dt,
+                edit("Reopened in HighLevel", Some(false)),
+            )
             .expect("reopen");
         (oc, ot, (dc, dt))
     });
@@ -423,7 +428,11 @@ async fn task_edits_without_webhooks_are_found_by_the_task_poll(env: Env) {
         )
         .await;
     }
-    let state = store.sync_state(&location).await.expect("state").expect("state");
+    let state = store
+        .sync_state(&location)
+        .await
+        .expect("state")
+        .expect("state");
     assert!(state.last_task_poll_ms.is_some());
     engine.shutdown().await;
 }
@@ -589,10 +598,17 @@ async fn verify_tells_changes_in_flight_from_differences(env: Env) {
         vec![(two[0].record_id.as_str(), vec!["city".to_string()])]
     );
     assert_eq!(
-        r.in_flight.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        r.in_flight
+            .iter()
+            .map(|x| x.id.as_str())
+            .collect::<Vec<_>>(),
         vec![two[1].record_id.as_str()]
     );
-    assert!(r.missing.is_empty() && r.extra.is_empty(), "{:?}", r.lines());
+    assert!(
+        r.missing.is_empty() && r.extra.is_empty(),
+        "{:?}",
+        r.lines()
+    );
 }
 
 on_both_backends!(

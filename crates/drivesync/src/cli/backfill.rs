@@ -86,7 +86,9 @@ impl Bar {
 /// (tasks and appointments: HighLevel's listings do not say how many).
 fn style(what: &str, known_total: bool) -> ProgressStyle {
     let template = if known_total {
-        format!("{{prefix}} {{bar:30}} {{pos}}/{{len}} {what} · {{per_sec}} · ETA {{eta}} · {{msg}}")
+        format!(
+            "{{prefix}} {{bar:30}} {{pos}}/{{len}} {what} · {{per_sec}} · ETA {{eta}} · {{msg}}"
+        )
     } else {
         format!("{{prefix}} {{spinner}} {{pos}} {what} · {{per_sec}} · {{msg}}")
     };

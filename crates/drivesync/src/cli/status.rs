@@ -72,7 +72,10 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(m) = unattributed.as_object().filter(|m| !m.is_empty()) {
-        say!("webhooks refused that name no location delivering here: {}", reasons(m));
+        say!(
+            "webhooks refused that name no location delivering here: {}",
+            reasons(m)
+        );
     }
     for r in &rows {
         let since = |k: &str| r[k].as_i64().map_or("never".to_string(), |t| ago(now - t));

@@ -119,7 +119,6 @@ struct Inner {
     stored: Arc<tokio::sync::Notify>,
 }
 
-
 impl std::fmt::Debug for IngestState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IngestState")

@@ -156,7 +156,9 @@ fn alarm(location: &str, refusal: Refusal, t: &mut Tracked) {
         return;
     }
     let now = tokio::time::Instant::now();
-    if t.last_alarm.is_some_and(|a| now.duration_since(a) < ALARM_EVERY) {
+    if t.last_alarm
+        .is_some_and(|a| now.duration_since(a) < ALARM_EVERY)
+    {
         return;
     }
     t.last_alarm = Some(now);

@@ -134,7 +134,11 @@ impl Listings {
         let task_search = match handle.search_tasks(&req).await {
             Ok(_) => true,
             Err(ghl::GhlError::ScopeMissing { scope, .. }) => {
-                tracing::info!(location = handle.id(), scope, "task search not granted: tasks are read contact by contact");
+                tracing::info!(
+                    location = handle.id(),
+                    scope,
+                    "task search not granted: tasks are read contact by contact"
+                );
                 false
             }
             Err(e) => return Err(e.into()),
@@ -142,7 +146,11 @@ impl Listings {
         let calendars = match handle.calendars().await {
             Ok(c) => Some(c.into_iter().map(|c| c.id).collect()),
             Err(ghl::GhlError::ScopeMissing { scope, .. }) => {
-                tracing::info!(location = handle.id(), scope, "calendars not listable: appointments are read contact by contact");
+                tracing::info!(
+                    location = handle.id(),
+                    scope,
+                    "calendars not listable: appointments are read contact by contact"
+                );
                 None
             }
             Err(e) => return Err(e.into()),

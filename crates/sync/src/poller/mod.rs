@@ -226,37 +226,44 @@ async fn walk_everything(
 ) -> Result<(), SyncError> {
     let origin = Origin::Reconcile;
     let location = handle.id();
-    walk::everything(handle, concurrency, window, started, stop, |visit| async move {
-        match visit {
-            walk::Visit::Records {
-                records,
-                read_at_ms,
-            } => {
-                for rec in records {
-                    met.lock().insert((rec.kind, rec.record_id.clone()));
-                    let o = converge::apply_read(store, rec, origin, announce, read_at_ms);
-                    let written = is_written(o.await?);
-                    let mut r = report.lock();
-                    r.records += 1;
-                    r.written += u64::from(written);
+    walk::everything(
+        handle,
+        concurrency,
+        window,
+        started,
+        stop,
+        |visit| async move {
+            match visit {
+                walk::Visit::Records {
+                    records,
+                    read_at_ms,
+                } => {
+                    for rec in records {
+                        met.lock().insert((rec.kind, rec.record_id.clone()));
+                        let o = converge::apply_read(store, rec, origin, announce, read_at_ms);
+                        let written = is_written(o.await?);
+                        let mut r = report.lock();
+                        r.records += 1;
+                        r.written += u64::from(written);
+                    }
+                }
+                walk::Visit::ContactGone { contact_id } => {
+                    let o = converge::apply_delete(
+                        store,
+                        location,
+                        RecordKind::Contact,
+                        &contact_id,
+                        now_ms(),
+                        origin,
+                    );
+                    if is_written(o.await?) {
+                        report.lock().deleted += 1;
+                    }
                 }
             }
-            walk::Visit::ContactGone { contact_id } => {
-                let o = converge::apply_delete(
-                    store,
-                    location,
-                    RecordKind::Contact,
-                    &contact_id,
-                    now_ms(),
-                    origin,
-                );
-                if is_written(o.await?) {
-                    report.lock().deleted += 1;
-                }
-            }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await
 }
 

@@ -70,8 +70,7 @@ impl Scheduler {
                 && config
                     .task_poll_interval
                     .is_some_and(|every| due(state.last_task_poll_ms, millis(every)));
-            if !(reconcile || poll || tasks) || !clients.schedulable(&loc.location_id, loc.state)
-            {
+            if !(reconcile || poll || tasks) || !clients.schedulable(&loc.location_id, loc.state) {
                 continue;
             }
             if loc.state == LocationState::BudgetExhausted && reconcile {

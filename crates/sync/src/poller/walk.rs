@@ -234,27 +234,33 @@ where
     let visit = &visit;
     let listings = super::listing::Listings::probe(handle).await?;
     let parts = listings.per_contact_parts();
-    for_each_contact(handle, all_contacts(handle), concurrency, stop, |h, c| async move {
-        let Some(w) = walk_contact(&h, &c, parts).await? else {
-            return Ok(());
-        };
-        let Some(children) = w.children else {
-            return visit(Visit::ContactGone {
-                contact_id: w.contact.record_id,
+    for_each_contact(
+        handle,
+        all_contacts(handle),
+        concurrency,
+        stop,
+        |h, c| async move {
+            let Some(w) = walk_contact(&h, &c, parts).await? else {
+                return Ok(());
+            };
+            let Some(children) = w.children else {
+                return visit(Visit::ContactGone {
+                    contact_id: w.contact.record_id,
+                })
+                .await;
+            };
+            visit(Visit::Records {
+                records: vec![w.contact],
+                read_at_ms: started_ms,
             })
-            .await;
-        };
-        visit(Visit::Records {
-            records: vec![w.contact],
-            read_at_ms: started_ms,
-        })
-        .await?;
-        visit(Visit::Records {
-            records: children,
-            read_at_ms: w.read_at_ms,
-        })
-        .await
-    })
+            .await?;
+            visit(Visit::Records {
+                records: children,
+                read_at_ms: w.read_at_ms,
+            })
+            .await
+        },
+    )
     .await?;
     let interrupted = || *stop.borrow();
     if listings.task_search {
