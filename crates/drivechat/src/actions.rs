@@ -122,7 +122,12 @@ pub(crate) async fn submit(
         Action::AddNote { contact_id, body } => {
             live_contact(app, location_id, &contact_id).await?;
             let body = required_text("note", &body, MAX_TEXT)?;
-            let cmd = json!({ "contact_id": contact_id, "body": body });
+            let mut cmd = json!({ "contact_id": contact_id, "body": body });
+            // Written as the member's HighLevel user when they are one, so HighLevel shows
+            // who wrote it (the write-back sends it as the note's userId).
+            if let Some(user_id) = highlevel_user_of(app, location_id, who.user_id).await? {
+                cmd["user_id"] = Value::String(user_id);
+            }
             ("add_note", contact_id, None, cmd)
         }
         Action::AddTags { contact_id, tags } => {
@@ -158,6 +163,24 @@ pub(crate) async fn submit(
         tracing::info!(command_id = id, kind, location_id, "write-back queued");
     }
     Ok((command, created))
+}
+
+/// The HighLevel user of the location whose email is member `user_id`'s, if any. Looked up
+/// here rather than passed in, so every way of adding a note (page or API) carries it.
+async fn highlevel_user_of(
+    app: &App,
+    location_id: &str,
+    user_id: i64,
+) -> Result<Option<String>, Error> {
+    let Some(member) = app.store.chat_user(user_id).await? else {
+        return Ok(None);
+    };
+    Ok(app
+        .store
+        .location_context(location_id)
+        .await?
+        .user_by_email(&member.email)
+        .map(|u| u.id.clone()))
 }
 
 /// Posts a person's message to a channel of the workspace.

@@ -27,7 +27,9 @@
 mod actions;
 pub mod admin;
 mod api;
+mod context;
 mod error;
+mod fields;
 mod live;
 mod password;
 mod reads;
@@ -35,6 +37,7 @@ mod secret;
 mod session;
 mod time;
 mod ui;
+mod zone;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,6 +14,7 @@ use futures::Stream;
 use store::{Change, Message};
 use tokio::sync::{broadcast, OnceCell};
 
+use crate::context::Seen;
 use crate::{App, Error, Shared};
 
 /// Events buffered per slow client before it starts missing some (it then refreshes).
@@ -110,22 +111,24 @@ async fn poll(app: &App, change: &mut i64, message: &mut i64) -> Result<(), Erro
 /// `{id, kind, record_id, contact_id, summary, html}` for a change (`html` the feed entry as
 /// the page renders it), `{id, channel, contact_id, author, body, html}` for a message. A
 /// client that fell behind gets `resync` and should reload what it shows.
+/// Entries are rendered for the member `seen` (times in their zone).
 pub(crate) fn stream(
     rx: broadcast::Receiver<LiveEvent>,
     loc: String,
+    seen: Seen,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let s = futures::stream::unfold((rx, loc), |(mut rx, loc)| async move {
+    let s = futures::stream::unfold((rx, loc, seen), |(mut rx, loc, seen)| async move {
         loop {
             match rx.recv().await {
                 Ok(ev) if ev.location_id() == loc => {
-                    let event = render(&loc, &ev);
-                    return Some((Ok(event), (rx, loc)));
+                    let event = render(&seen, &loc, &ev);
+                    return Some((Ok(event), (rx, loc, seen)));
                 }
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(missed = n, "a live client fell behind");
                     let event = Event::default().event("resync").data("{}");
-                    return Some((Ok(event), (rx, loc)));
+                    return Some((Ok(event), (rx, loc, seen)));
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -134,11 +137,11 @@ pub(crate) fn stream(
     Sse::new(s).keep_alive(KeepAlive::default())
 }
 
-fn render(loc: &str, ev: &LiveEvent) -> Event {
+fn render(seen: &Seen, loc: &str, ev: &LiveEvent) -> Event {
     let now = crate::time::now_ms();
     match ev {
         LiveEvent::Change(c) => {
-            let html = crate::ui::components::change_item(loc, c, now).into_string();
+            let html = crate::ui::components::change_item(seen, loc, c, now).into_string();
             let data = serde_json::json!({
                 "id": c.id,
                 "kind": c.kind.as_str(),
@@ -154,7 +157,7 @@ fn render(loc: &str, ev: &LiveEvent) -> Event {
                 .data(data.to_string())
         }
         LiveEvent::Message(m) => {
-            let html = crate::ui::components::message_item(m, now).into_string();
+            let html = crate::ui::components::message_item(seen, m, now).into_string();
             let contact = match &m.channel {
                 store::Channel::Contact(c) => Some(c.as_str()),
                 _ => None,

@@ -6,11 +6,14 @@ use std::collections::HashMap;
 
 use store::chat::{BoardOrder, BoardQuery};
 use store::{
-    Change, Channel, Command, CommandState, Message, Record, RecordKind, RecordOrder, RecordQuery,
+    Change, Channel, Command, CommandState, ContactBrief, Message, Record, RecordKind, RecordOrder,
+    RecordQuery,
 };
 
-use crate::time::{day_start, DAY_MS};
-use crate::{App, Error};
+use chrono_tz::Tz;
+
+use crate::time::DAY_MS;
+use crate::{zone, App, Error};
 
 /// How many commands back the board and contact page look to mark rows pending or failed.
 const RECENT_COMMANDS: u32 = 300;
@@ -122,14 +125,31 @@ impl BoardSort {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct BoardFilter {
     pub(crate) due: Option<Due>,
+    /// A HighLevel user id.
     pub(crate) assignee: Option<String>,
     pub(crate) status: StatusFilter,
     pub(crate) sort: BoardSort,
     pub(crate) after: Option<String>,
     pub(crate) limit: u32,
+    /// Whose days "overdue", "today" and "this week" are: the member's zone.
+    pub(crate) zone: Tz,
+}
+
+impl Default for BoardFilter {
+    fn default() -> BoardFilter {
+        BoardFilter {
+            due: None,
+            assignee: None,
+            status: StatusFilter::default(),
+            sort: BoardSort::default(),
+            after: None,
+            limit: 0,
+            zone: Tz::UTC,
+        }
+    }
 }
 
 /// Counts of the board stop here: counting every one of 100,000 tasks on each page load
@@ -140,12 +160,12 @@ impl BoardFilter {
     /// The store query for this filter at time `now`, shaped for the board indexes of
     /// migration 0004 (see `store::chat::board`).
     pub(crate) fn query(&self, loc: &str, now: i64) -> BoardQuery {
-        let today = day_start(now);
+        let today = zone::day_start(now, self.zone);
         let (due_from, due_before) = match self.due {
             None => (None, None),
             Some(Due::Overdue) => (None, Some(today)),
-            Some(Due::Today) => (Some(today), Some(today + DAY_MS)),
-            Some(Due::Week) => (Some(today), Some(today + 7 * DAY_MS)),
+            Some(Due::Today) => (Some(today), Some(zone::days_later(now, self.zone, 1))),
+            Some(Due::Week) => (Some(today), Some(zone::days_later(now, self.zone, 7))),
         };
         // Overdue means not done yet, whatever the status filter says.
         let status = match (self.due, self.status) {
@@ -174,6 +194,8 @@ impl BoardFilter {
 pub(crate) struct TaskRow {
     pub(crate) task: Record,
     pub(crate) contact_name: Option<String>,
+    /// The contact's own time zone, when set and known.
+    pub(crate) contact_zone: Option<Tz>,
     /// The newest recent command on this task, when pending or failed.
     pub(crate) command: Option<Command>,
 }
@@ -210,12 +232,7 @@ pub(crate) async fn task_rows(
         .iter()
         .filter_map(|t| t.contact_id.as_deref())
         .collect();
-    let names: HashMap<String, Option<String>> = app
-        .store
-        .contact_titles(loc, &contact_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let contacts = contact_briefs(app, loc, &contact_ids).await?;
     let mut newest: HashMap<String, Command> = HashMap::new();
     for c in app.store.commands(loc, None, None, RECENT_COMMANDS).await? {
         if let Some(r) = c.record_id.clone() {
@@ -225,23 +242,51 @@ pub(crate) async fn task_rows(
     }
     Ok(tasks
         .into_iter()
-        .map(|task| TaskRow {
-            contact_name: task
-                .contact_id
-                .as_ref()
-                .and_then(|c| names.get(c).cloned().flatten()),
-            command: newest
-                .remove(&task.record_id)
-                .filter(|c| c.state != CommandState::Done),
-            task,
+        .map(|task| {
+            let (contact_name, contact_zone) = brief_of(&contacts, task.contact_id.as_deref());
+            TaskRow {
+                contact_name,
+                contact_zone,
+                command: newest
+                    .remove(&task.record_id)
+                    .filter(|c| c.state != CommandState::Done),
+                task,
+            }
         })
         .collect())
+}
+
+/// The names and zones of the workspace's contacts among `ids`, by contact id.
+async fn contact_briefs(
+    app: &App,
+    loc: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, ContactBrief>, Error> {
+    Ok(app
+        .store
+        .contact_briefs(loc, ids)
+        .await?
+        .into_iter()
+        .map(|b| (b.contact_id.clone(), b))
+        .collect())
+}
+
+fn brief_of(
+    briefs: &HashMap<String, ContactBrief>,
+    contact_id: Option<&str>,
+) -> (Option<String>, Option<Tz>) {
+    match contact_id.and_then(|c| briefs.get(c)) {
+        Some(b) => (b.title.clone(), b.timezone.as_deref().and_then(zone::parse)),
+        None => (None, None),
+    }
 }
 
 /// An appointment with its own notes, and the contact's notes from around its time.
 pub(crate) struct Meeting {
     pub(crate) appointment: Record,
     pub(crate) contact_name: Option<String>,
+    /// The contact's own time zone, when set and known.
+    pub(crate) contact_zone: Option<Tz>,
     pub(crate) notes: Vec<Record>,
     pub(crate) contact_notes: Vec<Record>,
 }
@@ -283,6 +328,7 @@ async fn meeting(app: &App, loc: &str, appointment: Record) -> Result<Meeting, E
     Ok(Meeting {
         appointment,
         contact_name: None,
+        contact_zone: None,
         notes,
         contact_notes,
     })
@@ -315,20 +361,13 @@ pub(crate) async fn meetings(
         .iter()
         .filter_map(|r| r.contact_id.as_deref())
         .collect();
-    let names: HashMap<String, Option<String>> = app
-        .store
-        .contact_titles(loc, &ids)
-        .await?
-        .into_iter()
-        .collect();
+    let contacts = contact_briefs(app, loc, &ids).await?;
     let mut items = Vec::with_capacity(page.records.len());
     for appointment in page.records {
-        let name = appointment
-            .contact_id
-            .as_ref()
-            .and_then(|c| names.get(c).cloned().flatten());
+        let (name, zone) = brief_of(&contacts, appointment.contact_id.as_deref());
         let mut m = meeting(app, loc, appointment).await?;
         m.contact_name = name;
+        m.contact_zone = zone;
         items.push(m);
     }
     Ok(Page {

@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use store::{ChatUser, Membership, Role, Workspace};
 
+use crate::context::Seen;
 use crate::{secret, App, Config, Error, Shared};
 
 pub(crate) const SESSION_COOKIE: &str = "dc_session";
@@ -118,7 +119,9 @@ impl SignedIn {
         else {
             return Err(Error::NotFound("workspace"));
         };
+        let seen = Seen::load(&app.store, location_id, &self.user).await?;
         Ok(Ctx {
+            seen,
             ws: m.workspace.clone(),
             role: m.role,
             memberships: memberships.clone(),
@@ -136,6 +139,8 @@ pub(crate) struct Ctx {
     pub(crate) role: Role,
     pub(crate) memberships: Vec<Membership>,
     pub(crate) csrf: String,
+    /// The location's users, fields and zone as this member sees them.
+    pub(crate) seen: Seen,
 }
 
 impl Ctx {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::context::*;
 use common::*;
 use drivechat::{Config, Error, Role};
 use reqwest::StatusCode;
@@ -15,6 +16,8 @@ use store::{CommandState, NewCommand, SecretString};
 on_both_backends!(
     api_needs_a_valid_token,
     api_reads_and_actions,
+    api_shows_names_custom_fields_and_zones,
+    api_falls_back_to_ids_without_context,
     openapi_document_lists_every_path,
     admin_refusals_say_what_to_do,
     every_route_is_scoped_to_the_workspace,
@@ -287,6 +290,309 @@ async fn api_reads_and_actions(env: Env) {
     assert_eq!(b["items"][0]["command"]["state"], "failed");
 }
 
+/// A GET with `token`, answering status and JSON.
+async fn get_json(env: &Env, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .get(env.at(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+/// A POST of `body` with `token`, answering status and JSON.
+async fn post_json(env: &Env, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(env.at(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+fn rfc3339_ms(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .timestamp_millis()
+}
+
+async fn api_shows_names_custom_fields_and_zones(env: Env) {
+    seed_context(&env, A).await;
+    env.put(contact_with_fields(A, "c1", "Ann", "Smith"), &[])
+        .await;
+    let now = now_ms();
+    let mut mine = task(A, "t-mine", "c1", "Mine", now + DAY, false);
+    mine.assignee = Some(HL_ALICE.into());
+    env.put(mine, &[]).await;
+    let mut bos = task(A, "t-bo", "c1", "Bo's", now + 2 * DAY, false);
+    bos.assignee = Some(HL_BO.into());
+    env.put(bos, &[]).await;
+    let mut gone = task(A, "t-gone", "c1", "Nobody's", now + 3 * DAY, false);
+    gone.assignee = Some("u-left-the-company".into());
+    env.put(gone, &[]).await;
+    let mut n = note(A, "n1", "c1", "Called", now - DAY);
+    n.data = json!({ "id": "n1", "contactId": "c1", "userId": HL_CY, "body": "Called" });
+    env.put(n, &[]).await;
+    // 8 March 2026 at 23:30 in New York (EDT since 02:00 that day) is 03:30 UTC on the 9th.
+    env.put(
+        appointment(
+            A,
+            "a-late",
+            "c1",
+            "Late call",
+            rfc3339_ms("2026-03-09T03:30:00Z"),
+        ),
+        &[],
+    )
+    .await;
+    let t = token(&env, ALICE, A).await;
+
+    // Who am I: the location's zone, and the HighLevel user with my email (case aside).
+    let (s, w) = get_json(&env, &t, "/api/v1/workspace").await;
+    assert_eq!(s, 200, "{w}");
+    assert_eq!(w["timezone"], LOCATION_ZONE);
+    assert_eq!(w["timezone_source"], "location");
+    assert_eq!(w["location_timezone"], LOCATION_ZONE);
+    assert_eq!(w["highlevel_user"]["id"], HL_ALICE);
+    assert_eq!(w["highlevel_user"]["name"], HL_ALICE_NAME);
+    assert_eq!(w["missing_scopes"], json!([]));
+
+    // The location's users, by name.
+    let (s, users) = get_json(&env, &t, "/api/v1/users").await;
+    assert_eq!(s, 200);
+    let names: Vec<&str> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [HL_ALICE_NAME, HL_BO_NAME, HL_CY_NAME]);
+
+    // The contact: assignee by name, custom fields labelled and typed, DND, its zone.
+    let (s, d) = get_json(&env, &t, "/api/v1/contacts/c1").await;
+    assert_eq!(s, 200, "{d}");
+    let c = &d["contact"];
+    assert_eq!(c["assigned_to"], HL_BO);
+    assert_eq!(c["assigned_to_name"], HL_BO_NAME);
+    assert_eq!(c["timezone"], CONTACT_ZONE);
+    let fields: Vec<(&str, &str, &Value)> = c["custom_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f["type"].as_str().unwrap(),
+                &f["value"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("Plan", "text", &json!("Gold")),
+            ("Lifetime value", "number", &json!(1234.5)),
+            ("Visits", "number", &json!(12)),
+            ("Renewal date", "date", &json!("2026-03-10")),
+            ("Consents", "list", &json!(["SMS", "Email"])),
+            ("f-gone", "raw", &json!("left over")),
+        ],
+        "{}",
+        c["custom_fields"]
+    );
+    let renew = &c["custom_fields"][3];
+    assert_eq!(renew["data_type"], "DATE");
+    assert_eq!(renew["field_key"], "contact.renewal_date");
+    assert_eq!(renew["display"], "Tue 10 Mar 2026");
+    assert_eq!(c["custom_fields"][1]["display"], "1234.50");
+    assert!(c["custom_fields"][5]["data_type"].is_null());
+    assert_eq!(c["dnd"]["all"], false);
+    assert_eq!(
+        c["dnd"]["channels"],
+        json!([
+            {"channel": "Email", "status": "inactive", "blocked": false, "message": null, "code": null},
+            {"channel": "SMS", "status": "active", "blocked": true,
+             "message": "Asked us to stop texting", "code": null},
+        ])
+    );
+    // Task assignees and note authors by name; an unknown user stays its id.
+    let assignees: Vec<(&str, &str)> = d["open_tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap(),
+                t["assigned_to_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        assignees,
+        [
+            ("t-mine", HL_ALICE_NAME),
+            ("t-bo", HL_BO_NAME),
+            ("t-gone", "u-left-the-company")
+        ]
+    );
+    assert_eq!(d["notes"][0]["user_id"], HL_CY);
+    assert_eq!(d["notes"][0]["author"], HL_CY_NAME);
+    // Times stay RFC 3339 in UTC.
+    assert_eq!(
+        d["past_appointments"][0]["start_at"],
+        "2026-03-09T03:30:00.000Z"
+    );
+
+    // The list carries the same.
+    let (_, list) = get_json(&env, &t, "/api/v1/contacts").await;
+    assert_eq!(list["items"][0]["assigned_to_name"], HL_BO_NAME);
+    assert_eq!(list["items"][0]["custom_fields"][0]["value"], "Gold");
+
+    // "Assigned to me" is Alice's HighLevel user; a user id filters by that user.
+    let (s, mine) = get_json(&env, &t, "/api/v1/tasks?assignee=me").await;
+    assert_eq!(s, 200, "{mine}");
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["t-mine"]);
+    let (_, bo) = get_json(&env, &t, &format!("/api/v1/tasks?assignee={HL_BO}")).await;
+    assert_eq!(bo["items"][0]["assigned_to_name"], HL_BO_NAME);
+    assert_eq!(bo["items"].as_array().unwrap().len(), 1);
+
+    // Days are the member's: the late call is on 8 March in New York, not on the 9th.
+    let (s, day8) = get_json(&env, &t, "/api/v1/appointments?from=2026-03-08&days=1").await;
+    assert_eq!(s, 200, "{day8}");
+    assert_eq!(day8["items"][0]["id"], "a-late");
+    let (_, day9) = get_json(&env, &t, "/api/v1/appointments?from=2026-03-09&days=1").await;
+    assert_eq!(day9["items"], json!([]));
+    // With her own zone set to UTC, the 9th it is.
+    let alice = env.store.chat_user_by_email(ALICE).await.unwrap().unwrap();
+    assert!(env
+        .store
+        .set_chat_user_timezone(alice.id, Some("UTC"))
+        .await
+        .unwrap());
+    let (_, w) = get_json(&env, &t, "/api/v1/workspace").await;
+    assert_eq!(
+        (&w["timezone"], &w["timezone_source"]),
+        (&json!("UTC"), &json!("member"))
+    );
+    let (_, day9) = get_json(&env, &t, "/api/v1/appointments?from=2026-03-09&days=1").await;
+    assert_eq!(day9["items"][0]["id"], "a-late");
+
+    // A note Alice adds carries her HighLevel user id for HighLevel's note userId.
+    let (s, cmd) = post_json(
+        &env,
+        &t,
+        "/api/v1/contacts/c1/notes",
+        json!({"body": "Left a voicemail"}),
+    )
+    .await;
+    assert_eq!(s, 202, "{cmd}");
+    assert_eq!(
+        cmd["command"],
+        json!({"contact_id": "c1", "body": "Left a voicemail", "user_id": HL_ALICE})
+    );
+    // A due date with an offset is stored as its UTC instant.
+    let (s, cmd) = post_json(
+        &env,
+        &t,
+        "/api/v1/contacts/c1/tasks",
+        json!({"title": "Call back", "due_date": "2026-03-09T17:00:00-04:00", "assigned_to": HL_BO}),
+    )
+    .await;
+    assert_eq!(s, 202, "{cmd}");
+    assert_eq!(cmd["command"]["due_date"], "2026-03-09T21:00:00.000Z");
+    assert_eq!(cmd["command"]["assigned_to"], HL_BO);
+}
+
+async fn api_falls_back_to_ids_without_context(env: Env) {
+    // Nothing read yet but the scopes the token lacks.
+    env.store
+        .set_context_missing_scopes(
+            A,
+            &[
+                "users.readonly".into(),
+                "locations/customFields.readonly".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    env.put(contact_with_fields(A, "c1", "Ann", "Smith"), &[])
+        .await;
+    let mut n = note(A, "n1", "c1", "Called", now_ms());
+    n.data = json!({ "id": "n1", "contactId": "c1", "userId": HL_CY });
+    env.put(n, &[]).await;
+    let t = token(&env, ALICE, A).await;
+
+    let (_, w) = get_json(&env, &t, "/api/v1/workspace").await;
+    assert_eq!(w["timezone"], "UTC");
+    assert_eq!(w["timezone_source"], "default");
+    assert!(w["location_timezone"].is_null());
+    assert!(w["highlevel_user"].is_null());
+    assert_eq!(
+        w["missing_scopes"],
+        json!(["locations/customFields.readonly", "users.readonly"])
+    );
+    let (_, users) = get_json(&env, &t, "/api/v1/users").await;
+    assert_eq!(users["items"], json!([]));
+    assert_eq!(users["missing_scopes"].as_array().unwrap().len(), 2);
+
+    let (s, d) = get_json(&env, &t, "/api/v1/contacts/c1").await;
+    assert_eq!(s, 200, "{d}");
+    let c = &d["contact"];
+    assert_eq!(
+        c["assigned_to_name"], HL_BO,
+        "the id stands in for the name"
+    );
+    assert_eq!(d["notes"][0]["author"], HL_CY);
+    // Custom fields are still there: labelled by id, values as HighLevel sent them.
+    let fields: Vec<(&str, &str, &Value)> = c["custom_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f["type"].as_str().unwrap(),
+                &f["value"],
+            )
+        })
+        .collect();
+    assert_eq!(fields.len(), 6, "{}", c["custom_fields"]);
+    assert!(fields.contains(&("f-ltv", "raw", &json!("1234.5"))));
+    assert!(fields.contains(&("f-consent", "raw", &json!(["sms", "Email"]))));
+    assert!(fields.iter().all(|(_, kind, _)| *kind == "raw"));
+    // DND does not depend on the context.
+    assert_eq!(c["dnd"]["channels"][1]["blocked"], true);
+
+    // "Assigned to me" cannot be answered, and says why.
+    let (s, e) = get_json(&env, &t, "/api/v1/tasks?assignee=me").await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"].as_str().unwrap().contains("HighLevel user"),
+        "{e}"
+    );
+    // A note is still added, without a HighLevel author.
+    let (s, cmd) = post_json(
+        &env,
+        &t,
+        "/api/v1/contacts/c1/notes",
+        json!({"body": "Left a voicemail"}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert!(cmd["command"].get("user_id").is_none(), "{cmd}");
+}
+
 async fn openapi_document_lists_every_path(env: Env) {
     let r = reqwest::get(env.at("/api/v1/openapi.json")).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -295,6 +601,7 @@ async fn openapi_document_lists_every_path(env: Env) {
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/api/v1/workspace",
+        "/api/v1/users",
         "/api/v1/contacts",
         "/api/v1/contacts/{contact_id}",
         "/api/v1/contacts/{contact_id}/tasks",
@@ -314,7 +621,7 @@ async fn openapi_document_lists_every_path(env: Env) {
     }
     assert_eq!(
         paths.len(),
-        15,
+        16,
         "and nothing undocumented: {:?}",
         paths.keys()
     );
@@ -328,9 +635,33 @@ async fn openapi_document_lists_every_path(env: Env) {
         "CommandOut",
         "ErrorBody",
         "CreateTaskIn",
+        "CustomFieldOut",
+        "DndOut",
+        "HlUserList",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    // Times are typed: RFC 3339 date-times.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("ContactOut", "added_at"),
+        ("TaskOut", "due_at"),
+        ("NoteOut", "added_at"),
+        ("AppointmentOut", "start_at"),
+        ("CommandOut", "created_at"),
+        ("MessageOut", "at"),
+        ("ChangeOut", "at"),
+        ("CreateTaskIn", "due_date"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["format"], "date-time",
+            "{schema}.{field}: {}",
+            schemas[schema]["properties"][field]
+        );
+    }
+    // A custom field's value may be of any JSON type: the schema must not claim one.
+    let value = &schemas["CustomFieldOut"]["properties"]["value"];
+    assert!(value.get("type").is_none(), "{value}");
     // Every documented route exists on the server (401 without a token, not 404).
     let c = reqwest::Client::new();
     for (path, ops) in paths {
@@ -526,6 +857,9 @@ fn fill(pattern: &str, ws: &str, ids: &Ids) -> String {
 async fn every_route_is_scoped_to_the_workspace(env: Env) {
     let a = seed_workspace(&env, A, "ca", "ta").await;
     let b = seed_workspace(&env, B, "cb", "tb").await;
+    // Both locations' users, fields and zones are known: none of B's may show in A.
+    seed_context(&env, A).await;
+    seed_context(&env, B).await;
     let (alice, page) = sign_in(&env, ALICE).await;
     let csrf = field_value(&page, "_csrf").unwrap();
     let form = |n: usize| {
@@ -564,6 +898,7 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
                 let body = r.text().await.unwrap();
                 for secret in [
                     "Pat locB",
+                    "of locB",
                     "Task of locB",
                     "Note of locB",
                     "Meeting of locB",
@@ -645,6 +980,7 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
             }
             for secret in [
                 "Pat locB",
+                "of locB",
                 "Task of locB",
                 "Note of locB",
                 "Meeting of locB",

@@ -20,6 +20,12 @@ on_both_backends!(
     actions_are_queued_pending_then_failed,
     live_stream_delivers_changes_after_connect,
     workspace_switcher_lists_every_membership,
+    board_shows_names_and_local_times,
+    board_filters_by_assignee_and_assigned_to_me,
+    member_time_zone_is_set_and_refused_when_unknown,
+    ids_and_utc_without_context_and_missing_scopes_named,
+    notes_carry_the_members_highlevel_user,
+    meetings_are_in_the_members_days,
 );
 
 pub fn config() -> Config {
@@ -826,4 +832,383 @@ async fn workspace_switcher_lists_every_membership(env: Env) {
     // Alice sees only her one workspace in the switcher.
     let (_, page) = sign_in(&env, ALICE).await;
     assert_eq!(attr_values(&page, "data-workspace-id"), vec![A.to_string()]);
+}
+
+/// Monday 9 March 2026, 21:00 UTC: 17:00 in New York (EDT, the day after DST began), 02:30
+/// the next day in Kolkata, 22:00 in Paris (CET).
+const MON_9_MARCH_21H_UTC: i64 = 1_773_090_000_000;
+
+async fn seed_named_board(env: &Env) {
+    seed_users(env, A).await;
+    seed_profile(env, A, "America/New_York").await;
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    let mut far = contact(A, "c2", "Ravi", "Iyer", &[]);
+    far.data["timezone"] = serde_json::json!("Asia/Kolkata");
+    env.put(far, &[]).await;
+    let due = MON_9_MARCH_21H_UTC;
+    env.put(assigned_task(A, "t-ned", "c1", "Ned's", due, "u-ned"), &[])
+        .await;
+    env.put(
+        assigned_task(A, "t-alice", "c2", "Alice's", due, "u-alice"),
+        &[],
+    )
+    .await;
+    env.put(
+        assigned_task(A, "t-ghost", "c1", "Ghost's", due, "u-ghost"),
+        &[],
+    )
+    .await;
+}
+
+async fn board_shows_names_and_local_times(env: Env) {
+    seed_named_board(&env).await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    let html = alice
+        .get(env.at(&format!("/w/{A}/tasks?status=all")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ned = task_row_html(&html, "t-ned");
+    assert!(ned.contains(">Ned Stone<"), "{ned}");
+    assert!(!ned.contains(">u-ned<"), "the id is not shown: {ned}");
+    // The location's zone (Alice chose none), one format, with the zone.
+    assert!(ned.contains("Mon 9 Mar 2026, 17:00 EDT"), "{ned}");
+    assert!(
+        ned.contains("datetime=\"2026-03-09T21:00:00.000Z\""),
+        "{ned}"
+    );
+    assert!(
+        !ned.contains("contact-time"),
+        "same zone, no second time: {ned}"
+    );
+    // A contact elsewhere gets their own time beside.
+    let far = task_row_html(&html, "t-alice");
+    assert!(far.contains(">Alice Arbor<"), "{far}");
+    assert!(
+        far.contains("(Tue 10 Mar 2026, 02:30 IST for them)"),
+        "{far}"
+    );
+    // A user the location does not list (yet) shows as the id.
+    assert!(task_row_html(&html, "t-ghost").contains(">u-ghost<"));
+}
+
+async fn board_filters_by_assignee_and_assigned_to_me(env: Env) {
+    seed_named_board(&env).await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    let get = |path: String| {
+        let alice = alice.clone();
+        let url = env.at(&path);
+        async move {
+            let r = alice.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (_, html) = get(format!("/w/{A}/tasks?status=all")).await;
+    // The select lists the location's users by name, and ids nobody knows as themselves.
+    assert!(
+        html.contains("<option value=\"u-ned\">Ned Stone</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"u-ghost\">u-ghost</option>"),
+        "{html}"
+    );
+    assert!(html.contains("Me (Alice Arbor)"), "{html}");
+    assert!(html.contains("id=\"assigned-to-me\""));
+
+    let (status, html) = get(format!("/w/{A}/tasks?status=all&assignee=u-ned")).await;
+    assert_eq!(status, 200);
+    assert_eq!(task_ids(&html), vec!["t-ned"]);
+    assert!(
+        html.contains("<option value=\"u-ned\" selected>Ned Stone</option>"),
+        "{html}"
+    );
+
+    // Alice's email matches u-alice's (in another case): "me" is u-alice.
+    let (status, html) = get(format!("/w/{A}/tasks?status=all&assignee=me")).await;
+    assert_eq!(status, 200);
+    assert_eq!(task_ids(&html), vec!["t-alice"]);
+
+    // Bob is no HighLevel user of his location: "me" is refused, saying why.
+    let (bob, _) = sign_in(&env, BOB).await;
+    let r = bob
+        .get(env.at(&format!("/w/{B}/tasks?assignee=me")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("needs a HighLevel user of this location"),
+        "{body}"
+    );
+    let html = bob
+        .get(env.at(&format!("/w/{B}/tasks")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("id=\"assigned-to-me\""));
+    // And he cannot read workspace A's board by any filter.
+    let r = bob
+        .get(env.at(&format!("/w/{A}/tasks?assignee=u-ned")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+async fn member_time_zone_is_set_and_refused_when_unknown(env: Env) {
+    seed_named_board(&env).await;
+    let (alice, page) = sign_in(&env, ALICE).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    let settings = env.at(&format!("/w/{A}/settings"));
+    let url = env.at(&format!("/w/{A}/settings/timezone"));
+    let html = alice
+        .get(&settings)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-testid=\"current-zone\">America/New_York<"),
+        "{html}"
+    );
+    assert!(html.contains("(the location's)"));
+    assert!(
+        html.contains("You are <strong>Alice Arbor</strong> in HighLevel"),
+        "{html}"
+    );
+    let alice_zone = || async {
+        env.store
+            .chat_user_by_email(ALICE)
+            .await
+            .unwrap()
+            .unwrap()
+            .timezone
+    };
+
+    let r = alice
+        .post(&url)
+        .form(&[("timezone", "Europe/Paris"), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-kind=\"notice\""), "{html}");
+    assert!(html.contains("Times are now shown in Europe/Paris."));
+    assert!(html.contains("data-testid=\"current-zone\">Europe/Paris<"));
+    assert!(html.contains("<option value=\"Europe/Paris\" selected>"));
+    assert_eq!(alice_zone().await.as_deref(), Some("Europe/Paris"));
+    let board = alice
+        .get(env.at(&format!("/w/{A}/tasks?status=all")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ned = task_row_html(&board, "t-ned");
+    assert!(ned.contains("Mon 9 Mar 2026, 22:00 CET"), "{ned}");
+    assert!(
+        !ned.contains("contact-time"),
+        "Dana has no zone of her own: {ned}"
+    );
+
+    // An unknown zone is refused with a clear message and changes nothing.
+    let r = alice
+        .post(&url)
+        .form(&[("timezone", "Mars/Olympus_Mons"), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-kind=\"error\""), "{html}");
+    assert!(
+        html.contains("is not a time zone Drive Chat knows"),
+        "{html}"
+    );
+    assert!(html.contains("Mars/Olympus_Mons"));
+    assert_eq!(alice_zone().await.as_deref(), Some("Europe/Paris"));
+
+    // Without the CSRF token: refused.
+    let r = alice
+        .post(&url)
+        .form(&[("timezone", "Asia/Tokyo")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(alice_zone().await.as_deref(), Some("Europe/Paris"));
+
+    // Another workspace's form: Bob is no member of A, so it does not exist for him.
+    let (bob, bob_page) = sign_in(&env, BOB).await;
+    let bob_csrf = field_value(&bob_page, "_csrf").unwrap();
+    let r = bob
+        .post(&url)
+        .form(&[("timezone", "Asia/Tokyo"), ("_csrf", &bob_csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        env.store
+            .chat_user_by_email(BOB)
+            .await
+            .unwrap()
+            .unwrap()
+            .timezone,
+        None
+    );
+
+    // Empty: back to the location's zone.
+    let r = alice
+        .post(&url)
+        .form(&[("timezone", ""), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("the location's time zone"));
+    assert_eq!(alice_zone().await, None);
+}
+
+async fn ids_and_utc_without_context_and_missing_scopes_named(env: Env) {
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    env.put(
+        assigned_task(A, "t1", "c1", "Call", MON_9_MARCH_21H_UTC, "u-ned"),
+        &[],
+    )
+    .await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    let board = alice
+        .get(env.at(&format!("/w/{A}/tasks?status=all")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = task_row_html(&board, "t1");
+    assert!(row.contains(">u-ned<"), "{row}");
+    assert!(row.contains("Mon 9 Mar 2026, 21:00 UTC"), "{row}");
+    assert!(board.contains("<option value=\"u-ned\">u-ned</option>"));
+    assert!(!board.contains("id=\"assigned-to-me\""));
+    let settings = env.at(&format!("/w/{A}/settings"));
+    let html = alice
+        .get(&settings)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("missing-scopes"));
+    assert!(html.contains("(no time zone is set for you or the location)"));
+    assert!(html.contains("No HighLevel user of this location has your email"));
+
+    // The sync engine could not read users: the settings page names the scope.
+    env.store
+        .set_context_missing_scopes(A, &["users.readonly".to_string()])
+        .await
+        .unwrap();
+    let html = alice
+        .get(&settings)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-testid=\"missing-scopes\""), "{html}");
+    assert!(html.contains("data-scope=\"users.readonly\""));
+    assert!(html.contains("Reconnect the location"));
+}
+
+async fn notes_carry_the_members_highlevel_user(env: Env) {
+    seed_contact(&env).await;
+    let (alice, page) = sign_in(&env, ALICE).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    let url = env.at(&format!("/w/{A}/contacts/c1/notes"));
+    let note = |body: &'static str| {
+        let alice = alice.clone();
+        let url = url.clone();
+        let csrf = csrf.clone();
+        async move {
+            let r = alice
+                .post(url)
+                .form(&[("body", body), ("_csrf", &csrf)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    // Before the location's users are known: no author.
+    note("first").await;
+    seed_users(&env, A).await;
+    note("second").await;
+    let cmds = env.store.commands(A, None, None, 10).await.unwrap();
+    let by_body = |b: &str| {
+        cmds.iter()
+            .find(|c| c.command["body"] == b)
+            .unwrap_or_else(|| panic!("the note {b:?} was queued"))
+            .command
+            .clone()
+    };
+    assert_eq!(
+        by_body("first"),
+        serde_json::json!({"contact_id": "c1", "body": "first"})
+    );
+    assert_eq!(
+        by_body("second"),
+        serde_json::json!({"contact_id": "c1", "body": "second", "user_id": "u-alice"})
+    );
+}
+
+async fn meetings_are_in_the_members_days(env: Env) {
+    seed_named_board(&env).await;
+    let mut late = appointment(
+        A,
+        "a1",
+        "c2",
+        "Evening call",
+        MON_9_MARCH_21H_UTC + 3 * 3_600_000,
+    );
+    late.assignee = Some("u-ned".into());
+    env.put(late, &[]).await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    let html = alice
+        .get(env.at(&format!("/w/{A}/meetings?from=2026-03-09")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // 00:00 UTC on the 10th is still the 9th in New York.
+    let day = html
+        .find("data-day=\"2026-03-09\"")
+        .unwrap_or_else(|| panic!("the 9th is a day of the page: {html}"));
+    assert!(html[day..].contains("data-appointment-id=\"a1\""));
+    assert!(html.contains("20:00 EDT"), "{html}");
+    assert!(html.contains("data-testid=\"zone\">America/New_York<"));
+    assert!(
+        html.contains("Ned Stone"),
+        "the meeting's owner by name: {html}"
+    );
+    let r = alice
+        .get(env.at(&format!("/w/{A}/meetings?from=9-3-2026")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 }

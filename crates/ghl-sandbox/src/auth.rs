@@ -131,9 +131,15 @@ impl Auth {
         location_id: &str,
         company_id: &str,
         scopes: Vec<String>,
+        user_id: &str,
     ) -> String {
         let code = new_token(&mut self.rng, "sbx-code-");
-        let user_id = new_id(&mut self.rng).to_string();
+        // A location without users (none is seeded so) still gets a user id in its tokens.
+        let user_id = if user_id.is_empty() {
+            new_id(&mut self.rng).to_string()
+        } else {
+            user_id.to_string()
+        };
         self.codes.insert(
             code.clone(),
             AuthCode {

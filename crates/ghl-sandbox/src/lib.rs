@@ -96,6 +96,10 @@ impl Drop for RunningSandbox {
 /// Seeds the data, loads (or creates) the signing keys, binds, and serves.
 pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     let signer = Signer::load_or_create(&config.key_dir)?;
+    if config.webhooks.legacy_signature {
+        // A bad RSA key file is reported now, not at the first webhook.
+        signer.load_rsa()?;
+    }
     let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -4,7 +4,7 @@
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -15,7 +15,7 @@ use crate::faults::FaultSettings;
 use crate::ratelimit::RateLimiter;
 use crate::seed::{seed_world, SeedSpec};
 use crate::time::{day_start, now_ms, Millis};
-use crate::webhooks::Signer;
+use crate::webhooks::{KeyError, Signer};
 use crate::world::{Event, World};
 
 const RECENT_EVENTS: usize = 2000;
@@ -34,6 +34,10 @@ pub struct Sandbox {
     /// Midnight UTC the seeded dates hang from.
     pub anchor: Millis,
     activity_rate: AtomicU64,
+    /// Webhooks also carry the legacy `x-wh-signature` (starts as `webhooks.legacy_signature`).
+    legacy_signature: AtomicBool,
+    /// Webhook bodies keep fields beyond their schema (starts as `webhooks.extras`).
+    webhook_extras: AtomicBool,
     events_tx: mpsc::UnboundedSender<Event>,
     recent: Mutex<VecDeque<Value>>,
     /// Webhook ids answered 2xx, oldest first (capped at [`DELIVERED_LOG`]).
@@ -63,6 +67,8 @@ impl Sandbox {
             webhook_url: RwLock::new(config.webhooks.url.clone()),
             anchor,
             activity_rate: AtomicU64::new(config.activity_rate.to_bits()),
+            legacy_signature: AtomicBool::new(config.webhooks.legacy_signature),
+            webhook_extras: AtomicBool::new(config.webhooks.extras),
             events_tx: tx,
             recent: Mutex::new(VecDeque::new()),
             delivered: Mutex::new(VecDeque::new()),
@@ -112,6 +118,29 @@ impl Sandbox {
     pub fn set_activity_rate(&self, rate: f64) {
         self.activity_rate
             .store(rate.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn legacy_signature(&self) -> bool {
+        self.legacy_signature.load(Ordering::Relaxed)
+    }
+
+    /// Turns the legacy `x-wh-signature` on or off for the webhooks built from now on. Turning
+    /// it on loads (or first generates) the RSA key, which can take a moment: call it off the
+    /// async threads.
+    pub fn set_legacy_signature(&self, on: bool) -> Result<(), KeyError> {
+        if on {
+            self.signer.load_rsa()?;
+        }
+        self.legacy_signature.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn webhook_extras(&self) -> bool {
+        self.webhook_extras.load(Ordering::Relaxed)
+    }
+
+    pub fn set_webhook_extras(&self, on: bool) {
+        self.webhook_extras.store(on, Ordering::Relaxed);
     }
 
     /// Keeps the last webhook bodies built, for `GET /_sandbox/events`.

@@ -100,6 +100,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/_sandbox/revoke", &["POST"]),
     ("/_sandbox/expire-tokens", &["POST"]),
     ("/_sandbox/webhook", &["POST"]),
+    ("/_sandbox/webhook-options", &["GET", "POST"]),
     ("/_sandbox/activity", &["POST"]),
     ("/_sandbox/limits", &["POST"]),
     ("/_sandbox/events", &["GET"]),
@@ -573,6 +574,7 @@ impl Fixture {
             &ids.loc,
             &ids.company,
             scopes.clone(),
+            &ids.user,
         );
         ids.code = code;
         let other = auth.issue_code(
@@ -581,6 +583,7 @@ impl Fixture {
             &ids.loc,
             &ids.company,
             scopes,
+            &ids.user,
         );
         let pair = auth
             .exchange_code(&app.app_id, &token_request(app, &other, "Location"), 3600)
@@ -649,6 +652,7 @@ impl Fixture {
                 &ids.loc,
                 &ids.company,
                 all.clone(),
+                &ids.user,
             );
             let pair = auth
                 .exchange_code(&app.app_id, &token_request(app, &code, user_type), ttl)

@@ -358,7 +358,12 @@ async fn authorization_code_gives_a_location_token_that_works() {
     assert_eq!(t["userType"], "Location");
     assert_eq!(t["locationId"], loc.as_str());
     assert_eq!(t["companyId"], company_id(&sb).as_str());
-    assert!(!s(&t["userId"]).is_empty());
+    // The installing user is the location's admin: a user `GET /users/` lists.
+    let admin = sb
+        .running
+        .sandbox
+        .read(|w| w.location(&loc).unwrap().users[0].to_string());
+    assert_eq!(s(&t["userId"]), admin, "{t}");
     assert!(t.get("approvedLocations").is_none(), "{t}");
     assert_search_works(&sb, &loc, s(&t["access_token"])).await;
     assert_eq!(counters(&sb).await["tokenExchanges"], 1);

@@ -850,6 +850,11 @@ async fn every_event_type_matches_highlevels_schema_example_and_signatures() {
         by_type["AppointmentUpdate"]["appointment"]["title"],
         "Rescheduled"
     );
+    let users: Vec<&Value> = this["users"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        &by_type["INSTALL"]["userId"], users[0],
+        "the installing user is the location's admin, one of its users"
+    );
     for k in ["INSTALL", "UNINSTALL"] {
         assert_eq!(by_type[k]["appId"], app.app_id.as_str(), "{k}");
         assert_eq!(
@@ -897,6 +902,90 @@ async fn extras_flag_adds_date_updated_to_contact_events() {
         &["timestamp", "webhookId"],
     );
     assert_eq!(extra, ["dateUpdated"], "{body}");
+}
+
+/// `POST /_sandbox/webhook-options` switches legacy signing and extras for the webhooks built
+/// from then on, `GET` reads them, a bad field is a 422, and a reset goes back to the config.
+#[tokio::test]
+async fn webhook_options_switch_legacy_signing_and_extras_at_runtime() {
+    let Env { sb, rx, loc, token } = env(|_| {}).await;
+    let keys = PublicKeys::fetch(&sb).await;
+    let options = |legacy: bool, extras: bool| json!({"legacySignature": legacy, "extras": extras});
+    assert_eq!(
+        sb.admin_get("/_sandbox/webhook-options").await,
+        options(false, false)
+    );
+    let cid = sb.some_contact(&loc);
+    let schema = schema_for("ContactUpdate");
+
+    // Legacy signing on: both signatures, both verify; no extras yet.
+    let set = sb
+        .admin(
+            "/_sandbox/webhook-options",
+            json!({"legacySignature": true}),
+        )
+        .await;
+    assert_eq!(set, options(true, false));
+    touch(&sb, &token, &cid, "Legacyville").await;
+    let got = rx.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert!(keys.ed25519_ok(&got[0].body, ghl_sig(&got[0])));
+    let wh = got[0]
+        .wh_signature
+        .as_deref()
+        .expect("x-wh-signature once switched on");
+    assert!(keys.rsa_ok(&got[0].body, wh), "x-wh-signature verifies");
+    let extra = extra_keys(&schema, &got[0].json(), "", &["timestamp", "webhookId"]);
+    assert!(extra.is_empty(), "{extra:?}");
+
+    // Legacy off, extras on: one signature, and `dateUpdated` beyond the schema.
+    let set = sb
+        .admin(
+            "/_sandbox/webhook-options",
+            json!({"legacySignature": false, "extras": true}),
+        )
+        .await;
+    assert_eq!(set, options(false, true));
+    let overview = sb.admin_get("/_sandbox/").await;
+    assert_eq!(overview["webhookLegacySignature"], false, "{overview}");
+    assert_eq!(overview["webhookExtras"], true, "{overview}");
+    touch(&sb, &token, &cid, "Extratown").await;
+    let got = rx.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert!(
+        got[1].wh_signature.is_none(),
+        "legacy signing was switched off"
+    );
+    assert!(keys.ed25519_ok(&got[1].body, ghl_sig(&got[1])));
+    let extra = extra_keys(&schema, &got[1].json(), "", &["timestamp", "webhookId"]);
+    assert_eq!(extra, ["dateUpdated"]);
+
+    // `{}` changes nothing; a wrong type or an unknown field is refused and changes nothing.
+    assert_eq!(
+        sb.admin("/_sandbox/webhook-options", json!({})).await,
+        options(false, true)
+    );
+    for bad in [json!({"legacySignature": "yes"}), json!({"extra": true})] {
+        let r = sb
+            .http
+            .post(sb.url("/_sandbox/webhook-options"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{bad}");
+    }
+    assert_eq!(
+        sb.admin_get("/_sandbox/webhook-options").await,
+        options(false, true)
+    );
+
+    sb.admin("/_sandbox/reset", json!({})).await;
+    assert_eq!(
+        sb.admin_get("/_sandbox/webhook-options").await,
+        options(false, false),
+        "a reset goes back to the config"
+    );
 }
 
 /// The validators are not vacuous: HighLevel's own examples pass their schemas (AppInstall

@@ -18,6 +18,7 @@
 
 pub mod chat;
 mod clock;
+pub mod context;
 mod db;
 mod error;
 mod ghl_tokens;
@@ -40,8 +41,10 @@ pub mod vault;
 use std::sync::Arc;
 
 pub use chat::{
-    ApiTokenOwner, Channel, ChatUser, Member, Membership, Message, NewMessage, Role, Workspace,
+    ApiTokenOwner, Channel, ChatUser, ContactBrief, Member, Membership, Message, NewMessage, Role,
+    Workspace,
 };
+pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
@@ -50,8 +53,8 @@ pub use mirror::{
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
 pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
-pub use refusals::RefusalCount;
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
+pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use upkeep::Upkeep;

@@ -6,12 +6,15 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use store::ChatUser;
 
+use crate::context::Seen;
 use crate::{secret, ApiError, Error, Shared};
 
 /// The member an API request acts as, and their workspace.
 pub(crate) struct ApiMember {
     pub(crate) user: ChatUser,
     pub(crate) loc: String,
+    /// The workspace location's users, fields and zone as this member sees them.
+    pub(crate) seen: Seen,
     /// The request's `Idempotency-Key`, if sent.
     pub(crate) idempotency_key: Option<String>,
 }
@@ -59,9 +62,11 @@ impl FromRequestParts<Shared> for ApiMember {
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let seen = Seen::load(&app.store, &owner.location_id, &user).await?;
         Ok(ApiMember {
             user,
             loc: owner.location_id,
+            seen,
             idempotency_key,
         })
     }

@@ -10,7 +10,7 @@ use super::types::*;
 use crate::actions::{self, Action, Requester};
 use crate::reads::{self, ContactFilter, FeedCursor};
 use crate::ui::board_query;
-use crate::{time, ApiError, Error, Shared};
+use crate::{time, zone, ApiError, Error, Shared};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
@@ -41,15 +41,31 @@ pub(crate) async fn workspace(State(app): State<Shared>, m: ApiMember) -> Answer
         .membership(m.user.id, &m.loc)
         .await?
         .ok_or(Error::NotFound("workspace"))?;
+    let seen = &m.seen;
     Ok(Json(WorkspaceOut {
         id: membership.workspace.location_id,
         name: membership.workspace.name,
         role: membership.role.as_str().into(),
+        timezone: seen.zone_name().into(),
+        timezone_source: zone_source(seen.zone_from).into(),
+        location_timezone: seen.location.timezone().map(str::to_string),
+        highlevel_user: seen.me.as_ref().map(HlUserOut::from),
+        missing_scopes: seen.location.missing_scopes.clone(),
         user: UserOut {
             id: m.user.id,
             email: m.user.email,
             name: m.user.display_name,
         },
+    }))
+}
+
+/// The location's HighLevel users: who `assigned_to` and a note's `user_id` name.
+#[utoipa::path(get, path = "/api/v1/users", tag = "workspace",
+    responses((status = 200, body = HlUserList), (status = 401, body = ErrorBody)))]
+pub(crate) async fn users(m: ApiMember) -> Answer<HlUserList> {
+    Ok(Json(HlUserList {
+        items: m.seen.location.users.iter().map(HlUserOut::from).collect(),
+        missing_scopes: m.seen.location.missing_scopes.clone(),
     }))
 }
 
@@ -75,7 +91,11 @@ pub(crate) async fn contacts(
     )
     .await?;
     Ok(Json(ContactList {
-        items: page.items.into_iter().map(ContactOut::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|c| ContactOut::new(c, &m.seen))
+            .collect(),
         next_cursor: page.next,
     }))
 }
@@ -91,13 +111,20 @@ pub(crate) async fn contact(
     Path(contact_id): Path<String>,
 ) -> Answer<ContactDetail> {
     let v = reads::contact(&app, &m.loc, &contact_id, time::now_ms()).await?;
+    let seen = &m.seen;
+    let tasks = |rows: Vec<_>| rows.into_iter().map(|t| TaskOut::new(t, seen)).collect();
+    let meetings = |ms: Vec<_>| {
+        ms.into_iter()
+            .map(|a| AppointmentOut::new(a, seen))
+            .collect()
+    };
     Ok(Json(ContactDetail {
-        contact: v.contact.into(),
-        open_tasks: v.open_tasks.into_iter().map(TaskOut::from).collect(),
-        done_tasks: v.done_tasks.into_iter().map(TaskOut::from).collect(),
-        notes: v.notes.into_iter().map(NoteOut::from).collect(),
-        upcoming_appointments: v.upcoming.into_iter().map(AppointmentOut::from).collect(),
-        past_appointments: v.past.into_iter().map(AppointmentOut::from).collect(),
+        contact: ContactOut::new(v.contact, seen),
+        open_tasks: tasks(v.open_tasks),
+        done_tasks: tasks(v.done_tasks),
+        notes: v.notes.into_iter().map(|n| NoteOut::new(n, seen)).collect(),
+        upcoming_appointments: meetings(v.upcoming),
+        past_appointments: meetings(v.past),
         commands: v.commands.into_iter().map(CommandOut::from).collect(),
     }))
 }
@@ -111,11 +138,15 @@ pub(crate) async fn tasks(
     m: ApiMember,
     Params(p): Params<TasksParams>,
 ) -> Answer<TaskList> {
-    let filter =
-        board_query(p.due, p.assignee, p.status, p.sort, p.cursor).filter(limit(p.limit))?;
+    let filter = board_query(p.due, p.assignee, p.status, p.sort, p.cursor)
+        .filter_as(limit(p.limit), &m.seen)?;
     let page = reads::board(&app, &m.loc, &filter, time::now_ms()).await?;
     Ok(Json(TaskList {
-        items: page.items.into_iter().map(TaskOut::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|t| TaskOut::new(t, &m.seen))
+            .collect(),
         next_cursor: page.next,
     }))
 }
@@ -131,19 +162,26 @@ pub(crate) async fn appointments(
     m: ApiMember,
     Params(p): Params<AppointmentsParams>,
 ) -> Answer<AppointmentList> {
+    // Days are the member's: they start at midnight in their zone, and one across a DST
+    // change is 23 or 25 hours long.
+    let tz = m.seen.zone;
     let from = match p.from.as_deref().filter(|s| !s.is_empty()) {
-        Some(d) => time::parse_day(d)
+        Some(d) => zone::parse_day(d, tz)
             .ok_or_else(|| Error::BadRequest(format!("from must be YYYY-MM-DD, not {d:?}")))?,
-        None => time::day_start(time::now_ms()),
+        None => zone::day_start(time::now_ms(), tz),
     };
     let days = p.days.unwrap_or(7);
     if !(1..=31).contains(&days) {
         return Err(Error::BadRequest("days must be between 1 and 31".into()).into());
     }
-    let before = from + i64::from(days) * time::DAY_MS;
+    let before = zone::days_later(from, tz, days);
     let page = reads::meetings(&app, &m.loc, from, before, p.cursor, limit(p.limit)).await?;
     Ok(Json(AppointmentList {
-        items: page.items.into_iter().map(AppointmentOut::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|a| AppointmentOut::new(a, &m.seen))
+            .collect(),
         next_cursor: page.next,
     }))
 }

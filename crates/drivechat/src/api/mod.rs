@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/workspace", get(handlers::workspace))
+        .route("/api/v1/users", get(handlers::users))
         .route("/api/v1/contacts", get(handlers::contacts))
         .route("/api/v1/contacts/{contact_id}", get(handlers::contact))
         .route(
@@ -72,10 +73,14 @@ async fn not_found() -> ApiError {
             answer 202 with a command that is `pending` until HighLevel confirms it (`done`) or \
             refuses it (`failed`, with `error`); poll `/api/v1/commands/{command_id}`. Send an \
             `Idempotency-Key` header to make a retried request act once. Lists page with \
-            `cursor` (the previous page's `next_cursor`)."
+            `cursor` (the previous page's `next_cursor`). Times are RFC 3339 in UTC; day \
+            filters use your time zone (`/api/v1/workspace`). HighLevel user ids come with \
+            their names (`*_name`, the id itself when the user is not known) and contacts \
+            with their custom fields labelled and typed."
     ),
     paths(
         handlers::workspace,
+        handlers::users,
         handlers::contacts,
         handlers::contact,
         handlers::tasks,

@@ -1,11 +1,15 @@
 //! The API's JSON shapes, documented in the OpenAPI schema, and how records become them.
-//! Times are RFC 3339 in UTC.
+//! Times are RFC 3339 in UTC (`format: date-time`). HighLevel user ids come with the user's
+//! name beside them (`*_name`), which is the id itself when the user is not known (the
+//! location's token lacks `users.readonly`, or the user is new since the last refresh).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{Change, Command, Message, Record};
+use store::{Change, Command, HlUser, Message, Record};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::context::{Seen, ZoneFrom};
+use crate::fields::{self, ChannelDnd, CustomFieldView, Dnd};
 use crate::reads::{Item, Meeting, TaskRow};
 use crate::time;
 
@@ -23,6 +27,19 @@ pub(crate) struct WorkspaceOut {
     /// Your role here: admin or member.
     pub(crate) role: String,
     pub(crate) user: UserOut,
+    /// The time zone you read times in (an IANA name): your own setting, else the location's,
+    /// else UTC. `day` filters (`due=today`, appointments' `from`) use it.
+    pub(crate) timezone: String,
+    /// Where `timezone` came from: member (your setting), location, or default (UTC).
+    pub(crate) timezone_source: String,
+    /// The location's time zone in HighLevel, when known.
+    pub(crate) location_timezone: Option<String>,
+    /// The HighLevel user of this location whose email is yours, if any: the assignee that
+    /// `assignee=me` means, and the author of notes you add.
+    pub(crate) highlevel_user: Option<HlUserOut>,
+    /// HighLevel scopes the location's token lacks, so names, field labels or its time zone
+    /// cannot be read; reconnect the location granting them.
+    pub(crate) missing_scopes: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -30,6 +47,41 @@ pub(crate) struct UserOut {
     pub(crate) id: i64,
     pub(crate) email: String,
     pub(crate) name: String,
+}
+
+/// A HighLevel user of the location (what `assigned_to` and a note's `user_id` name).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HlUserOut {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) email: Option<String>,
+}
+
+impl From<&HlUser> for HlUserOut {
+    fn from(u: &HlUser) -> HlUserOut {
+        HlUserOut {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HlUserList {
+    /// By name.
+    pub(crate) items: Vec<HlUserOut>,
+    /// HighLevel scopes the location's token lacks; without `users.readonly` this list is
+    /// empty and ids are shown as they are.
+    pub(crate) missing_scopes: Vec<String>,
+}
+
+pub(crate) fn zone_source(from: ZoneFrom) -> &'static str {
+    match from {
+        ZoneFrom::Member => "member",
+        ZoneFrom::Location => "location",
+        ZoneFrom::Default => "default",
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -40,8 +92,19 @@ pub(crate) struct ContactOut {
     pub(crate) phone: Option<String>,
     pub(crate) company: Option<String>,
     pub(crate) tags: Vec<String>,
+    /// A HighLevel user id.
     pub(crate) assigned_to: Option<String>,
+    /// That user's name (the id when the user is not known).
+    pub(crate) assigned_to_name: Option<String>,
+    /// The contact's own time zone (an IANA name), as HighLevel has it.
+    pub(crate) timezone: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) added_at: Option<String>,
+    /// The contact's custom fields that hold a value, labelled and typed: fields with a known
+    /// definition first, in the location's order.
+    pub(crate) custom_fields: Vec<CustomFieldOut>,
+    /// Do not disturb.
+    pub(crate) dnd: DndOut,
     /// The contact as HighLevel returned it.
     #[schema(value_type = Object)]
     pub(crate) data: Value,
@@ -51,18 +114,106 @@ fn s(data: &Value, key: &str) -> Option<String> {
     data.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-impl From<Record> for ContactOut {
-    fn from(r: Record) -> ContactOut {
+impl ContactOut {
+    pub(crate) fn new(r: Record, seen: &Seen) -> ContactOut {
         ContactOut {
             email: s(&r.data, "email"),
             phone: s(&r.data, "phone"),
             company: s(&r.data, "companyName"),
+            timezone: s(&r.data, "timezone").filter(|z| !z.trim().is_empty()),
             added_at: r.added_ms.map(time::rfc3339),
+            custom_fields: fields::custom_fields(&seen.location, &r.data)
+                .into_iter()
+                .map(CustomFieldOut::from)
+                .collect(),
+            dnd: fields::dnd(&r.data).into(),
+            assigned_to_name: seen.user_label(r.assignee.as_deref()),
             id: r.record_id,
             name: r.title,
             tags: r.tags,
             assigned_to: r.assignee,
             data: r.data,
+        }
+    }
+}
+
+/// One custom field of a contact.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CustomFieldOut {
+    /// The custom field's id.
+    pub(crate) id: String,
+    /// The field's name in HighLevel, or its id when the definition is not known (the
+    /// location's token lacks `locations/customFields.readonly`, or the field is new).
+    pub(crate) name: String,
+    /// e.g. `contact.renewal_date`.
+    pub(crate) field_key: Option<String>,
+    /// HighLevel's dataType (TEXT, NUMERICAL, MONETORY, DATE, SINGLE_OPTIONS,
+    /// MULTIPLE_OPTIONS, CHECKBOX, ...); absent when the definition is not known.
+    pub(crate) data_type: Option<String>,
+    /// How `value` is typed: text (a string), number (a number), date (a `YYYY-MM-DD`
+    /// string), list (an array of strings: checkboxes, multiple options, files), or raw (the
+    /// value as HighLevel sent it: unknown definition, or a value that does not fit its type).
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    /// The value, typed as `type` says.
+    #[schema(value_type = Value)]
+    pub(crate) value: Value,
+    /// The value as Drive Chat's pages show it.
+    pub(crate) display: String,
+}
+
+impl From<CustomFieldView> for CustomFieldOut {
+    fn from(f: CustomFieldView) -> CustomFieldOut {
+        CustomFieldOut {
+            kind: f.value.kind().into(),
+            value: f.value.to_json(),
+            display: f.display(),
+            id: f.id,
+            name: f.label,
+            field_key: f.field_key,
+            data_type: f.data_type,
+        }
+    }
+}
+
+/// The contact's do-not-disturb settings.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DndOut {
+    /// Do not disturb on every channel (HighLevel's `dnd`).
+    pub(crate) all: bool,
+    /// Per channel, as HighLevel's `dndSettings` has them.
+    pub(crate) channels: Vec<DndChannelOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DndChannelOut {
+    /// Call, Email, SMS, WhatsApp, GMB or FB.
+    pub(crate) channel: String,
+    /// active, inactive or permanent.
+    pub(crate) status: String,
+    /// Whether the channel must not be used (status active or permanent).
+    pub(crate) blocked: bool,
+    pub(crate) message: Option<String>,
+    pub(crate) code: Option<String>,
+}
+
+impl From<Dnd> for DndOut {
+    fn from(d: Dnd) -> DndOut {
+        DndOut {
+            all: d.all,
+            channels: d.channels.into_iter().map(DndChannelOut::from).collect(),
+        }
+    }
+}
+
+impl From<ChannelDnd> for DndChannelOut {
+    fn from(c: ChannelDnd) -> DndChannelOut {
+        DndChannelOut {
+            blocked: c.blocked(),
+            channel: c.channel,
+            status: c.status,
+            message: c.message,
+            code: c.code,
         }
     }
 }
@@ -83,15 +234,20 @@ pub(crate) struct TaskOut {
     pub(crate) body: Option<String>,
     /// open or done
     pub(crate) status: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) due_at: Option<String>,
+    /// A HighLevel user id.
     pub(crate) assigned_to: Option<String>,
+    /// That user's name (the id when the user is not known).
+    pub(crate) assigned_to_name: Option<String>,
     /// The newest command on this task, while it is pending or after it failed.
     pub(crate) command: Option<CommandOut>,
 }
 
-impl From<TaskRow> for TaskOut {
-    fn from(t: TaskRow) -> TaskOut {
+impl TaskOut {
+    pub(crate) fn new(t: TaskRow, seen: &Seen) -> TaskOut {
         TaskOut {
+            assigned_to_name: seen.user_label(t.task.assignee.as_deref()),
             id: t.task.record_id,
             contact_id: t.task.contact_id,
             contact_name: t.contact_name,
@@ -116,12 +272,20 @@ pub(crate) struct NoteOut {
     pub(crate) id: String,
     pub(crate) contact_id: Option<String>,
     pub(crate) body: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) added_at: Option<String>,
+    /// The HighLevel user who wrote it (HighLevel's `userId`), when it says.
+    pub(crate) user_id: Option<String>,
+    /// That user's name (the id when the user is not known).
+    pub(crate) author: Option<String>,
 }
 
-impl From<Record> for NoteOut {
-    fn from(r: Record) -> NoteOut {
+impl NoteOut {
+    pub(crate) fn new(r: Record, seen: &Seen) -> NoteOut {
+        let user_id = s(&r.data, "userId").filter(|u| !u.trim().is_empty());
         NoteOut {
+            author: seen.user_label(user_id.as_deref()),
+            user_id,
             id: r.record_id,
             contact_id: r.contact_id,
             body: r.body,
@@ -138,18 +302,24 @@ pub(crate) struct AppointmentOut {
     pub(crate) title: Option<String>,
     /// HighLevel's appointmentStatus (confirmed, cancelled, showed, ...).
     pub(crate) status: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) start_at: Option<String>,
+    /// A HighLevel user id.
     pub(crate) assigned_to: Option<String>,
+    /// That user's name (the id when the user is not known).
+    pub(crate) assigned_to_name: Option<String>,
     /// The appointment's own notes.
     pub(crate) notes: Vec<NoteOut>,
     /// The contact's notes from within three days of the start.
     pub(crate) contact_notes: Vec<NoteOut>,
 }
 
-impl From<Meeting> for AppointmentOut {
-    fn from(m: Meeting) -> AppointmentOut {
+impl AppointmentOut {
+    pub(crate) fn new(m: Meeting, seen: &Seen) -> AppointmentOut {
         let a = m.appointment;
+        let note = |n| NoteOut::new(n, seen);
         AppointmentOut {
+            assigned_to_name: seen.user_label(a.assignee.as_deref()),
             id: a.record_id,
             contact_id: a.contact_id,
             contact_name: m.contact_name,
@@ -157,8 +327,8 @@ impl From<Meeting> for AppointmentOut {
             status: a.status,
             start_at: a.due_ms.map(time::rfc3339),
             assigned_to: a.assignee,
-            notes: m.notes.into_iter().map(NoteOut::from).collect(),
-            contact_notes: m.contact_notes.into_iter().map(NoteOut::from).collect(),
+            notes: m.notes.into_iter().map(note).collect(),
+            contact_notes: m.contact_notes.into_iter().map(note).collect(),
         }
     }
 }
@@ -195,7 +365,9 @@ pub(crate) struct CommandOut {
     /// Why HighLevel refused, when failed.
     pub(crate) error: Option<String>,
     pub(crate) requested_by: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
+    #[schema(format = DateTime)]
     pub(crate) updated_at: String,
 }
 
@@ -224,6 +396,7 @@ pub(crate) struct MessageOut {
     pub(crate) contact_id: Option<String>,
     pub(crate) author: String,
     pub(crate) body: String,
+    #[schema(format = DateTime)]
     pub(crate) at: String,
 }
 
@@ -255,6 +428,7 @@ pub(crate) struct ChangeOut {
     /// The change in plain words.
     pub(crate) summary: String,
     pub(crate) actor: Option<String>,
+    #[schema(format = DateTime)]
     pub(crate) at: String,
 }
 
@@ -308,7 +482,7 @@ pub(crate) struct ContactsParams {
     /// Text in the name, email, phone or company.
     pub(crate) q: Option<String>,
     pub(crate) tag: Option<String>,
-    /// A HighLevel user id.
+    /// A HighLevel user id (see `/api/v1/users`).
     pub(crate) assignee: Option<String>,
     pub(crate) cursor: Option<String>,
     /// 1 to 200, default 50.
@@ -318,8 +492,11 @@ pub(crate) struct ContactsParams {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct TasksParams {
-    /// overdue (open and due before today, UTC), today, or week (today and the next six days).
+    /// overdue (open and due before today), today, or week (today and the next six days);
+    /// days are those of your time zone (`timezone` in `/api/v1/workspace`).
     pub(crate) due: Option<String>,
+    /// A HighLevel user id (see `/api/v1/users`), or `me`: the HighLevel user whose email is
+    /// yours (400 when there is none).
     pub(crate) assignee: Option<String>,
     /// open (default), done or all.
     pub(crate) status: Option<String>,
@@ -332,7 +509,8 @@ pub(crate) struct TasksParams {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AppointmentsParams {
-    /// First day, YYYY-MM-DD (UTC); default today.
+    /// First day, YYYY-MM-DD, starting at midnight in your time zone (`timezone` in
+    /// `/api/v1/workspace`); default today.
     pub(crate) from: Option<String>,
     /// Days from `from`, 1 to 31; default 7.
     pub(crate) days: Option<u32>,
@@ -352,10 +530,11 @@ pub(crate) struct FeedParams {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateTaskIn {
     pub(crate) title: String,
-    /// RFC 3339, e.g. 2026-03-10T17:00:00Z
+    /// RFC 3339 with its offset, e.g. 2026-03-10T17:00:00Z or 2026-03-10T13:00:00-04:00
+    #[schema(format = DateTime)]
     pub(crate) due_date: String,
     pub(crate) body: Option<String>,
-    /// A HighLevel user id.
+    /// A HighLevel user id (see `/api/v1/users`).
     pub(crate) assigned_to: Option<String>,
 }
 

@@ -15,9 +15,13 @@ use super::flash::Flash;
 use super::layout::{self, Nav};
 use super::{live_region, self_url};
 use crate::actions::Action;
+use crate::context::Seen;
 use crate::reads::{self, BoardFilter, BoardSort, Due, StatusFilter};
 use crate::session::{Ctx, Posted, SignedIn};
 use crate::{time, Error, Shared};
+
+/// The `assignee` value that means the member asking.
+pub(crate) const ME: &str = "me";
 
 /// The board's query parameters, as the page and the API take them.
 pub(crate) fn board_query(
@@ -46,9 +50,28 @@ pub(crate) struct BoardQuery {
 }
 
 impl BoardQuery {
-    /// The filter asked for; unknown values are refused rather than silently ignored, so a
-    /// mistyped link does not show a different list than it claims.
-    pub(crate) fn filter(&self, limit: u32) -> Result<BoardFilter, Error> {
+    /// The filter asked for, as member `seen` means it: days are theirs, and `assignee=me`
+    /// is their HighLevel user. Unknown values are refused rather than silently ignored, so
+    /// a mistyped link does not show a different list than it claims.
+    pub(crate) fn filter_as(&self, limit: u32, seen: &Seen) -> Result<BoardFilter, Error> {
+        let mut filter = self.parsed(limit)?;
+        filter.zone = seen.zone;
+        if filter.assignee.as_deref() == Some(ME) {
+            let me = seen.me_id().ok_or_else(|| {
+                Error::BadRequest(
+                    "\"assigned to me\" needs a HighLevel user of this location with your \
+                     email address, and there is none (or the location's users could not be \
+                     read); pick a person instead"
+                        .into(),
+                )
+            })?;
+            filter.assignee = Some(me.to_string());
+        }
+        Ok(filter)
+    }
+
+    /// The values asked for, checked, before they are read as a member means them.
+    fn parsed(&self, limit: u32) -> Result<BoardFilter, Error> {
         let pick = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -80,6 +103,7 @@ impl BoardQuery {
             sort,
             after: pick(&self.after),
             limit,
+            zone: chrono_tz::Tz::UTC,
         })
     }
 }
@@ -94,7 +118,7 @@ pub(crate) async fn page(
 ) -> Result<Html<String>, Error> {
     let ctx = who.enter(&app, &ws).await?;
     let now = time::now_ms();
-    let filter = bq.filter(app.config.page_size)?;
+    let filter = bq.filter_as(app.config.page_size, &ctx.seen)?;
     let page = reads::board(&app, ctx.loc(), &filter, now).await?;
     let total = app
         .store
@@ -105,7 +129,9 @@ pub(crate) async fn page(
     } else {
         total.to_string()
     };
-    let assignees = app.store.assignees(ctx.loc(), RecordKind::Task).await?;
+    let assignees = ctx
+        .seen
+        .assignee_choices(&app.store.assignees(ctx.loc(), RecordKind::Task).await?);
     let here = self_url(&uri);
     let path = format!("{}/tasks", ctx.base());
     let due = bq.due.clone().unwrap_or_default();
@@ -163,6 +189,9 @@ pub(crate) async fn page(
     let content = html! {
         div.page-head {
             div { h1 { "Tasks" } p.count #task-count { (total) " tasks" } }
+            @if ctx.seen.me.is_some() {
+                a.btn.ghost #assigned-to-me href=(format!("{path}?assignee={ME}")) { "Assigned to me" }
+            }
         }
         form.filters #board-filters method="get" action=(path) {
             div.field {
@@ -183,10 +212,17 @@ pub(crate) async fn page(
                 }
             }
             div.field {
-                label for="board-assignee" { "Assignee" }
+                label for="board-assignee" { "Assigned to" }
                 select #board-assignee name="assignee" {
                     option value="" { "Anyone" }
-                    @for a in &assignees { option value=(a) selected[*a == assignee] { (a) } }
+                    @if let Some(me) = &ctx.seen.me {
+                        option value=(ME) selected[assignee == ME] data-testid="assigned-to-me" {
+                            "Me (" (me.name) ")"
+                        }
+                    }
+                    @for (id, name) in &assignees {
+                        option value=(id) selected[*id == assignee] { (name) }
+                    }
                 }
             }
             input type="hidden" name="sort" value=(sort.as_str());

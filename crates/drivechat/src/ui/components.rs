@@ -1,11 +1,13 @@
 //! Pieces shared by several pages: feed entries, task rows, command badges, form fields.
 
+use chrono_tz::Tz;
 use maud::{html, Markup};
 use store::{Change, Command, CommandState, Message, Record, RecordKind};
 
+use crate::context::Seen;
 use crate::reads::{Item, TaskRow};
 use crate::session::{Ctx, CSRF_FIELD};
-use crate::{secret, time};
+use crate::{secret, time, zone};
 
 /// The CSRF field every form carries.
 pub(crate) fn csrf(ctx: &Ctx) -> Markup {
@@ -35,7 +37,7 @@ fn kind_icon(kind: RecordKind) -> &'static str {
 }
 
 /// A HighLevel change as a feed entry.
-pub(crate) fn change_item(loc: &str, c: &Change, now: i64) -> Markup {
+pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Markup {
     html! {
         li.entry.change #(format!("c{}", c.id)) data-change-id=(c.id) data-kind=(c.kind.as_str())
             data-action=(c.action) {
@@ -49,7 +51,7 @@ pub(crate) fn change_item(loc: &str, c: &Change, now: i64) -> Markup {
                     }
                 }
                 div.meta {
-                    time datetime=(time::rfc3339(c.at_ms)) title=(time::date_time(c.at_ms)) {
+                    time datetime=(time::rfc3339(c.at_ms)) title=(seen.when(c.at_ms)) {
                         (time::relative(c.at_ms, now))
                     }
                     @if let Some(actor) = &c.actor { " · " (actor) }
@@ -69,7 +71,7 @@ fn origin_label(origin: &str) -> &str {
 }
 
 /// A person's message as a feed entry.
-pub(crate) fn message_item(m: &Message, now: i64) -> Markup {
+pub(crate) fn message_item(seen: &Seen, m: &Message, now: i64) -> Markup {
     html! {
         li.entry.message #(format!("m{}", m.id)) data-message-id=(m.id) {
             span.avatar aria-hidden="true" { (initials(&m.author_name)) }
@@ -77,7 +79,7 @@ pub(crate) fn message_item(m: &Message, now: i64) -> Markup {
                 div.meta {
                     strong.author { (m.author_name) }
                     " · "
-                    time datetime=(time::rfc3339(m.at_ms)) title=(time::date_time(m.at_ms)) {
+                    time datetime=(time::rfc3339(m.at_ms)) title=(seen.when(m.at_ms)) {
                         (time::relative(m.at_ms, now))
                     }
                 }
@@ -87,10 +89,10 @@ pub(crate) fn message_item(m: &Message, now: i64) -> Markup {
     }
 }
 
-pub(crate) fn item(loc: &str, i: &Item, now: i64) -> Markup {
+pub(crate) fn item(seen: &Seen, loc: &str, i: &Item, now: i64) -> Markup {
     match i {
-        Item::Change(c) => change_item(loc, c, now),
-        Item::Message(m) => message_item(m, now),
+        Item::Change(c) => change_item(seen, loc, c, now),
+        Item::Message(m) => message_item(seen, m, now),
     }
 }
 
@@ -173,7 +175,10 @@ pub(crate) fn task_row(
     let t = &row.task;
     let loc = ctx.loc();
     let done = t.status.as_deref() == Some("done");
-    let overdue = !done && t.due_ms.is_some_and(|d| d < time::day_start(now));
+    let seen = &ctx.seen;
+    let overdue = !done
+        && t.due_ms
+            .is_some_and(|d| d < zone::day_start(now, seen.zone));
     let pending = row
         .command
         .as_ref()
@@ -198,11 +203,13 @@ pub(crate) fn task_row(
             }
             td.task-due {
                 @if let Some(d) = t.due_ms {
-                    time datetime=(time::rfc3339(d)) title=(time::date_time(d)) { (time::day(d)) }
+                    (moment(seen, d, row.contact_zone))
                     @if overdue { " " span.tag.warn { "overdue" } }
                 } @else { span.muted { "no date" } }
             }
-            td.task-assignee { (t.assignee.as_deref().unwrap_or("—")) }
+            td.task-assignee data-assignee-id=[t.assignee.as_deref()] {
+                (seen.user_label(t.assignee.as_deref()).unwrap_or_else(|| "—".into()))
+            }
             td.task-action {
                 @if let Some(c) = &row.command { (command_badge(loc, c)) " " }
                 @if !pending {
@@ -215,6 +222,20 @@ pub(crate) fn task_row(
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// An instant in the member's zone, with the contact's local time beside it when their zone
+/// shows it differently.
+pub(crate) fn moment(seen: &Seen, ms: i64, contact_zone: Option<Tz>) -> Markup {
+    let theirs = seen.contact_when(ms, contact_zone);
+    html! {
+        time datetime=(time::rfc3339(ms)) { (seen.when(ms)) }
+        @if let Some(t) = theirs {
+            " " span.contact-time data-testid="contact-time" title="The contact's local time" {
+                "(" (t) " for them)"
             }
         }
     }

@@ -1,9 +1,16 @@
-//! The contacts list (search, tag, assignee, pages) and the contact page: profile, tags,
-//! tasks, notes, meetings with their notes, the thread, and a form for each action.
+//! The contacts list (search, tag, assignee, pages) and the contact page: profile with custom
+//! fields and do-not-disturb, tags, tasks, notes, meetings with their notes, the thread, and a
+//! form for each action.
+//!
+//! HighLevel user ids (assignees, note authors) show as names from the location's context,
+//! falling back to the id. Times show in the member's zone, with the contact's own local time
+//! beside them when it reads differently; the task form reads its date and time in the
+//! member's zone.
 
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{Html, Response};
+use chrono_tz::Tz;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,9 +21,11 @@ use super::flash::{self, Flash};
 use super::layout::{self, Nav};
 use super::{back_to, live_region, self_url};
 use crate::actions::{self, Action, Requester};
+use crate::context::Seen;
+use crate::fields::{self, FieldValue};
 use crate::reads::{self, ContactFilter, FeedCursor, Meeting};
 use crate::session::{Ctx, Posted, SignedIn};
-use crate::{time, Error, Shared};
+use crate::{time, zone, Error, Shared};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
@@ -55,7 +64,9 @@ pub(crate) async fn list(
         })
         .await?;
     let tags = app.store.tag_counts(loc).await?;
-    let assignees = app.store.assignees(loc, RecordKind::Contact).await?;
+    let assignees = ctx
+        .seen
+        .assignee_choices(&app.store.assignees(loc, RecordKind::Contact).await?);
     let q = lq.q.clone().unwrap_or_default();
     let tag = lq.tag.clone().unwrap_or_default();
     let assignee = lq.assignee.clone().unwrap_or_default();
@@ -82,8 +93,8 @@ pub(crate) async fn list(
                 label for="contact-assignee" { "Assigned to" }
                 select #contact-assignee name="assignee" {
                     option value="" { "Anyone" }
-                    @for a in &assignees {
-                        option value=(a) selected[*a == assignee] { (a) }
+                    @for (id, label) in &assignees {
+                        option value=(id) selected[*id == assignee] { (label) }
                     }
                 }
             }
@@ -91,7 +102,7 @@ pub(crate) async fn list(
         }
         div.panel.table-wrap {
             table #contacts {
-                thead { tr { th { "Name" } th { "Email" } th { "Phone" } th { "Company" } th { "Tags" } } }
+                thead { tr { th { "Name" } th { "Email" } th { "Phone" } th { "Company" } th { "Assigned to" } th { "Tags" } } }
                 tbody {
                     @for c in &page.items {
                         tr data-contact-id=(c.record_id) {
@@ -99,11 +110,12 @@ pub(crate) async fn list(
                             td { (field(&c.data, "email")) }
                             td { (field(&c.data, "phone")) }
                             td { (field(&c.data, "companyName")) }
+                            td.contact-assignee { (ctx.seen.user_label(c.assignee.as_deref()).unwrap_or_default()) }
                             td { div.tags { @for t in &c.tags { span.tag { (t) } } } }
                         }
                     }
                     @if page.items.is_empty() {
-                        tr { td.empty colspan="5" { "No contacts match." } }
+                        tr { td.empty colspan="6" { "No contacts match." } }
                     }
                 }
             }
@@ -128,7 +140,8 @@ fn field(data: &Value, key: &str) -> String {
     }
 }
 
-/// The profile fields shown, in order, with their labels.
+/// The profile fields shown as HighLevel sent them, in order, with their labels (assignee,
+/// birthday, time zone and do-not-disturb are shown on their own below).
 const PROFILE: &[(&str, &str)] = &[
     ("email", "Email"),
     ("phone", "Phone"),
@@ -139,12 +152,81 @@ const PROFILE: &[(&str, &str)] = &[
     ("state", "State"),
     ("postalCode", "Postal code"),
     ("country", "Country"),
-    ("timezone", "Time zone"),
     ("source", "Source"),
     ("type", "Type"),
-    ("assignedTo", "Assigned to"),
-    ("dateOfBirth", "Birthday"),
 ];
+
+/// The HighLevel scope that reads custom field definitions.
+const FIELDS_SCOPE: &str = "locations/customFields.readonly";
+
+/// The contact's custom fields, labelled and typed.
+fn custom_fields_panel(seen: &Seen, data: &Value) -> Markup {
+    let fields = fields::custom_fields(&seen.location, data);
+    // Fields shown by id because the token may not read their definitions: say how to fix it.
+    let scope_missing = fields.iter().any(|f| f.data_type.is_none())
+        && seen
+            .location
+            .missing_scopes
+            .iter()
+            .any(|s| s == FIELDS_SCOPE);
+    html! {
+        div.panel #custom-fields data-testid="custom-fields" {
+            h2 { "Custom fields" }
+            @if scope_missing {
+                p.muted data-testid="fields-scope-missing" {
+                    "Field names are not available: the location's connection lacks "
+                    code { (FIELDS_SCOPE) } ". Reconnect it granting that scope."
+                }
+            }
+            @if fields.is_empty() {
+                p.empty { "No custom fields set." }
+            } @else {
+                dl {
+                    @for f in &fields {
+                        dt data-field-id=(f.id) title=[f.field_key.as_deref()] { (f.label) }
+                        dd data-field-id=(f.id) data-field-type=(f.value.kind()) {
+                            @match &f.value {
+                                FieldValue::List(items) => {
+                                    ul.values { @for i in items { li { (i) } } }
+                                }
+                                FieldValue::Date(d) => {
+                                    time datetime=(d.format("%Y-%m-%d").to_string()) { (f.display()) }
+                                }
+                                _ => { (f.display()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Do not disturb: on every channel, or per channel as HighLevel keeps it.
+fn dnd_block(data: &Value) -> Markup {
+    let dnd = fields::dnd(data);
+    html! {
+        dt { "Do not disturb" }
+        dd #contact-dnd data-testid="dnd" data-dnd=(if dnd.all { "all" } else if dnd.any() { "some" } else { "off" }) {
+            @if dnd.all {
+                strong.tag.warn { "All channels" }
+            } @else if !dnd.any() {
+                "Off"
+            }
+            @if !dnd.channels.is_empty() {
+                ul.dnd-channels {
+                    @for c in &dnd.channels {
+                        li data-channel=(c.channel) data-status=(c.status) {
+                            (c.label()) ": "
+                            @if c.blocked() { strong { (c.status) } } @else { (c.status) }
+                            @if let Some(m) = &c.message { " — " (m) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 pub(crate) async fn page(
     State(app): State<Shared>,
@@ -154,6 +236,7 @@ pub(crate) async fn page(
     flash: Flash,
 ) -> Result<Html<String>, Error> {
     let ctx = who.enter(&app, &ws).await?;
+    let seen = &ctx.seen;
     let now = time::now_ms();
     let view = reads::contact(&app, ctx.loc(), &contact_id, now).await?;
     let thread = reads::feed(
@@ -164,7 +247,7 @@ pub(crate) async fn page(
         50,
     )
     .await?;
-    let assignees = app.store.assignees(ctx.loc(), RecordKind::Task).await?;
+    let assignees = seen.assignee_choices(&app.store.assignees(ctx.loc(), RecordKind::Task).await?);
     let here = self_url(&uri);
     let c = &view.contact;
     let cid = c.record_id.as_str();
@@ -176,6 +259,11 @@ pub(crate) async fn page(
         .take(2)
         .collect();
     let back = format!("{}/contacts/{cid}", ctx.base());
+    // The form's defaults, in the member's zone: tomorrow, and the member when they are one
+    // of the location's HighLevel users.
+    let tomorrow = zone::iso_day(zone::days_later(now, seen.zone, 1), seen.zone);
+    let me = seen.me_id();
+    let contact_zone = Seen::contact_zone(&c.data);
 
     let tasks = html! {
         div.panel {
@@ -186,8 +274,12 @@ pub(crate) async fn page(
                     @for cmd in view.commands.iter().filter(|c| c.kind == "create_task" && c.state != store::CommandState::Done) {
                         tr.task.new data-command-id=(cmd.id) {
                             td.task-title { span.title { (cmd.command.get("title").and_then(Value::as_str).unwrap_or("")) } }
-                            td.task-due { (cmd.command.get("due_date").and_then(Value::as_str).and_then(time::parse_rfc3339).map(time::day).unwrap_or_default()) }
-                            td.task-assignee { (cmd.command.get("assigned_to").and_then(Value::as_str).unwrap_or("—")) }
+                            td.task-due {
+                                @if let Some(d) = cmd.command.get("due_date").and_then(Value::as_str).and_then(time::parse_rfc3339) {
+                                    (components::moment(seen, d, contact_zone))
+                                }
+                            }
+                            td.task-assignee { (seen.user_label(cmd.command.get("assigned_to").and_then(Value::as_str)).unwrap_or_else(|| "—".into())) }
                             td.task-action { (components::command_badge(ctx.loc(), cmd)) }
                         }
                     }
@@ -200,13 +292,18 @@ pub(crate) async fn page(
                     (csrf(&ctx)) (idem()) (return_to(&back))
                     div.field { label for="task-title" { "Title" } input #task-title type="text" name="title" required maxlength="300"; }
                     div.row {
-                        div.field { label for="task-due" { "Due date" } input #task-due type="date" name="due" required value=(time::iso_day(now + time::DAY_MS)); }
-                        div.field { label for="task-due-time" { "Time (UTC)" } input #task-due-time type="time" name="due_time" value="17:00"; }
+                        div.field { label for="task-due" { "Due date" } input #task-due type="date" name="due" required value=(tomorrow); }
+                        div.field {
+                            label for="task-due-time" { "Time (" (seen.zone_name()) ")" }
+                            input #task-due-time type="time" name="due_time" value=(DEFAULT_DUE_TIME) data-zone=(seen.zone_name());
+                        }
                         div.field {
                             label for="task-assignee" { "Assign to" }
                             select #task-assignee name="assigned_to" {
-                                option value="" { "Nobody" }
-                                @for a in &assignees { option value=(a) { (a) } }
+                                option value="" selected[me.is_none()] { "Nobody" }
+                                @for (id, label) in &assignees {
+                                    option value=(id) selected[me == Some(id.as_str())] { (label) }
+                                }
                             }
                         }
                     }
@@ -240,12 +337,7 @@ pub(crate) async fn page(
                 }
             }
             div #notes-list {
-                @for n in &view.notes {
-                    div.note data-note-id=(n.record_id) {
-                        (n.body.as_deref().unwrap_or(""))
-                        div.meta { @if let Some(d) = n.due_ms { (time::date_time(d)) } }
-                    }
-                }
+                @for n in &view.notes { (note_block(seen, n, contact_zone)) }
                 @if view.notes.is_empty() { p.empty { "No notes yet." } }
             }
         }
@@ -255,12 +347,12 @@ pub(crate) async fn page(
         div.panel {
             h2 { "Upcoming meetings" }
             div #appointments-upcoming {
-                @for m in &view.upcoming { (meeting_block(m, false)) }
+                @for m in &view.upcoming { (meeting_with(seen, m, false, contact_zone, now)) }
                 @if view.upcoming.is_empty() { p.empty { "None scheduled." } }
             }
             h2 { "Past meetings" }
             div #appointments-past {
-                @for m in &view.past { (meeting_block(m, false)) }
+                @for m in &view.past { (meeting_with(seen, m, false, contact_zone, now)) }
                 @if view.past.is_empty() { p.empty { "None yet." } }
             }
         }
@@ -274,9 +366,28 @@ pub(crate) async fn page(
                     @let v = field(&c.data, key);
                     @if !v.is_empty() { dt { (label) } dd { (v) } }
                 }
-                @if let Some(a) = c.added_ms { dt { "Added" } dd { (time::date_time(a)) } }
+                @if let Some(a) = seen.user_label(c.assignee.as_deref()) {
+                    dt { "Assigned to" } dd #contact-assigned-to data-user-id=[c.assignee.as_deref()] { (a) }
+                }
+                @if let Some(b) = c.data.get("dateOfBirth").filter(|v| !v.is_null()) {
+                    dt { "Birthday" }
+                    dd { (fields::calendar_date(b).unwrap_or_else(|| field(&c.data, "dateOfBirth"))) }
+                }
+                @if let Some(tz) = contact_zone {
+                    dt { "Time zone" }
+                    dd #contact-timezone data-zone=(tz.name()) {
+                        (tz.name())
+                        @if tz != seen.zone { " · now " (zone::clock(now, tz)) " for them" }
+                    }
+                } @else {
+                    @let tz = field(&c.data, "timezone");
+                    @if !tz.is_empty() { dt { "Time zone" } dd #contact-timezone { (tz) " (not a zone this server knows)" } }
+                }
+                (dnd_block(&c.data))
+                @if let Some(a) = c.added_ms { dt { "Added" } dd { (components::moment(seen, a, contact_zone)) } }
             }
         }
+        (custom_fields_panel(seen, &c.data))
     };
 
     let tags = html! {
@@ -314,7 +425,10 @@ pub(crate) async fn page(
                     li.entry data-command-id=(cmd.id) data-state=(cmd.state.as_str()) {
                         div.entry-body {
                             div { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
-                            div.meta { (time::relative(cmd.created_at_ms, now)) @if let Some(by) = &cmd.requested_by { " · " (by) } }
+                            div.meta {
+                                time datetime=(time::rfc3339(cmd.created_at_ms)) title=(seen.when(cmd.created_at_ms)) { (time::relative(cmd.created_at_ms, now)) }
+                                @if let Some(by) = &cmd.requested_by { " · " (by) }
+                            }
                         }
                     }
                 }
@@ -332,7 +446,7 @@ pub(crate) async fn page(
                 div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
             }
             ul.feed #thread-list data-contact=(cid) data-testid="thread-list" {
-                @for i in &thread.items { (components::item(ctx.loc(), i, now)) }
+                @for i in &thread.items { (components::item(seen, ctx.loc(), i, now)) }
                 @if thread.items.is_empty() { li.empty { "No activity yet." } }
             }
         }
@@ -365,16 +479,48 @@ pub(crate) async fn page(
     Ok(layout::page(&ctx, Nav::Contacts, &name, &flash, content))
 }
 
+/// A note with when it was written and by whom (its HighLevel `userId`, as a name).
+fn note_block(seen: &Seen, n: &store::Record, contact_zone: Option<Tz>) -> Markup {
+    let author = seen.user_label(n.data.get("userId").and_then(Value::as_str));
+    html! {
+        div.note data-note-id=(n.record_id) {
+            (n.body.as_deref().unwrap_or(""))
+            div.meta {
+                @if let Some(d) = n.due_ms { (components::moment(seen, d, contact_zone)) }
+                @if let Some(a) = author {
+                    @if n.due_ms.is_some() { " · " }
+                    span.note-author data-user-id=[n.data.get("userId").and_then(Value::as_str)] { (a) }
+                }
+            }
+        }
+    }
+}
+
 /// An appointment with its notes; `with_contact` adds whose it is and the contact's notes
-/// from around its time (the meetings page).
-pub(crate) fn meeting_block(m: &Meeting, with_contact: bool) -> Markup {
+/// from around its time (the meetings page, whose headings already name the day).
+pub(crate) fn meeting_block(seen: &Seen, m: &Meeting, with_contact: bool, now: i64) -> Markup {
+    meeting_with(seen, m, with_contact, m.contact_zone, now)
+}
+
+/// [`meeting_block`] with the contact's zone given (the contact page knows it).
+fn meeting_with(
+    seen: &Seen,
+    m: &Meeting,
+    with_contact: bool,
+    contact_zone: Option<Tz>,
+    now: i64,
+) -> Markup {
     let a = &m.appointment;
+    let assignee = seen.user_label(a.assignee.as_deref());
     html! {
         div.meeting data-appointment-id=(a.record_id) {
             div.when {
                 @if let Some(d) = a.due_ms {
-                    time datetime=(time::rfc3339(d)) { (if with_contact { time::clock(d) } else { time::day(d) }) }
-                    @if !with_contact { div.sub { (time::clock(d)) " UTC" } }
+                    time datetime=(time::rfc3339(d)) title=(seen.when(d)) { (if with_contact { seen.clock(d) } else { seen.day(d, now) }) }
+                    @if !with_contact { div.sub { (seen.clock(d)) } }
+                    @if let Some(theirs) = seen.contact_when(d, contact_zone) {
+                        div.sub.contact-time data-testid="contact-time" title="The contact's local time" { "(" (theirs) " for them)" }
+                    }
                 }
             }
             div {
@@ -385,18 +531,14 @@ pub(crate) fn meeting_block(m: &Meeting, with_contact: bool) -> Markup {
                         div.sub { "with " a href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or("(unknown contact)")) } }
                     }
                 }
+                @if let Some(u) = assignee { div.sub.meeting-assignee { "assigned to " (u) } }
                 @for n in &m.notes {
                     div.note data-appointment-note-id=(n.record_id) { (n.body.as_deref().unwrap_or("")) }
                 }
                 @if with_contact && !m.contact_notes.is_empty() {
                     details.contact-notes {
                         summary { "Notes about this contact from around then (" (m.contact_notes.len()) ")" }
-                        @for n in &m.contact_notes {
-                            div.note data-note-id=(n.record_id) {
-                                (n.body.as_deref().unwrap_or(""))
-                                div.meta { @if let Some(d) = n.due_ms { (time::date_time(d)) } }
-                            }
-                        }
+                        @for n in &m.contact_notes { (note_block(seen, n, contact_zone)) }
                     }
                 }
             }
@@ -473,35 +615,31 @@ pub(crate) async fn create_task(
 ) -> Result<Response, Error> {
     let f = posted.form;
     let fallback = |ctx: &Ctx| format!("{}/contacts/{contact_id}", ctx.base());
-    act(&app, posted.who, &ws, &f.common, fallback, |_| {
-        let day = time::parse_day(&f.due)
-            .ok_or_else(|| Error::BadRequest("pick a due date for the task".into()))?;
-        let minutes = match f
+    act(&app, posted.who, &ws, &f.common, fallback, |ctx| {
+        if f.due.trim().is_empty() {
+            return Err(Error::BadRequest("pick a due date for the task".into()));
+        }
+        let clock = f
             .due_time
             .as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
-        {
-            None => 17 * 60,
-            Some(t) => parse_clock(t)
-                .ok_or_else(|| Error::BadRequest("the due time must be HH:MM".into()))?,
-        };
+            .unwrap_or(DEFAULT_DUE_TIME);
+        // The date and time are the member's wall clock, in the zone the form names.
+        let due_ms = ctx.seen.local_to_utc(&f.due, clock)?;
         Ok(Action::CreateTask {
             contact_id: contact_id.clone(),
             title: f.title.clone(),
             body: f.body.clone(),
-            due_ms: day + i64::from(minutes) * 60_000,
+            due_ms,
             assigned_to: f.assigned_to.clone(),
         })
     })
     .await
 }
 
-fn parse_clock(t: &str) -> Option<u32> {
-    let (h, m) = t.split_once(':')?;
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
-    (h < 24 && m < 60).then_some(h * 60 + m)
-}
+/// The due time of a task whose form left the time empty: the end of a working day.
+const DEFAULT_DUE_TIME: &str = "17:00";
 
 #[derive(Deserialize)]
 pub(crate) struct BodyForm {

@@ -15,9 +15,10 @@ use super::contacts::Common;
 use super::flash::{self, Flash};
 use super::layout::{self, Nav};
 use crate::actions::{self, Requester};
+use crate::context::ZoneFrom;
 use crate::reads::{self, FeedCursor};
 use crate::session::{Posted, SignedIn};
-use crate::{admin, live, time, Error, Shared};
+use crate::{admin, live, time, zone, Error, Shared};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct FeedQuery {
@@ -50,7 +51,7 @@ pub(crate) async fn page(
         }
         div.panel {
             ul.feed #feed-list data-testid="feed-list" data-channel="general" {
-                @for i in &page.items { (components::item(ctx.loc(), i, now)) }
+                @for i in &page.items { (components::item(&ctx.seen, ctx.loc(), i, now)) }
                 @if page.items.is_empty() { li.empty { "Nothing yet. Changes in HighLevel appear here as they happen." } }
             }
             @if let Some(next) = &page.next {
@@ -167,7 +168,7 @@ pub(crate) async fn alerts(
                 div.row { button.btn.small type="submit" { "Post" } }
             }
             ul.feed #feed-list data-channel="alerts" {
-                @for m in &alerts.messages { (components::message_item(m, now)) }
+                @for m in &alerts.messages { (components::message_item(&ctx.seen, m, now)) }
                 @if alerts.messages.is_empty() { li.empty { "No messages." } }
             }
         }
@@ -197,7 +198,7 @@ pub(crate) async fn live(
     // Subscribe before the follower may start: every row it reads from then on reaches us.
     let rx = app.live.subscribe();
     live::ensure_started(&app).await?;
-    Ok(live::stream(rx, ctx.loc().to_string()).into_response())
+    Ok(live::stream(rx, ctx.loc().to_string(), ctx.seen).into_response())
 }
 
 pub(crate) async fn settings(
@@ -217,9 +218,58 @@ fn settings_page(
     new_token: Option<&str>,
     flash: &Flash,
 ) -> Html<String> {
+    let seen = &ctx.seen;
+    let own = ctx.user.timezone.as_deref().and_then(zone::parse);
+    let location_zone = seen.location.timezone();
+    let default_label = match location_zone.and_then(zone::parse) {
+        Some(z) => format!("The location's time zone ({})", z.name()),
+        None => "UTC (the location's time zone is not known)".to_string(),
+    };
     let content = html! {
         div.page-head { div { h1 { "Settings" } p { (ctx.ws.name) " · HighLevel location " code { (ctx.ws.location_id) } } } }
+        @if !seen.location.missing_scopes.is_empty() {
+            div.panel.warning #missing-scopes data-testid="missing-scopes" {
+                h2 { "HighLevel access is incomplete" }
+                p {
+                    "This location's connection was not granted these scopes, so Drive Chat shows ids where names, custom field labels or the location's time zone would be:"
+                }
+                ul { @for s in &seen.location.missing_scopes { li { code data-scope=(s) { (s) } } } }
+                p { "Reconnect the location in HighLevel granting them (an admin runs " code { "drivesync connect" } " again and approves every scope); names appear after the next sync." }
+            }
+        }
         div.grid {
+            div.panel {
+                h2 { "Your time zone" }
+                p.sub {
+                    "Times are shown, and times you type are read, in "
+                    strong #current-zone data-testid="current-zone" { (seen.zone_name()) }
+                    @match seen.zone_from {
+                        ZoneFrom::Member => " (your choice).",
+                        ZoneFrom::Location => " (the location's).",
+                        ZoneFrom::Default => " (no time zone is set for you or the location).",
+                    }
+                }
+                form #timezone-form method="post" action=(format!("{}/settings/timezone", ctx.base())) {
+                    (csrf(ctx))
+                    div.field {
+                        label for="timezone" { "Time zone" }
+                        select #timezone name="timezone" {
+                            option value="" selected[own.is_none()] { (default_label) }
+                            @for z in zone::all() {
+                                option value=(z.name()) selected[own == Some(z)] { (z.name()) }
+                            }
+                        }
+                    }
+                    button.btn type="submit" data-testid="save-timezone" { "Save" }
+                }
+                p.sub #highlevel-user {
+                    @if let Some(me) = &seen.me {
+                        "You are " strong { (me.name) } " in HighLevel: notes you add are written as you, and the board can show what is assigned to you."
+                    } @else {
+                        "No HighLevel user of this location has your email (" (ctx.user.email) "), so notes you add are written without an author and \"assigned to me\" is not available."
+                    }
+                }
+            }
             div.panel {
                 h2 { "Members" }
                 table #members {
@@ -270,4 +320,43 @@ pub(crate) async fn create_token(
         Some(token.expose_secret()),
         &Flash::default(),
     ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TimezoneForm {
+    #[serde(default)]
+    timezone: String,
+}
+
+/// Saves the member's own time zone (empty: the location's). An unknown name is refused.
+pub(crate) async fn set_timezone(
+    State(app): State<Shared>,
+    Path(ws): Path<String>,
+    posted: Posted<TimezoneForm>,
+) -> Result<Response, Error> {
+    // Any member may choose their own zone; entering checks they belong to the workspace.
+    let ctx = posted.who.enter(&app, &ws).await?;
+    let to = format!("{}/settings", ctx.base());
+    let asked = posted.form.timezone.trim();
+    let result = async {
+        let chosen = if asked.is_empty() {
+            None
+        } else {
+            Some(zone::parse(asked).ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "{asked:?} is not a time zone Drive Chat knows; pick one from the list (an \
+                     IANA name such as America/New_York)"
+                ))
+            })?)
+        };
+        app.store
+            .set_chat_user_timezone(ctx.user.id, chosen.map(|z| z.name()))
+            .await?;
+        Ok(match chosen {
+            Some(z) => format!("Times are now shown in {}.", z.name()),
+            None => "Times are now shown in the location's time zone.".to_string(),
+        })
+    }
+    .await;
+    Ok(flash::after_action(&app.config, &to, result))
 }

@@ -14,10 +14,13 @@ use super::{live_region, self_url};
 use crate::reads;
 use crate::session::SignedIn;
 use crate::time::{self, DAY_MS};
-use crate::{Error, Shared};
+use crate::{zone, Error, Shared};
 
 /// Days shown per page.
-const DAYS: i64 = 7;
+const DAYS: u32 = 7;
+/// A point inside the previous page's first day, to name that day: a week of days is at
+/// least this long across any DST change (whole hours, at most one shift).
+const DAYS_MS: i64 = 7 * DAY_MS - 2 * 3_600_000;
 /// Appointments shown per page; a busier week continues on the next page.
 const LIMIT: u32 = 200;
 
@@ -37,20 +40,22 @@ pub(crate) async fn page(
 ) -> Result<Html<String>, Error> {
     let ctx = who.enter(&app, &ws).await?;
     let now = time::now_ms();
+    let tz = ctx.seen.zone;
+    // Days are the member's: a meeting at 23:30 in New York is on that day for them.
     let from = match mq.from.as_deref().filter(|s| !s.is_empty()) {
-        Some(d) => time::parse_day(d).ok_or_else(|| {
+        Some(d) => zone::parse_day(d, tz).ok_or_else(|| {
             Error::BadRequest(format!("from must be a date as YYYY-MM-DD, not {d:?}"))
         })?,
-        None => time::day_start(now),
+        None => zone::day_start(now, tz),
     };
-    let before = from + DAYS * DAY_MS;
+    let before = zone::days_later(from, tz, DAYS);
     let after = mq.after.clone().filter(|s| !s.is_empty());
     let page = reads::meetings(&app, ctx.loc(), from, before, after, LIMIT).await?;
     let path = format!("{}/meetings", ctx.base());
     let here = self_url(&uri);
     let mut days: Vec<(i64, Vec<&reads::Meeting>)> = Vec::new();
     for m in &page.items {
-        let d = time::day_start(m.appointment.due_ms.unwrap_or(from));
+        let d = zone::day_start(m.appointment.due_ms.unwrap_or(from), tz);
         match days.last_mut() {
             Some((day, list)) if *day == d => list.push(m),
             _ => days.push((d, vec![m])),
@@ -59,17 +64,17 @@ pub(crate) async fn page(
     let list = html! {
         div #meetings data-testid="meetings" {
             @for (d, list) in &days {
-                section.day data-day=(time::iso_day(*d)) {
-                    h2 { (time::day(*d)) @if *d == time::day_start(now) { " · today" } }
+                section.day data-day=(zone::iso_day(*d, tz)) {
+                    h2 { (ctx.seen.day(*d, now)) @if *d == zone::day_start(now, tz) { " · today" } }
                     div.panel.stack {
-                        @for m in list { (meeting_block(m, true)) }
+                        @for m in list { (meeting_block(&ctx.seen, m, true, now)) }
                     }
                 }
             }
             @if days.is_empty() { div.panel { p.empty { "No meetings these days." } } }
             @if let Some(next) = &page.next {
                 nav.pager {
-                    a.btn.ghost #next-page href=(format!("{path}?from={}&after={}", time::iso_day(from), next)) { "More this week →" }
+                    a.btn.ghost #next-page href=(format!("{path}?from={}&after={}", zone::iso_day(from, tz), next)) { "More this week →" }
                 }
             }
         }
@@ -78,12 +83,12 @@ pub(crate) async fn page(
         div.page-head {
             div {
                 h1 { "Meetings" }
-                p { (time::day(from)) " – " (time::day(before - DAY_MS)) " · times in UTC" }
+                p { (ctx.seen.day(from, now)) " – " (ctx.seen.day(zone::days_later(from, tz, DAYS - 1), now)) " · times in " span data-testid="zone" { (ctx.seen.zone_name()) } }
             }
             div.row {
-                a.btn.ghost #prev-week href=(format!("{path}?from={}", time::iso_day(from - DAYS * DAY_MS))) { "← Earlier" }
+                a.btn.ghost #prev-week href=(format!("{path}?from={}", zone::iso_day(from - DAYS_MS, tz))) { "← Earlier" }
                 a.btn.ghost #this-week href=(path.clone()) { "Today" }
-                a.btn.ghost #next-week href=(format!("{path}?from={}", time::iso_day(before))) { "Later →" }
+                a.btn.ghost #next-week href=(format!("{path}?from={}", zone::iso_day(before, tz))) { "Later →" }
             }
         }
         (live_region("meetings-region", &here, None, list))

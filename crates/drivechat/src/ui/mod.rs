@@ -61,6 +61,7 @@ pub(crate) fn routes(app: Shared) -> Router<Shared> {
         .route("/w/{ws}/live", get(feed::live))
         .route("/w/{ws}/settings", get(feed::settings))
         .route("/w/{ws}/settings/tokens", post(feed::create_token))
+        .route("/w/{ws}/settings/timezone", post(feed::set_timezone))
         .layer(axum::middleware::from_fn_with_state(app, flash::clear))
 }
 

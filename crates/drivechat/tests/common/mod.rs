@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod context;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -357,4 +359,67 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// HighLevel users of a location, as the sync engine saves them: Alice's email (in another
+/// case) is `u-alice`'s, so she is that user; `u-ned` is nobody's.
+pub async fn seed_users(env: &Env, loc: &str) {
+    let user = |id: &str, name: &str, email: &str| store::HlUser {
+        id: id.into(),
+        name: name.into(),
+        first_name: name.split(' ').next().map(Into::into),
+        last_name: name.split(' ').nth(1).map(Into::into),
+        email: Some(email.into()),
+    };
+    env.store
+        .replace_location_users(
+            loc,
+            &[
+                user("u-alice", "Alice Arbor", &ALICE.to_uppercase()),
+                user("u-ned", "Ned Stone", "ned@example.org"),
+            ],
+        )
+        .await
+        .expect("save users");
+}
+
+/// The location's profile with time zone `tz`.
+pub async fn seed_profile(env: &Env, loc: &str, tz: &str) {
+    env.store
+        .save_location_profile(
+            loc,
+            &store::LocationProfile {
+                name: Some("Acme Roofing".into()),
+                timezone: Some(tz.into()),
+                address: None,
+            },
+        )
+        .await
+        .expect("save profile");
+}
+
+/// A task assigned to HighLevel user `assignee`.
+pub fn assigned_task(
+    loc: &str,
+    id: &str,
+    contact: &str,
+    title: &str,
+    due_ms: i64,
+    assignee: &str,
+) -> Record {
+    let mut r = task(loc, id, contact, title, due_ms, false);
+    r.assignee = Some(assignee.into());
+    r.data["assignedTo"] = json!(assignee);
+    r
+}
+
+/// The `<tr>` of task `id` in a page.
+pub fn task_row_html<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-task-id=\"{id}\""))
+        .unwrap_or_else(|| panic!("task {id} is on the page"));
+    let end = html[start..]
+        .find("</tr>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
 }

@@ -211,7 +211,14 @@ pub fn print_banner(running: &RunningSandbox) {
     say!("  redirect_uri:      {redirect}");
     say!("  install URL:       {install}");
     match &*sb.webhook_url.read() {
-        Some(u) => say!("  webhooks:          POST {u} (x-ghl-signature + x-wh-signature)"),
+        Some(u) => {
+            let headers = if sb.legacy_signature() {
+                "x-ghl-signature + legacy x-wh-signature"
+            } else {
+                "x-ghl-signature, as HighLevel signs since July 2026"
+            };
+            say!("  webhooks:          POST {u} ({headers})")
+        }
         None => say!("  webhooks:          not sent (no --webhook-url; set one at POST {base}/_sandbox/webhook)"),
     }
     say!("  activity:          {} changes/s", sb.activity_rate());

@@ -30,8 +30,8 @@ pub async fn overview(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
         "companyId": sb.read(|w| w.company_id.clone()),
         "locations": locations_json(&sb),
         "webhookUrl": *sb.webhook_url.read(),
-        "webhookLegacySignature": sb.config.webhooks.legacy_signature,
-        "webhookExtras": sb.config.webhooks.extras,
+        "webhookLegacySignature": sb.legacy_signature(),
+        "webhookExtras": sb.webhook_extras(),
         "activityRate": sb.activity_rate(),
         "faults": *sb.faults.read(),
         "rateLimits": {
@@ -97,6 +97,12 @@ pub async fn reset(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
     sb.limiter.lock().reset();
     sb.counters.reset();
     sb.set_activity_rate(c.activity_rate);
+    sb.set_webhook_extras(c.webhooks.extras);
+    // The key was loaded at start when the config asks for legacy signing, so this cannot fail
+    // then; off needs no key.
+    if let Err(e) = sb.set_legacy_signature(c.webhooks.legacy_signature) {
+        tracing::error!(error = %e, "legacy signing left off after reset");
+    }
     Json(json!({ "reset": true, "locations": locations_json(&sb) }))
 }
 
@@ -316,9 +322,65 @@ pub async fn tokens(
     Json(json!({ "tokens": sb.auth.lock().issued_for(&loc) }))
 }
 
-pub async fn keys(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
-    Json(json!({
+/// Both public keys as PEM. The RSA key is only made when something needs it, and this is
+/// such a thing (generating it takes a moment, off the async threads).
+pub async fn keys(State(sb): State<Arc<Sandbox>>) -> ApiResult<Json<Value>> {
+    let signer = sb.clone();
+    let rsa = tokio::task::spawn_blocking(move || signer.signer.try_rsa_public_pem())
+        .await
+        .map_err(|e| key_failure(&e))?
+        .map_err(|e| key_failure(&e))?;
+    Ok(Json(json!({
         "ed25519": sb.signer.ed25519_public_pem(),
-        "rsa": sb.signer.rsa_public_pem(),
-    }))
+        "rsa": rsa,
+    })))
+}
+
+fn key_failure(e: &dyn std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn webhook_options_json(sb: &Sandbox) -> Value {
+    json!({
+        "legacySignature": sb.legacy_signature(),
+        "extras": sb.webhook_extras(),
+    })
+}
+
+/// How webhooks are built: `legacySignature` (also sign with the legacy RSA `x-wh-signature`)
+/// and `extras` (keep fields beyond HighLevel's schemas).
+pub async fn get_webhook_options(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
+    Json(webhook_options_json(&sb))
+}
+
+/// Changes how webhooks built from now on look: the fields given replace, `{}` changes
+/// nothing. Turning `legacySignature` on loads (or first generates) the RSA key; a key that
+/// cannot be loaded is a 500 naming the file, and signing stays as it was.
+pub async fn set_webhook_options(
+    State(sb): State<Arc<Sandbox>>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut b = Body::parse(&body)?;
+    let legacy = b.bool_opt("legacySignature");
+    let extras = b.bool_opt("extras");
+    let rest = b.finish()?;
+    if let Some(k) = rest
+        .keys()
+        .find(|k| *k != "legacySignature" && *k != "extras")
+    {
+        return Err(ApiError::unprocessable(vec![format!(
+            "unknown field `{k}`; known: legacySignature, extras"
+        )]));
+    }
+    if let Some(on) = legacy {
+        let target = sb.clone();
+        tokio::task::spawn_blocking(move || target.set_legacy_signature(on))
+            .await
+            .map_err(|e| key_failure(&e))?
+            .map_err(|e| key_failure(&e))?;
+    }
+    if let Some(on) = extras {
+        sb.set_webhook_extras(on);
+    }
+    Ok(Json(webhook_options_json(&sb)))
 }

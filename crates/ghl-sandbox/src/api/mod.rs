@@ -150,6 +150,10 @@ fn admin() -> Router<Arc<Sandbox>> {
         .route("/_sandbox/revoke", post(admin::revoke))
         .route("/_sandbox/expire-tokens", post(admin::expire_tokens))
         .route("/_sandbox/webhook", post(admin::set_webhook))
+        .route(
+            "/_sandbox/webhook-options",
+            get(admin::get_webhook_options).post(admin::set_webhook_options),
+        )
         .route("/_sandbox/activity", post(admin::set_activity))
         .route("/_sandbox/limits", post(admin::set_limits))
         .route("/_sandbox/events", get(admin::events))

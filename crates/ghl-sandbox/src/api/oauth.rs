@@ -136,9 +136,16 @@ fn approve(
     let location_id = q.get("location_id").cloned().unwrap_or_default();
     let company_id = sb.read(|w| w.company_id.clone());
     let company_name = sb.read(|w| w.company_name.clone());
-    if sb.read(|w| w.location(&location_id).is_err()) {
+    // The admin approving the install is the location's first user (its admin), so the
+    // INSTALL webhook's and the token's `userId` are a user `GET /users/` lists.
+    let installer = sb.read(|w| {
+        w.location(&location_id)
+            .ok()
+            .map(|l| l.users.first().cloned().unwrap_or_default())
+    });
+    let Some(installer) = installer else {
         return error_page(StatusCode::BAD_REQUEST, "Unknown location_id.");
-    }
+    };
     let app = &sb.config.app;
     let code = sb.auth.lock().issue_code(
         &app.client_id,
@@ -146,13 +153,14 @@ fn approve(
         &location_id,
         &company_id,
         scopes,
+        &installer,
     );
     let mut m = Map::new();
     for (k, v) in [
         ("appId", app.app_id.as_str()),
         ("locationId", location_id.as_str()),
         ("companyId", company_id.as_str()),
-        ("userId", company_id.as_str()),
+        ("userId", installer.as_str()),
         ("planId", "sandbox-plan"),
         ("companyName", company_name.as_str()),
     ] {

@@ -3,8 +3,9 @@
 //! any other answer, or a timeout, is final. Faults (drop, duplicate, reorder, delay) are
 //! applied here, after the body is signed, so a duplicate is byte-for-byte the original.
 //!
-//! Signed with `x-ghl-signature` (Ed25519) only, as HighLevel signs since 1 July 2026; with
-//! `webhooks.legacy_signature` the legacy `x-wh-signature` (RSA-SHA256) is added too.
+//! Signed with `x-ghl-signature` (Ed25519) only, as HighLevel signs since 1 July 2026; while
+//! legacy signing is on (`webhooks.legacy_signature`, or `POST /_sandbox/webhook-options`) the
+//! legacy `x-wh-signature` (RSA-SHA256) is added too.
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -24,7 +25,7 @@ pub struct Signed {
     pub webhook_id: String,
     pub body: Bytes,
     pub ghl_signature: String,
-    /// The legacy RSA signature, only when `webhooks.legacy_signature` is on.
+    /// The legacy RSA signature, only while legacy signing is on.
     pub wh_signature: Option<String>,
 }
 
@@ -78,7 +79,7 @@ impl Dispatcher {
         let faulty = faults.applies_to(&ev.location_id);
         let no_contact =
             faulty && ev.kind == "TaskCreate" && FaultSettings::roll(faults.task_without_contact);
-        let body = payload::build(&ev, no_contact, self.sandbox.config.webhooks.extras);
+        let body = payload::build(&ev, no_contact, self.sandbox.webhook_extras());
         let signed = Arc::new(self.sign(&body));
         self.sandbox.remember(body);
         let counters = &self.sandbox.counters;
@@ -118,12 +119,22 @@ impl Dispatcher {
 
     fn sign(&self, body: &Value) -> Signed {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let (ghl_signature, wh_signature) = if self.sandbox.config.webhooks.legacy_signature {
-            let (ed, rsa) = self.sandbox.signer.sign(&bytes);
-            (ed, Some(rsa))
+        let signer = &self.sandbox.signer;
+        let wh_signature = if self.sandbox.legacy_signature() {
+            match signer.sign_rsa(&bytes) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    // `start` and the runtime switch load the key before signing with it; only
+                    // a sandbox built directly with a bad key file gets here. The webhook still
+                    // goes out, verifiable by its Ed25519 signature.
+                    tracing::error!(error = %e, "webhook sent without x-wh-signature");
+                    None
+                }
+            }
         } else {
-            (self.sandbox.signer.sign_ed25519(&bytes), None)
+            None
         };
+        let ghl_signature = signer.sign_ed25519(&bytes);
         Signed {
             webhook_id: body
                 .get("webhookId")

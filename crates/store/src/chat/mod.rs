@@ -58,6 +58,9 @@ pub struct ChatUser {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
+    /// The IANA time zone the person chose for Drive Chat (e.g. `Europe/Paris`); `None`:
+    /// the workspace's location time zone, then UTC.
+    pub timezone: Option<String>,
 }
 
 impl std::fmt::Debug for ChatUser {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for ChatUser {
             .field("id", &self.id)
             .field("email", &self.email)
             .field("display_name", &self.display_name)
+            .field("timezone", &self.timezone)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,15 @@ pub struct Member {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+}
+
+/// A contact as lists of tasks and meetings name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactBrief {
+    pub contact_id: String,
+    pub title: Option<String>,
+    /// The contact's `timezone` in HighLevel, as stored (not checked to be a known zone).
+    pub timezone: Option<String>,
 }
 
 /// What a valid API token stands for: one member of one workspace.
@@ -170,9 +183,9 @@ type MessageRow = (
 const MESSAGE_COLUMNS: &str =
     "id, location_id, channel, contact_id, author_id, author_name, body, at_ms";
 
-type UserRow = (i64, String, String, String);
+type UserRow = (i64, String, String, String, Option<String>);
 
-const USER_COLUMNS: &str = "id, email, display_name, password_hash";
+const USER_COLUMNS: &str = "id, email, display_name, password_hash, timezone";
 
 impl Store {
     /// Creates the workspace of a location, or renames it.
@@ -245,6 +258,25 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))
         .map_err(StoreError::db("updating a user"))?;
+        Ok(n == 1)
+    }
+
+    /// Sets (or with `None` clears) the user's time zone. The caller checks the name is a
+    /// zone it knows. False when there is no such user.
+    pub async fn set_chat_user_timezone(
+        &self,
+        user_id: i64,
+        timezone: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let n = with_pool!(&self.db, |pool| sqlx::query(
+            "UPDATE chat_users SET timezone = $2 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(timezone)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("saving a user's time zone"))?;
         Ok(n == 1)
     }
 
@@ -375,7 +407,7 @@ impl Store {
 
     /// The user of an unexpired session.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<ChatUser>, StoreError> {
-        let sql = "SELECT u.id, u.email, u.display_name, u.password_hash FROM chat_sessions s \
+        let sql = "SELECT u.id, u.email, u.display_name, u.password_hash, u.timezone FROM chat_sessions s \
              JOIN chat_users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at_ms > $2";
         let row: Option<UserRow> = with_pool!(&self.db, |pool| sqlx::query_as(sql)
@@ -626,6 +658,7 @@ fn user_from_row(r: UserRow) -> ChatUser {
         email: r.1,
         display_name: r.2,
         password_hash: r.3,
+        timezone: r.4,
     }
 }
 
@@ -663,35 +696,49 @@ fn message_from_row(r: MessageRow) -> Result<Message, StoreError> {
 }
 
 impl Store {
-    /// The names (titles) of a workspace's contacts among `contact_ids`, for lists that show
-    /// whose a task or meeting is; ids of other workspaces are simply not found.
-    pub async fn contact_titles(
+    /// The names (titles) and time zones of a workspace's contacts among `contact_ids`, for
+    /// lists that show whose a task or meeting is and when that is for them; ids of other
+    /// workspaces are simply not found.
+    pub async fn contact_briefs(
         &self,
         location_id: &str,
         contact_ids: &[&str],
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    ) -> Result<Vec<ContactBrief>, StoreError> {
         let mut ids: Vec<&str> = contact_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
+        // Only the zone is read out of the stored JSON, not the whole (possibly large) data.
+        let timezone = match &self.db {
+            crate::db::Db::Sqlite(_) => "json_extract(data, '$.timezone')",
+            crate::db::Db::Postgres(_) => "(data::json ->> 'timezone')",
+        };
         let mut out = Vec::with_capacity(ids.len());
         // Bounded batches keep the statement under every backend's parameter limit.
         for chunk in ids.chunks(500) {
             let placeholders: Vec<String> =
                 (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
-                "SELECT record_id, title FROM records WHERE location_id = $1 \
+                "SELECT record_id, title, {timezone} FROM records WHERE location_id = $1 \
                  AND kind = 'contact' AND record_id IN ({})",
                 placeholders.join(", ")
             );
-            let rows: Vec<(String, Option<String>)> = with_pool!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql).bind(location_id);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })
-            .map_err(StoreError::db("reading contact names"))?;
-            out.extend(rows);
+            let rows: Vec<(String, Option<String>, Option<String>)> =
+                with_pool!(&self.db, |pool| {
+                    let mut q = sqlx::query_as(&sql).bind(location_id);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    q.fetch_all(pool).await
+                })
+                .map_err(StoreError::db("reading contact names"))?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(contact_id, title, timezone)| ContactBrief {
+                        contact_id,
+                        title,
+                        timezone,
+                    }),
+            );
         }
         Ok(out)
     }
