@@ -60,9 +60,8 @@ fn now_ms() -> i64 {
 }
 
 /// Converges one walked contact and everything under it; returns the ids met.
-/// `listed_kinds`: the kinds whose every record under the contact the walk listed, so that a
-/// stored one it did not meet is confirmed gone by a read.
-#[allow(clippy::too_many_arguments)]
+/// A poll's contact: converged with everything under it; a record the store holds under the
+/// contact that HighLevel no longer lists is confirmed gone by a read.
 async fn converge_walked(
     store: &Store,
     handle: &ghl::api::Location,
@@ -71,7 +70,6 @@ async fn converge_walked(
     announce: bool,
     started_ms: i64,
     report: &parking_lot::Mutex<WalkReport>,
-    listed_kinds: &[RecordKind],
 ) -> Result<Vec<(RecordKind, String)>, SyncError> {
     let location = handle.id();
     let contact_id = w.contact.record_id.clone();
@@ -110,7 +108,7 @@ async fn converge_walked(
     }
     // What the store holds under this contact that HighLevel did not list.
     let listed: HashSet<&str> = met.iter().map(|(_, id)| id.as_str()).collect();
-    for &kind in listed_kinds {
+    for kind in [RecordKind::Task, RecordKind::Note, RecordKind::Appointment] {
         let mut q = RecordQuery {
             location_id: location.to_string(),
             kind: Some(kind),
@@ -282,7 +280,7 @@ pub async fn poll_open_tasks(
     let started = now_ms();
     let report = parking_lot::Mutex::new(WalkReport::default());
     let mut met = HashSet::new();
-    listing::for_each_task_page(&handle, Some(false), 0, |page| {
+    let listed = listing::for_each_task_page(&handle, Some(false), 0, |page| {
         for r in &page.records {
             met.insert(r.record_id.clone());
         }
@@ -298,7 +296,22 @@ pub async fn poll_open_tasks(
             Ok(())
         }
     })
-    .await?;
+    .await;
+    match listed {
+        Ok(_) => {}
+        // A connection made without task search: its tasks are read under each contact by
+        // polls and reconciles; retrying would only hold up the location's other jobs.
+        Err(SyncError::Ghl(ghl::GhlError::ScopeMissing { scope, .. })) => {
+            tracing::info!(
+                location,
+                scope,
+                "open tasks not searched: reconnect the location granting the scope"
+            );
+            store.record_task_poll(location).await?;
+            return Ok(report.into_inner());
+        }
+        Err(e) => return Err(e),
+    }
     let mut q = RecordQuery {
         location_id: location.to_string(),
         kind: Some(RecordKind::Task),
@@ -353,17 +366,7 @@ pub async fn poll(
         async move {
             let updated = c.date_updated.map(|t| t.timestamp_millis());
             if let Some(w) = walk::walk_contact(&h, &c, walk::Parts::ALL).await? {
-                converge_walked(
-                    store,
-                    &h,
-                    w,
-                    Origin::Poll,
-                    true,
-                    started,
-                    report,
-                    &[RecordKind::Task, RecordKind::Note, RecordKind::Appointment],
-                )
-                .await?;
+                converge_walked(store, &h, w, Origin::Poll, true, started, report).await?;
             }
             if let Some(u) = updated {
                 let mut n = newest.lock();
