@@ -488,7 +488,11 @@ async fn a_reconcile_without_the_listing_scopes_is_still_whole(env: Env) {
     sync::poller::poll_open_tasks(&store, &clients, &location)
         .await
         .expect("a task poll without the scope is skipped, not failed");
-    let state = store.sync_state(&location).await.expect("state").expect("state");
+    let state = store
+        .sync_state(&location)
+        .await
+        .expect("state")
+        .expect("state");
     assert!(state.last_task_poll_ms.is_some());
     let ctx = store.location_context(&location).await.expect("context");
     for scope in [
