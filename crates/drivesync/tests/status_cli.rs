@@ -22,18 +22,12 @@ fn status(dir: &std::path::Path, json: bool) -> (bool, String, String) {
     )
 }
 
-#[tokio::test]
-async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let url = format!("sqlite://{}", d.join("drivesync.db").display());
-    let keyring = store::Keyring::load_or_create_file(d).unwrap();
-    let store = store::Store::connect(&url, keyring).await.unwrap();
+async fn connect(store: &store::Store, id: &str) {
     store
         .save_location(&store::NewLocation {
-            location_id: "locA".into(),
+            location_id: id.into(),
             company_id: None,
-            name: Some("Agency A".into()),
+            name: Some(format!("Agency {id}")),
             auth: store::AuthKind::PrivateIntegration,
             user_type: "Location".into(),
             scopes: vec!["contacts.readonly".into(), "contacts.write".into()],
@@ -44,38 +38,53 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
         .await
         .unwrap();
     store
-        .ensure_sync_state("locA", 60_000, 86_400_000)
+        .ensure_sync_state(id, 60_000, 86_400_000)
         .await
         .unwrap();
-    store
-        .record_event_applied("locA", Some(40), false)
-        .await
-        .unwrap();
-    let later = chrono::Utc::now().timestamp_millis() + 1_000;
+}
+
+fn refused(
+    scope: &str,
+    reason: &str,
+    count: u64,
+    first_ms: i64,
+    last_ms: i64,
+) -> store::RefusalCount {
+    store::RefusalCount {
+        scope: scope.into(),
+        reason: reason.into(),
+        count,
+        first_ms,
+        last_ms,
+    }
+}
+
+#[tokio::test]
+async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite://{}", d.join("drivesync.db").display());
+    let keyring = store::Keyring::load_or_create_file(d).unwrap();
+    let store = store::Store::connect(&url, keyring).await.unwrap();
+    connect(&store, "locA").await;
+    connect(&store, "locB").await;
+    let now = chrono::Utc::now().timestamp_millis();
     store
         .add_webhook_refusals(&[
-            store::RefusalCount {
-                scope: "locA".into(),
-                reason: "bad_signature".into(),
-                count: 4,
-                first_ms: later,
-                last_ms: later + 500,
-            },
-            store::RefusalCount {
-                scope: String::new(),
-                reason: "no_key_for_signature".into(),
-                count: 2,
-                first_ms: later,
-                last_ms: later,
-            },
+            // Two minutes of refusals and nothing verified: a failing location.
+            refused("locA", "bad_signature", 4, now - 120_000, now - 1_000),
+            // Three forged requests within 30 ms: no alarm.
+            refused("locB", "bad_signature", 3, now - 2_000, now - 1_970),
+            refused("", "no_key_for_signature", 2, now - 5_000, now - 5_000),
         ])
         .await
         .unwrap();
 
     let (ok, out, err) = status(d, false);
     assert!(ok, "{err}");
-    assert!(out.contains("!! WEBHOOKS REFUSED"), "{out}");
+    assert_eq!(out.matches("!! WEBHOOKS REFUSED").count(), 1, "{out}");
     assert!(out.contains("refused        bad_signature 4"), "{out}");
+    assert!(out.contains("refused        bad_signature 3"), "{out}");
     assert!(
         out.contains(
             "webhooks refused that name no location delivering here: no_key_for_signature 2"
@@ -87,7 +96,7 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
         "{out}"
     );
     assert!(
-        out.contains("reconcile cost 9 requests")
+        out.contains("reconcile cost 9 requests each, 0.0 %")
             && out.contains("estimated from the records held"),
         "{out}"
     );
@@ -95,16 +104,27 @@ async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
     let (ok, out, err) = status(d, true);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let row = &v["locations"][0];
-    assert_eq!(row["webhooks_refused"]["bad_signature"]["count"], 4);
-    assert!(row["signatures_failing_since_ms"].as_i64().is_some());
+    let row = |id: &str| {
+        v["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["location"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("locA")["webhooks_refused"]["bad_signature"]["count"], 4);
+    assert_eq!(
+        row("locA")["signatures_failing_since_ms"].as_i64(),
+        Some(now - 120_000)
+    );
+    assert!(row("locB")["signatures_failing_since_ms"].is_null());
     assert_eq!(
         v["webhooks_refused_unattributed"]["no_key_for_signature"]["count"],
         2
     );
 
-    // A webhook verified and applied after the refusals: the alarm is over.
-    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    // A webhook verified and applied after the refusals: the alarm is over, the counts stay.
     store
         .record_event_applied("locA", Some(40), false)
         .await

@@ -223,6 +223,7 @@ pub async fn apply_webhook(
                     id,
                     None,
                     version,
+                    webhook,
                 )
                 .await?
             } else {
@@ -322,6 +323,7 @@ impl Reads<'_> {
                 id,
                 contact,
                 self.version,
+                Origin::Webhook,
             );
             return Ok(Base::Confirmed(o.await?));
         }
@@ -329,8 +331,9 @@ impl Reads<'_> {
     }
 }
 
-/// Reads one record from HighLevel and converges it (Origin::Webhook: the webhook caused the
-/// read); a 404 records the deletion at `deleted_at_ms`.
+/// Reads one record from HighLevel and converges it as `origin` (a webhook caused the read);
+/// a 404 records the deletion at `deleted_at_ms`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn refetch(
     store: &Store,
     clients: &Clients,
@@ -339,17 +342,13 @@ pub(crate) async fn refetch(
     id: &str,
     contact: Option<&str>,
     deleted_at_ms: i64,
+    origin: Origin,
 ) -> Result<Outcome, SyncError> {
     let handle = clients.location(location).await?;
     let read_at = chrono::Utc::now().timestamp_millis();
     match crate::poller::walk::fetch(&handle, kind, id, contact, None).await? {
-        Some(rec) => Ok(converge::apply_read(store, rec, Origin::Webhook, true, read_at).await?),
-        None => {
-            Ok(
-                converge::apply_delete(store, location, kind, id, deleted_at_ms, Origin::Webhook)
-                    .await?,
-            )
-        }
+        Some(rec) => Ok(converge::apply_read(store, rec, origin, true, read_at).await?),
+        None => Ok(converge::apply_delete(store, location, kind, id, deleted_at_ms, origin).await?),
     }
 }
 

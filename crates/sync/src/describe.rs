@@ -11,6 +11,9 @@ use crate::records::time_ms;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Webhook,
+    /// A read that settles what a webhook could not say ([`crate::settle`]): fields it fills
+    /// in for the first time (a new contact's `type`) are not news; changed ones are.
+    Settle,
     Poll,
     Reconcile,
     Backfill,
@@ -20,7 +23,8 @@ pub enum Origin {
 impl Origin {
     pub fn as_str(self) -> &'static str {
         match self {
-            Origin::Webhook => "webhook",
+            // Caused by a webhook, and shown as one.
+            Origin::Webhook | Origin::Settle => "webhook",
             Origin::Poll => "poll",
             Origin::Reconcile => "reconcile",
             Origin::Backfill => "backfill",
@@ -198,6 +202,9 @@ fn contact_changes(old: &Record, new: &Record, origin: Origin) -> Vec<NewChange>
     }
     let name = new.title.as_deref().unwrap_or(&new.record_id);
     let mut fields = changed_fields(&old.data, &new.data);
+    if origin == Origin::Settle {
+        fields.retain(|f| old.data.get(f).is_some_and(|v| !v.is_null()));
+    }
     if fields.iter().any(|f| f == "dnd") {
         let on = new.data.get("dnd").and_then(Value::as_bool) == Some(true);
         out.push(change(

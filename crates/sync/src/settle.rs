@@ -16,7 +16,8 @@
 //! own per contact (`settle:contact:<id>`, not the webhooks' `contact:<id>`: a read waiting on
 //! the rate limit or a slow HighLevel must not hold up the contact's next webhooks), queued
 //! only when none of its kind is already waiting or running for that contact
-//! ([`store::Store::enqueue_if_idle`]), so a burst of events for one contact costs one request.
+//! ([`store::Store::enqueue_if_idle`]), so a burst of events for one contact costs one request,
+//! and run [`SETTLE_DELAY`] after it was asked for, once the burst's events are applied.
 //! What it reads goes through [`converge::apply_read`], so it never undoes a newer state a
 //! webhook applied meanwhile; a webhook applied after it lays its payload over the state read.
 //! A change whose event arrives while that contact's read is already in flight may wait for
@@ -32,7 +33,14 @@ use crate::clients::Clients;
 use crate::converge;
 use crate::describe::Origin;
 use crate::engine::SyncError;
+use crate::millis;
 use crate::poller::walk;
+
+/// How long a read waits after the event that asked for it. The events HighLevel sends for
+/// one change arrive within milliseconds of each other and are applied in a few more: reading
+/// after them means no event queued before the read is applied over (and, being versioned by
+/// its send time, could win against) the newer state read; and the read then covers them all.
+pub const SETTLE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Read a contact: `{ "contactId": … }`.
 pub const READ_CONTACT_JOB_KIND: &str = "read_contact";
@@ -51,12 +59,13 @@ pub(crate) async fn request(
     kind: &'static str,
     contact_id: &str,
 ) -> Result<(), SyncError> {
-    let job = NewJob::new(
+    let mut job = NewJob::new(
         kind,
         location,
         settle_key(contact_id),
         json!({ "contactId": contact_id }),
     );
+    job.run_at_ms = Some(chrono::Utc::now().timestamp_millis() + millis(SETTLE_DELAY));
     store.enqueue_if_idle(&job).await?;
     Ok(())
 }
@@ -86,6 +95,7 @@ pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(
                 contact,
                 None,
                 now,
+                Origin::Settle,
             )
             .await?;
             Ok(())
@@ -109,7 +119,7 @@ async fn read_notes(
     };
     for n in &notes {
         if let Some(rec) = walk::note_record(location, contact, n) {
-            converge::apply_read(store, rec, Origin::Webhook, true, read_at).await?;
+            converge::apply_read(store, rec, Origin::Settle, true, read_at).await?;
         }
     }
     Ok(())

@@ -322,6 +322,20 @@ async fn contact_events_are_settled_by_coalesced_reads(env: Env) {
         1,
         "five events of one new contact, one read"
     );
+    // Filling in what the webhook could not say (its type) is not news for the feed.
+    let feed = store
+        .changes_after(&location, None, 0, 1000)
+        .await
+        .expect("feed");
+    let about: Vec<&str> = feed
+        .iter()
+        .filter(|c| c.record_id == contact)
+        .map(|c| c.summary.as_str())
+        .collect();
+    assert!(
+        about.iter().all(|s| !s.contains("type")),
+        "the settle read was announced: {about:?}"
+    );
     w.sandbox.sandbox.write(|world| {
         world
             .update_contact(

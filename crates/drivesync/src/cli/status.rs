@@ -40,7 +40,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             "missing_scopes": missing_scopes,
             "reconcile_cost_requests": cost,
             "reconcile_cost_measured": measured,
-            "reconcile_cost_daily_share": cost as f64 / DAILY_BUDGET as f64,
+            "reconcile_cost_daily_share": daily_share(cost, state.as_ref()),
             "webhooks_refused": refused_json(&refusals, &id),
             "signatures_failing_since_ms": signatures_failing_since(&refusals, &id, last_event),
             "location": id,
@@ -154,7 +154,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             since("last_reconcile_ms")
         );
         say!(
-            "  reconcile cost {} requests, {:.1} % of HighLevel's {} a day ({})",
+            "  reconcile cost {} requests each, {:.1} % of HighLevel's {} a day at its interval ({})",
             r["reconcile_cost_requests"],
             r["reconcile_cost_daily_share"].as_f64().unwrap_or(0.0) * 100.0,
             DAILY_BUDGET,
@@ -178,6 +178,14 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
 }
 
 const DAILY_BUDGET: u64 = sync::poller::listing::DAILY_BUDGET;
+
+/// The share of the daily budget the location's reconciles take at its interval.
+fn daily_share(cost: u64, state: Option<&store::SyncState>) -> f64 {
+    let per_day = state
+        .map(|s| s.reconcile_interval_ms.max(1))
+        .map_or(1.0, |every| 86_400_000.0 / every as f64);
+    cost as f64 * per_day / DAILY_BUDGET as f64
+}
 
 /// What a full reconcile of the location costs: measured at its last one, else estimated
 /// from what the store holds.
@@ -250,7 +258,10 @@ fn signatures_failing_since(
         return None;
     }
     let since = failing.iter().map(|c| c.first_ms).min()?;
-    Some(last_event_ms.map_or(since, |e| since.max(e)))
+    let since = last_event_ms.map_or(since, |e| since.max(e));
+    // A few forged requests (anyone can send them) are not a failing location; refusals
+    // that go on for a minute with nothing verifying are.
+    (last_refused - since >= sync::ingest::watch::ALARM_SPAN_MS).then_some(since)
 }
 
 fn reasons(m: &serde_json::Map<String, serde_json::Value>) -> String {

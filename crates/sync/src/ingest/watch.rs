@@ -9,8 +9,8 @@
 //!   table. The counts are added to the store every few seconds
 //!   ([`store::Store::add_webhook_refusals`]) for `drivesync status`.
 //! - A location that delivered before and then has [`ALARM_AFTER`] signature refusals in a row
-//!   is reported at `error` level, again at most every [`ALARM_EVERY`] while it lasts, and once
-//!   more when a webhook verifies again.
+//!   over at least [`ALARM_SPAN_MS`] is reported at `error` level, again at most every
+//!   [`ALARM_EVERY`] while it lasts, and once more when a webhook verifies again.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,8 +21,12 @@ use store::refusals::{RefusalCount, UNATTRIBUTED};
 
 use super::refusal::Refusal;
 
-/// Signature refusals in a row, on a location that delivered before, that raise the alarm.
+/// Signature refusals in a row, on a location that delivered before, that raise the alarm…
 pub const ALARM_AFTER: u64 = 3;
+/// …once they have gone on this long with no webhook verifying: a few forged requests naming
+/// a location (anyone can send them) do not cry wolf, a real change of key or scheme (every
+/// webhook refused, for good) does within minutes.
+pub const ALARM_SPAN_MS: i64 = 60_000;
 /// How often a lasting alarm is repeated.
 pub const ALARM_EVERY: Duration = Duration::from_secs(5 * 60);
 /// Locations remembered as delivering; beyond this new ones are not tracked (an agency with
@@ -98,7 +102,7 @@ impl SignatureWatch {
                 if refusal.is_signature() {
                     t.watch.signature_refusals_in_row += 1;
                     t.watch.refused_since_ms.get_or_insert(now_ms);
-                    alarm(&loc, refusal, t);
+                    alarm(&loc, refusal, t, now_ms);
                 }
             }
         }
@@ -151,8 +155,12 @@ impl SignatureWatch {
     }
 }
 
-fn alarm(location: &str, refusal: Refusal, t: &mut Tracked) {
-    if t.watch.signature_refusals_in_row < ALARM_AFTER {
+fn alarm(location: &str, refusal: Refusal, t: &mut Tracked, now_ms: i64) {
+    let lasted = t
+        .watch
+        .refused_since_ms
+        .is_some_and(|since| now_ms - since >= ALARM_SPAN_MS);
+    if t.watch.signature_refusals_in_row < ALARM_AFTER || !lasted {
         return;
     }
     let now = tokio::time::Instant::now();
@@ -233,6 +241,30 @@ mod tests {
         assert!(w.take().is_empty());
         w.verified("L1", 99);
         assert_eq!(w.snapshot()[0].1.signature_refusals_in_row, 0);
+    }
+
+    #[tokio::test]
+    async fn only_a_lasting_run_raises_the_alarm() {
+        let w = SignatureWatch::default();
+        w.verified("L1", 0);
+        for t in [1_000, 1_010, 1_020, 1_030] {
+            w.refused(Refusal::BadSignature, Some(&body("L1")), t);
+        }
+        let alarmed = |w: &SignatureWatch| {
+            w.locations
+                .lock()
+                .get("L1")
+                .is_some_and(|t| t.last_alarm.is_some())
+        };
+        assert!(!alarmed(&w), "four refusals within 30 ms are no alarm");
+        w.refused(
+            Refusal::BadSignature,
+            Some(&body("L1")),
+            1_000 + ALARM_SPAN_MS,
+        );
+        assert!(alarmed(&w), "a minute of nothing but refusals is");
+        w.verified("L1", 2_000 + ALARM_SPAN_MS);
+        assert!(!alarmed(&w));
     }
 
     #[tokio::test]
