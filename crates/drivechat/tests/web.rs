@@ -26,6 +26,7 @@ on_both_backends!(
     ids_and_utc_without_context_and_missing_scopes_named,
     notes_carry_the_members_highlevel_user,
     meetings_are_in_the_members_days,
+    feed_lines_name_times_in_the_members_zone,
 );
 
 pub fn config() -> Config {
@@ -1211,4 +1212,33 @@ async fn meetings_are_in_the_members_days(env: Env) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+/// A feed line that names a time (stored in UTC, marked by the sync's describer) shows it in
+/// the member's zone, like every other time on the pages.
+async fn feed_lines_name_times_in_the_members_zone(env: Env) {
+    seed_profile(&env, A, "America/New_York").await;
+    let due = MON_9_MARCH_21H_UTC;
+    let utc = "Mon 09 Mar 21:00 UTC";
+    let mut line = change("created", &format!("Task 'Call back' created, due {utc}"));
+    line.detail = serde_json::json!({ "time": { "text": utc, "ms": due } });
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    env.put(task(A, "t1", "c1", "Call back", due, false), &[line])
+        .await;
+    let (c, _) = sign_in(&env, ALICE).await;
+    let page = c
+        .get(env.at(&format!("/w/{A}/feed")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Task &#39;Call back&#39; created, due ")
+            || page.contains("Task 'Call back' created, due "),
+        "{page}"
+    );
+    assert!(!page.contains(utc), "the UTC text is replaced: {page}");
+    assert!(page.contains("17:00 EDT"), "New York's 17:00: {page}");
 }

@@ -86,7 +86,7 @@ pub fn changes(old: Option<&Record>, new: &Record, origin: Origin) -> Vec<NewCha
     let Some(old) = old else {
         return vec![created(new, origin)];
     };
-    match new.kind {
+    let described = match new.kind {
         RecordKind::Contact => contact_changes(old, new, origin),
         RecordKind::Task => task_changes(old, new, origin),
         RecordKind::Appointment => appointment_changes(old, new, origin),
@@ -107,7 +107,22 @@ pub fn changes(old: Option<&Record>, new: &Record, origin: Origin) -> Vec<NewCha
                 Vec::new()
             }
         }
+    };
+    described.into_iter().map(|c| with_time(c, new)).collect()
+}
+
+/// Marks the time a summary names (a due date, an appointment's start), written in UTC, with
+/// its instant (`detail.time: {text, ms}`), so that a page can show it in its reader's zone.
+fn with_time(mut c: NewChange, new: &Record) -> NewChange {
+    if let Some(ms) = new.due_ms {
+        let text = when(ms);
+        if c.summary.contains(&text) {
+            if let Some(d) = c.detail.as_object_mut() {
+                d.insert("time".into(), json!({ "text": text, "ms": ms }));
+            }
+        }
     }
+    c
 }
 
 pub fn created(new: &Record, origin: Origin) -> NewChange {
@@ -140,7 +155,7 @@ pub fn created(new: &Record, origin: Origin) -> NewChange {
             clip(new.body.as_deref().unwrap_or(""), 80)
         ),
     };
-    change("created", summary, json!({}), origin)
+    with_time(change("created", summary, json!({}), origin), new)
 }
 
 pub fn deleted(old: Option<&Record>, kind: RecordKind, id: &str, origin: Origin) -> NewChange {
@@ -348,5 +363,39 @@ mod tests {
         let b =
             records::contact("L", json!({"id": "c", "name": "Ana", "dateUpdated": 9}), 1).unwrap();
         assert!(changes(Some(&a), &b, Origin::Poll).is_empty());
+    }
+
+    #[test]
+    fn a_named_time_is_marked_for_pages_to_show_in_their_zone() {
+        let due = 1_796_300_000_000;
+        let t = records::task(
+            "L",
+            Some("c"),
+            json!({"id": "t", "title": "Call back", "dueDate": due}),
+            1,
+        )
+        .unwrap();
+        let c = created(&t, Origin::Webhook);
+        assert!(c.summary.ends_with(&when(due)), "{}", c.summary);
+        assert_eq!(c.detail["time"], json!({"text": when(due), "ms": due}));
+    }
+
+    #[test]
+    fn a_settle_read_filling_in_unknown_fields_says_nothing() {
+        let a = records::contact("L", json!({"id": "c", "name": "Ana"}), 1).unwrap();
+        let b =
+            records::contact("L", json!({"id": "c", "name": "Ana", "type": "lead"}), 2).unwrap();
+        assert!(changes(Some(&a), &b, Origin::Settle).is_empty());
+        let c = records::contact(
+            "L",
+            json!({"id": "c", "name": "Ana", "type": "customer"}),
+            3,
+        )
+        .unwrap();
+        let s: Vec<String> = changes(Some(&b), &c, Origin::Settle)
+            .into_iter()
+            .map(|c| c.summary)
+            .collect();
+        assert_eq!(s, ["Ana updated: type"]);
     }
 }

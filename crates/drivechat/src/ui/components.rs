@@ -44,10 +44,11 @@ pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Marku
             span.icon aria-hidden="true" { (kind_icon(c.kind)) }
             div.entry-body {
                 div.summary {
+                    @let summary = local_summary(seen, c);
                     @if let Some(contact) = &c.contact_id {
-                        a href=(format!("/w/{loc}/contacts/{contact}")) { (c.summary) }
+                        a href=(format!("/w/{loc}/contacts/{contact}")) { (summary) }
                     } @else {
-                        (c.summary)
+                        (summary)
                     }
                 }
                 div.meta {
@@ -59,6 +60,18 @@ pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Marku
                 }
             }
         }
+    }
+}
+
+/// A change's summary with the time it names (stored in UTC, marked in `detail.time` by the
+/// sync's describer) in the reader's zone.
+pub(crate) fn local_summary(seen: &Seen, c: &Change) -> String {
+    let time = c.detail.get("time");
+    let text = time.and_then(|t| t.get("text")).and_then(|t| t.as_str());
+    let ms = time.and_then(|t| t.get("ms")).and_then(|t| t.as_i64());
+    match (text, ms) {
+        (Some(text), Some(ms)) if !text.is_empty() => c.summary.replace(text, &seen.when(ms)),
+        _ => c.summary.clone(),
     }
 }
 
