@@ -38,9 +38,9 @@ pub struct DemoArgs {
     activity_rate: f64,
     /// Seeded contacts per location.
     ///
-    /// Each costs about 3.3 requests of the sandbox's real limit (100 per 10 s per location)
-    /// to import: 60 are in within about 10 s, so a first click on Complete is not queued
-    /// behind the import for long; 150 take about 50 s.
+    /// Each costs about 1.2 requests of the sandbox's real limit (100 per 10 s per location)
+    /// to import, so 60 are in within a few seconds and a first click on Complete is not
+    /// queued behind the import for long.
     #[arg(long, default_value_t = 60)]
     contacts: usize,
 }
@@ -130,6 +130,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.activity_rate
     );
     say!("  sandbox controls: {base}_sandbox/");
+    // The demo writes no config file: other commands need its data directory and, when they
+    // call HighLevel, the sandbox's address (else they would call HighLevel itself).
+    let dir = args.data_dir.display();
+    say!("  in another terminal: drivesync status --data-dir {dir}");
+    say!("                       drivesync verify --data-dir {dir} --ghl-base-url {base}");
     say!("Press Ctrl-C to stop.");
     if !args.no_browser {
         common::open_browser(&url);
