@@ -2,12 +2,12 @@
 // entries are put at the top of the feed (#feed-list) or of a contact's thread
 // (#thread-list[data-contact]) as they arrive; regions marked data-live-region (task lists,
 // the board, tags...) are fetched again, a moment later so that a burst of changes costs one
-// refresh. After a dropped connection everything live is refreshed, so nothing is missed.
+// refresh. Whenever the stream (re)connects everything live is refreshed, so nothing committed
+// while it was not connected is missed.
 (function () {
   "use strict";
   var es = null;
   var timer = null;
-  var down = false;
 
   function markDirty(contact) {
     document.querySelectorAll("[data-live-region]").forEach(function (el) {
@@ -63,15 +63,14 @@
     if (es && es.url.indexOf(url) >= 0 && es.readyState !== 2) return;
     if (es) es.close();
     es = new EventSource(url);
+    // On every (re)connection the live regions are fetched once: a change committed between
+    // the page's render and this stream's start (an action confirmed while the page loaded)
+    // was sent to no one, and would otherwise stay unseen until the next change.
     es.addEventListener("open", function () {
       document.body.classList.remove("offline");
-      if (down) {
-        down = false;
-        markDirty(null);
-      }
+      markDirty(null);
     });
     es.addEventListener("error", function () {
-      down = true;
       document.body.classList.add("offline");
     });
     es.addEventListener("change", onChange);
