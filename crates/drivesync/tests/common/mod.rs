@@ -171,10 +171,23 @@ pub async fn hold_writes(db: &Db) -> WriteHold {
         "hold_writes needs pg_database() or sqlite_db()"
     );
     let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
+    // drivesync's writers retry the lock every 250 µs (store/src/sqlite_busy.rs); this
+    // connection's default handler sleeps far longer between tries and can lose every race for
+    // its 5 s under a busy engine. Trying again until it wins is what a person would do.
+    sqlx::query("PRAGMA busy_timeout = 0")
         .execute(&mut c)
         .await
         .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match sqlx::query("BEGIN EXCLUSIVE").execute(&mut c).await {
+            Ok(_) => break,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_micros(250)).await;
+            }
+            Err(e) => panic!("could not take the SQLite write lock within 60 s: {e}"),
+        }
+    }
     WriteHold::Locked(c)
 }
 
