@@ -223,6 +223,35 @@ async fn task_without_contact_is_placed(env: Env) {
         "the webhook did not say its contact"
     );
     assert_eq!(stored.title.as_deref(), Some("Orphan at first"));
+    // Completed in HighLevel behind a lost webhook: the open-task poll does not list it and
+    // cannot read it without its contact — it must leave it for the reconcile, not bury it.
+    w.admin("webhook", json!({"url": null})).await;
+    w.sandbox.sandbox.write(|world| {
+        world
+            .update_task(
+                &location,
+                &contact,
+                &task,
+                ghl_sandbox::world::TaskInput {
+                    completed: Some(true),
+                    ..Default::default()
+                },
+            )
+            .expect("complete");
+    });
+    let clients = sync::clients::Clients::new(store.clone(), w.client.clone());
+    sync::poller::poll_open_tasks(&store, &clients, &location)
+        .await
+        .expect("task poll");
+    let after_poll = store
+        .record(&location, RecordKind::Task, &task)
+        .await
+        .expect("read")
+        .expect("the task");
+    assert!(
+        !after_poll.is_deleted(),
+        "an orphan the open-task poll did not list was buried"
+    );
     engine_support::reconcile(&engine, &store, &location).await;
     let placed = store
         .record(&location, RecordKind::Task, &task)
@@ -230,6 +259,7 @@ async fn task_without_contact_is_placed(env: Env) {
         .expect("read")
         .expect("the task");
     assert_eq!(placed.contact_id.as_deref(), Some(contact.as_str()));
+    assert_eq!(placed.status.as_deref(), Some("done"));
     assert_eq!(placed.data["contactId"], json!(contact));
     let report = sync::verify::verify(&store, &w.client.location(location.clone()))
         .await

@@ -322,8 +322,12 @@ pub async fn poll_open_tasks(
     loop {
         let page = store.list_records(&q).await?;
         for r in &page.records {
-            // Written since the search began: newer than what it listed.
-            if !met.contains(&r.record_id) && r.synced_at_ms < started {
+            // Written since the search began: newer than what it listed. A task stored without
+            // its contact cannot be read by id, and not being open says nothing of whether it
+            // still exists (it may be completed behind a dropped webhook): the reconcile, which
+            // lists every task, places or buries it.
+            let readable = r.contact_id.is_some();
+            if readable && !met.contains(&r.record_id) && r.synced_at_ms < started {
                 confirm(store, &handle, r, Origin::Poll, started, &report).await?;
             }
         }
