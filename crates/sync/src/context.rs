@@ -23,10 +23,6 @@ use crate::engine::SyncError;
 /// Refresh a location's context now: `{}`.
 pub const REFRESH_CONTEXT_JOB_KIND: &str = "refresh_context";
 
-const PROFILE_SCOPE: &str = "locations.readonly";
-const FIELDS_SCOPE: &str = "locations/customFields.readonly";
-const USERS_SCOPE: &str = "users.readonly";
-
 /// What a refresh read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Refreshed {
@@ -52,6 +48,12 @@ pub async fn request(store: &Store, location: &str) -> Result<(), SyncError> {
 /// Reads the three parts the token may read and saves them.
 pub async fn refresh(store: &Store, handle: &ghl::api::Location) -> Result<Refreshed, SyncError> {
     let location = handle.id();
+    // Each part's scope, as the operation catalog (held against HighLevel's specs) gives it.
+    let (profile_scope, fields_scope, users_scope) = (
+        crate::scope_of("get-location"),
+        crate::scope_of("get-custom-fields"),
+        crate::scope_of("get-user-by-location"),
+    );
     let granted = store
         .location(location)
         .await?
@@ -62,7 +64,7 @@ pub async fn refresh(store: &Store, handle: &ghl::api::Location) -> Result<Refre
     let mut out = Refreshed::default();
     let missing = |scope: &str, out: &mut Refreshed| out.missing_scopes.push(scope.into());
 
-    if may(PROFILE_SCOPE) {
+    if may(profile_scope) {
         match handle.location_details().await {
             Ok(d) => {
                 let address = [d.address, d.city, d.state, d.postal_code, d.country]
@@ -79,14 +81,14 @@ pub async fn refresh(store: &Store, handle: &ghl::api::Location) -> Result<Refre
                 store.save_location_profile(location, &profile).await?;
                 out.profile = true;
             }
-            Err(e) if unauthorized(&e) => missing(PROFILE_SCOPE, &mut out),
+            Err(e) if unauthorized(&e) => missing(profile_scope, &mut out),
             Err(e) => return Err(e.into()),
         }
     } else {
-        missing(PROFILE_SCOPE, &mut out);
+        missing(profile_scope, &mut out);
     }
 
-    if may(FIELDS_SCOPE) {
+    if may(fields_scope) {
         match handle.custom_fields().await {
             Ok(defs) => {
                 let defs: Vec<store::context::CustomFieldDef> = defs
@@ -102,14 +104,14 @@ pub async fn refresh(store: &Store, handle: &ghl::api::Location) -> Result<Refre
                 store.replace_custom_field_defs(location, &defs).await?;
                 out.custom_fields = defs.len();
             }
-            Err(e) if unauthorized(&e) => missing(FIELDS_SCOPE, &mut out),
+            Err(e) if unauthorized(&e) => missing(fields_scope, &mut out),
             Err(e) => return Err(e.into()),
         }
     } else {
-        missing(FIELDS_SCOPE, &mut out);
+        missing(fields_scope, &mut out);
     }
 
-    if may(USERS_SCOPE) {
+    if may(users_scope) {
         match handle.users().await {
             Ok(users) => {
                 let users: Vec<store::context::HlUser> = users
@@ -139,11 +141,11 @@ pub async fn refresh(store: &Store, handle: &ghl::api::Location) -> Result<Refre
                 store.replace_location_users(location, &users).await?;
                 out.users = users.len();
             }
-            Err(e) if unauthorized(&e) => missing(USERS_SCOPE, &mut out),
+            Err(e) if unauthorized(&e) => missing(users_scope, &mut out),
             Err(e) => return Err(e.into()),
         }
     } else {
-        missing(USERS_SCOPE, &mut out);
+        missing(users_scope, &mut out);
     }
 
     store

@@ -25,3 +25,9 @@ pub mod writeback;
 pub(crate) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// The OAuth scope HighLevel's operation `id` needs, from the client's operation catalog (one
+/// place, held against HighLevel's specs); empty for an id the catalog does not have.
+pub(crate) fn scope_of(id: &str) -> &'static str {
+    ghl::operations::operation(id).map_or("", |op| op.scope)
+}

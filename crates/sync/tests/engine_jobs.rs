@@ -270,7 +270,7 @@ async fn task_without_contact_is_placed(env: Env) {
 }
 
 /// `GET /contacts/{id}` requests the sandbox served (the test touches one contact).
-fn contact_reads(w: &engine_support::World, location: &str, _contact: &str) -> usize {
+fn contact_reads(w: &engine_support::World, location: &str) -> usize {
     w.sandbox
         .sandbox
         .counters
@@ -348,7 +348,7 @@ async fn contact_events_are_settled_by_coalesced_reads(env: Env) {
     .await;
     wait_quiet(&store, Duration::from_secs(10)).await;
     assert_eq!(
-        contact_reads(&w, &location, &contact),
+        contact_reads(&w, &location),
         1,
         "five events of one new contact, one read"
     );
@@ -384,7 +384,7 @@ async fn contact_events_are_settled_by_coalesced_reads(env: Env) {
         settled("Boston", Some("Europe/Oslo")),
     )
     .await;
-    assert_eq!(contact_reads(&w, &location, &contact), 2);
+    assert_eq!(contact_reads(&w, &location), 2);
     engine.shutdown().await;
 }
 

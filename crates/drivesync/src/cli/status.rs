@@ -243,15 +243,14 @@ fn signatures_failing_since(
     scope: &str,
     last_event_ms: Option<i64>,
 ) -> Option<i64> {
-    const SIGNATURE: [&str; 4] = [
-        "missing_signature",
-        "malformed_signature",
-        "bad_signature",
-        "no_key_for_signature",
-    ];
+    let signature = |reason: &str| {
+        sync::ingest::Refusal::ALL
+            .iter()
+            .any(|r| r.is_signature() && r.reason() == reason)
+    };
     let failing: Vec<_> = all
         .iter()
-        .filter(|c| c.scope == scope && SIGNATURE.contains(&c.reason.as_str()))
+        .filter(|c| c.scope == scope && signature(&c.reason))
         .collect();
     let last_refused = failing.iter().map(|c| c.last_ms).max()?;
     if last_event_ms.is_some_and(|e| e >= last_refused) {

@@ -259,18 +259,9 @@ async fn keep_refusals(
     watch: std::sync::Weak<watch::SignatureWatch>,
     every: Duration,
 ) {
-    if let Ok(locations) = store.locations().await {
-        for l in locations {
-            let last = store
-                .sync_state(&l.location_id)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|s| s.last_event_ms);
-            let Some(w) = watch.upgrade() else { return };
-            if last.is_some() {
-                w.know(&l.location_id, last);
-            }
+    if let (Ok(states), Some(w)) = (store.sync_states().await, watch.upgrade()) {
+        for s in states.iter().filter(|s| s.last_event_ms.is_some()) {
+            w.know(&s.location_id, s.last_event_ms);
         }
     }
     let mut tick = tokio::time::interval(every);

@@ -67,8 +67,11 @@ impl Scheduler {
             let poll = due(state.last_poll_ms, state.poll_interval_ms);
             // A location never reconciled has not been imported: its tasks are the import's.
             // Nor is one whose token cannot search tasks (when its scopes are known).
-            let may_search =
-                loc.scopes.is_empty() || loc.scopes.iter().any(|s| s == "locations/tasks.readonly");
+            let may_search = loc.scopes.is_empty()
+                || loc
+                    .scopes
+                    .iter()
+                    .any(|s| s == crate::scope_of("task-search"));
             let tasks = state.last_reconcile_ms.is_some()
                 && may_search
                 && config
