@@ -488,35 +488,12 @@ async fn a_reconcile_without_the_listing_scopes_is_still_whole(env: Env) {
     let store = env.store().await;
     let w = engine_support::world(&store, None, 1, 8, 1_000).await;
     let location = w.locations[0].clone();
-    let pit: serde_json::Value = w
-        .http
-        .post(format!("{}/_sandbox/pit", w.base))
-        .json(&json!({"locationId": location,
-            "scopes": ["contacts.readonly", "contacts.write", "calendars/events.readonly"]}))
-        .send()
-        .await
-        .expect("pit")
-        .json()
-        .await
-        .expect("json");
-    store
-        .save_location(&store::NewLocation {
-            location_id: location.clone(),
-            company_id: None,
-            name: None,
-            auth: store::AuthKind::PrivateIntegration,
-            user_type: "Location".into(),
-            scopes: vec![
-                "contacts.readonly".into(),
-                "contacts.write".into(),
-                "calendars/events.readonly".into(),
-            ],
-            access_token: pit["token"].as_str().expect("token").to_string().into(),
-            refresh_token: None,
-            expires_at_ms: None,
-        })
-        .await
-        .expect("save the narrower connection");
+    let narrow = [
+        "contacts.readonly",
+        "contacts.write",
+        "calendars/events.readonly",
+    ];
+    engine_support::connect(&store, &w.http, &w.base, &location, Some(&narrow)).await;
     let engine = Engine::start(store.clone(), w.client.clone(), None, config(None))
         .await
         .expect("engine");

@@ -64,36 +64,7 @@ pub async fn world(
         .map(|l| l["id"].as_str().expect("an id").to_string())
         .collect();
     for id in &ids {
-        let pit: Value = http
-            .post(format!("{base}/_sandbox/pit"))
-            .json(&json!({ "locationId": id }))
-            .send()
-            .await
-            .expect("pit")
-            .json()
-            .await
-            .expect("json");
-        let scopes = pit["scopes"]
-            .as_array()
-            .expect("scopes")
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        store
-            .save_location(&store::NewLocation {
-                location_id: id.clone(),
-                company_id: None,
-                name: None,
-                auth: store::AuthKind::PrivateIntegration,
-                user_type: "Location".into(),
-                scopes,
-                access_token: pit["token"].as_str().expect("token").to_string().into(),
-                refresh_token: None,
-                expires_at_ms: None,
-            })
-            .await
-            .expect("save the location");
+        connect(store, &http, &base, id, None).await;
     }
     let url = url::Url::parse(&base).expect("base url");
     // A Private Integration Token needs no app; the client still wants one to exist.
@@ -119,6 +90,51 @@ pub async fn world(
         client,
         http,
     }
+}
+
+/// Connects `location` in `store` with a Private Integration Token from the sandbox, granted
+/// `scopes` (`None`: every scope the sandbox has), as `drivesync connect --token` would.
+pub async fn connect(
+    store: &Store,
+    http: &reqwest::Client,
+    base: &str,
+    location: &str,
+    scopes: Option<&[&str]>,
+) {
+    let mut ask = json!({ "locationId": location });
+    if let Some(s) = scopes {
+        ask["scopes"] = json!(s);
+    }
+    let pit: Value = http
+        .post(format!("{base}/_sandbox/pit"))
+        .json(&ask)
+        .send()
+        .await
+        .expect("pit")
+        .json()
+        .await
+        .expect("json");
+    let scopes = pit["scopes"]
+        .as_array()
+        .expect("scopes")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    store
+        .save_location(&store::NewLocation {
+            location_id: location.to_string(),
+            company_id: None,
+            name: None,
+            auth: store::AuthKind::PrivateIntegration,
+            user_type: "Location".into(),
+            scopes,
+            access_token: pit["token"].as_str().expect("token").to_string().into(),
+            refresh_token: None,
+            expires_at_ms: None,
+        })
+        .await
+        .expect("save the location");
 }
 
 impl World {
