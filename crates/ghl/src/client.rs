@@ -14,11 +14,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{GhlError, Result};
+use crate::http::{join_path, message_of, messages_of, snippet, API_VERSION};
 use crate::operations::{Operation, Retry};
 use crate::ratelimit::{Priority, RateLimits};
 use crate::token::{AccessToken, TokenProvider};
-
-pub const API_VERSION: &str = "2021-07-28";
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -100,11 +99,6 @@ impl GhlClient {
                 limits: RateLimits::default(),
             }),
         })
-    }
-
-    /// Operations on one location.
-    pub fn location(&self, location_id: impl Into<String>) -> crate::api::Location {
-        crate::api::Location::new(self.clone(), location_id.into())
     }
 
     pub fn limits(&self) -> &RateLimits {
@@ -292,7 +286,8 @@ impl GhlClient {
 
     /// The base URL's own path is kept (`https://proxy.example/ghl` + `/contacts/…`).
     fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url> {
-        let mut url = join_path(&self.inner.config.base_url, path)?;
+        let mut url = join_path(&self.inner.config.base_url, path)
+            .map_err(|e| GhlError::InvalidInput(format!("path {path}: {e}")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter());
         }
@@ -312,17 +307,6 @@ impl GhlClient {
         let ms = rand::thread_rng().gen_range(0..=cap.as_millis().max(1) as u64);
         Duration::from_millis(ms)
     }
-}
-
-/// `base` + `path`, keeping the base URL's own path (`https://proxy.example/ghl` + `/contacts/`
-/// is `https://proxy.example/ghl/contacts/`).
-pub(crate) fn join_path(base: &Url, path: &str) -> Result<Url> {
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        base.set_path(&format!("{}/", base.path()));
-    }
-    base.join(path.trim_start_matches('/'))
-        .map_err(|e| GhlError::InvalidInput(format!("path {path}: {e}")))
 }
 
 /// DELETEs of a whole record: a 404 after a lost answer means the first attempt did it. For
@@ -378,76 +362,4 @@ fn daily_exhausted(h: &HeaderMap, message: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     remaining == Some(0) || message.to_ascii_lowercase().contains("daily")
-}
-
-/// HighLevel's `message` as one line, whether a string or an array.
-pub(crate) fn message_of(v: &Value) -> Option<String> {
-    match v.get("message") {
-        Some(Value::String(s)) => Some(snippet(s)),
-        Some(Value::Array(a)) => Some(snippet(
-            &a.iter()
-                .map(|m| {
-                    m.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| m.to_string())
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        )),
-        _ => v
-            .get("error_description")
-            .or_else(|| v.get("error"))
-            .and_then(Value::as_str)
-            .map(snippet),
-    }
-}
-
-fn messages_of(v: &Value, fallback: &str) -> Vec<String> {
-    match v.get("message") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|m| {
-                snippet(
-                    m.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| m.to_string())
-                        .as_str(),
-                )
-            })
-            .collect(),
-        _ => vec![fallback.to_string()],
-    }
-}
-
-/// At most 300 characters of `s` on one line: error bodies can be HTML pages or megabytes.
-pub(crate) fn snippet(s: &str) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 300 {
-        let cut: String = one_line.chars().take(300).collect();
-        format!("{cut}…")
-    } else {
-        one_line
-    }
-}
-
-#[cfg(test)]
-mod url_tests {
-    use super::*;
-
-    #[test]
-    fn a_base_url_keeps_its_path() {
-        let j = |b: &str, p: &str| join_path(&Url::parse(b).unwrap(), p).unwrap().to_string();
-        assert_eq!(
-            j("https://services.leadconnectorhq.com", "/contacts/"),
-            "https://services.leadconnectorhq.com/contacts/"
-        );
-        assert_eq!(
-            j("https://proxy.example/ghl", "/contacts/x"),
-            "https://proxy.example/ghl/contacts/x"
-        );
-        assert_eq!(
-            j("https://proxy.example/ghl/", "/oauth/token"),
-            "https://proxy.example/ghl/oauth/token"
-        );
-    }
 }

@@ -23,7 +23,7 @@ pub enum GhlError {
         what: String,
         trace_id: Option<String>,
     },
-    #[error("HighLevel refused the request as invalid: {}{}", crate::client::snippet(&.messages.join("; ")), trace(.trace_id))]
+    #[error("HighLevel refused the request as invalid: {}{}", crate::http::snippet(&.messages.join("; ")), trace(.trace_id))]
     Validation {
         status: u16,
         messages: Vec<String>,

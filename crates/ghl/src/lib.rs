@@ -8,6 +8,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
+mod http;
 pub mod models;
 pub mod oauth;
 pub mod operations;
@@ -16,8 +17,9 @@ pub mod scopes;
 pub mod token;
 pub mod webhook;
 
-pub use client::{ClientConfig, GhlClient, API_VERSION};
+pub use client::{ClientConfig, GhlClient};
 pub use error::{GhlError, Result};
+pub use http::API_VERSION;
 pub use oauth::{OAuthApp, TokenResponse, UserType};
 pub use scopes::{missing_scopes, DEFAULT_SCOPES};
 pub use token::{AccessToken, OAuthTokens, StaticTokens, TokenProvider, TokenRepository};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{GhlError, Result};
+use crate::http::{join_path, message_of, snippet, API_VERSION};
 
 pub const DEFAULT_API_BASE: &str = "https://services.leadconnectorhq.com";
 pub const DEFAULT_AUTHORIZE_BASE: &str = "https://marketplace.gohighlevel.com";
@@ -156,7 +157,7 @@ impl OAuthApp {
         let mut bytes = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let state = URL_SAFE_NO_PAD.encode(bytes);
-        let mut url = crate::client::join_path(&self.authorize_base, "/oauth/chooselocation")
+        let mut url = join_path(&self.authorize_base, "/oauth/chooselocation")
             .unwrap_or_else(|_| self.authorize_base.clone());
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -234,7 +235,7 @@ impl OAuthApp {
         let r = self
             .http
             .post(url.clone())
-            .header("Version", crate::client::API_VERSION)
+            .header("Version", API_VERSION)
             .bearer_auth(company_token.expose_secret())
             .form(&[("companyId", company_id), ("locationId", location_id)])
             .send()
@@ -250,7 +251,7 @@ impl OAuthApp {
     }
 
     fn endpoint(&self, path: &str) -> Url {
-        crate::client::join_path(&self.api_base, path).unwrap_or_else(|_| self.api_base.clone())
+        join_path(&self.api_base, path).unwrap_or_else(|_| self.api_base.clone())
     }
 }
 
@@ -289,8 +290,8 @@ fn token_error(status: u16, text: &str) -> GhlError {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let error = s("error").unwrap_or_else(|| format!("http_{status}"));
     let description = s("error_description")
-        .or_else(|| crate::client::message_of(&v))
-        .unwrap_or_else(|| crate::client::snippet(text));
+        .or_else(|| message_of(&v))
+        .unwrap_or_else(|| snippet(text));
     GhlError::OAuth { error, description }
 }
 

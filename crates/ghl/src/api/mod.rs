@@ -30,15 +30,20 @@ pub struct Location {
     priority: Priority,
 }
 
-impl Location {
-    pub(crate) fn new(client: GhlClient, id: String) -> Location {
+/// Handles are made here, beside the type they make, so that the request pipeline in
+/// `client` needs nothing from the operations built on it.
+impl GhlClient {
+    /// Operations on one location.
+    pub fn location(&self, location_id: impl Into<String>) -> Location {
         Location {
-            client,
-            id,
+            client: self.clone(),
+            id: location_id.into(),
             priority: Priority::default(),
         }
     }
+}
 
+impl Location {
     pub fn id(&self) -> &str {
         &self.id
     }
