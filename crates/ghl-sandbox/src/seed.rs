@@ -14,7 +14,7 @@ use crate::model::{
     DND_CHANNELS,
 };
 use crate::time::Millis;
-use crate::world::{Calendar, Location, World};
+use crate::world::{Calendar, LocationData, World};
 
 const FIRST: &[&str] = &[
     "Ana", "Ben", "Chloe", "Diego", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Jade", "Kofi",
@@ -262,7 +262,12 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &'a [&'a str]) -> &'a str {
     items.choose(rng).copied().unwrap_or_default()
 }
 
-fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &str) -> Location {
+fn seed_location(
+    rng: &mut ChaCha8Rng,
+    spec: &SeedSpec,
+    index: usize,
+    company: &str,
+) -> LocationData {
     let (city, state, country, postal, tz, phone) = LOCALES[index % LOCALES.len()];
     let company_name = COMPANIES[index % COMPANIES.len()];
     let id = new_id(rng);
@@ -277,7 +282,7 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
         .collect::<Vec<_>>()
         .join("");
     let domain = format!("{slug}-{}.example.com", index + 1);
-    let mut loc = Location {
+    let mut loc = LocationData {
         id,
         name: format!("{company_name} {city}"),
         company_id: company.into(),
@@ -294,7 +299,7 @@ fn seed_location(rng: &mut ChaCha8Rng, spec: &SeedSpec, index: usize, company: &
         },
         user_profiles: seed_users(&mut ctx, &user_ids, &domain, phone),
         users: user_ids,
-        ..Location::default()
+        ..LocationData::default()
     };
     let extra_ids: Vec<Str> = (3..FIELDS.len()).map(|_| new_id(&mut ctx)).collect();
     loc.custom_fields = FIELDS
@@ -413,7 +418,7 @@ fn seed_contact(
     spec: &SeedSpec,
     loc_index: usize,
     n: usize,
-    loc: &Location,
+    loc: &LocationData,
     businesses: &[Str],
 ) -> Contact {
     let first = pick(rng, FIRST);
@@ -528,7 +533,7 @@ fn seed_contact(
     c
 }
 
-fn seed_appointments(rng: &mut ChaCha8Rng, spec: &SeedSpec, loc: &mut Location, c: &Contact) {
+fn seed_appointments(rng: &mut ChaCha8Rng, spec: &SeedSpec, loc: &mut LocationData, c: &Contact) {
     let cal = loc.calendars[rng.gen_range(0..loc.calendars.len())].clone();
     let start = spec.anchor + rng.gen_range(-14..14) * DAY + rng.gen_range(9..17) * 3_600_000;
     let appt = Appointment {

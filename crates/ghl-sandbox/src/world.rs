@@ -74,8 +74,12 @@ impl Calendar {
     }
 }
 
+/// One location's data in the emulated HighLevel: its profile, users, calendars and custom
+/// fields, and the contacts (with their tasks and notes) and appointments it holds. Named
+/// apart from the client's `ghl::api::Location` (a request handle) and the `Location`
+/// principal of a token.
 #[derive(Debug, Default)]
-pub struct Location {
+pub struct LocationData {
     pub id: Str,
     pub name: String,
     pub company_id: Str,
@@ -103,7 +107,7 @@ pub struct Location {
     pub appointment_notes: HashMap<Str, Vec<AppointmentNote>>,
 }
 
-impl Location {
+impl LocationData {
     pub fn contact(&self, id: &str) -> ApiResult<&Contact> {
         self.contacts
             .get(id)
@@ -394,7 +398,7 @@ pub struct AppointmentInput {
 pub struct World {
     pub company_id: Str,
     pub company_name: String,
-    pub locations: BTreeMap<Str, Location>,
+    pub locations: BTreeMap<Str, LocationData>,
     pub events: Vec<Event>,
     rng: ChaCha8Rng,
     last_ms: Millis,
@@ -427,13 +431,13 @@ impl World {
         &mut self.rng
     }
 
-    pub fn location(&self, id: &str) -> ApiResult<&Location> {
+    pub fn location(&self, id: &str) -> ApiResult<&LocationData> {
         self.locations
             .get(id)
             .ok_or_else(|| ApiError::not_found("Location"))
     }
 
-    pub fn location_mut(&mut self, id: &str) -> ApiResult<&mut Location> {
+    pub fn location_mut(&mut self, id: &str) -> ApiResult<&mut LocationData> {
         self.locations
             .get_mut(id)
             .ok_or_else(|| ApiError::not_found("Location"))
@@ -465,7 +469,7 @@ impl World {
     /// as HighLevel does while "Allow duplicate contact" is off (its default).
     fn check_duplicate(
         &self,
-        loc: &Location,
+        loc: &LocationData,
         input: &ContactInput,
         except: Option<&str>,
     ) -> ApiResult<()> {

@@ -1414,7 +1414,7 @@ async fn error_bodies_match_the_common_schemas() {
 
 /// Every id seeded records point at as a user: contacts' and tasks' `assignedTo`,
 /// appointments' `assignedUserId`, notes' and appointment notes' `userId`.
-fn referenced_users(l: &ghl_sandbox::world::Location) -> BTreeSet<String> {
+fn referenced_users(l: &ghl_sandbox::world::LocationData) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for c in l.contacts.values() {
         ids.extend(c.assigned_to.iter().map(|s| s.to_string()));

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::contacts::{parse_num, query_location};
 use super::guard::Ctx;
+use super::params::{parse_num, query_location};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::model::Str;

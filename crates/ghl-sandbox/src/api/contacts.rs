@@ -11,29 +11,12 @@ use std::sync::Arc;
 
 use super::guard::Ctx;
 use super::input::contact_input;
+use super::params::{parse_num, query_location, text_matches};
 use crate::body::Body;
 use crate::error::{current_trace_id, ApiError, ApiResult};
 use crate::state::Sandbox;
 
 type Q = Query<HashMap<String, String>>;
-
-/// Reads `locationId` from a query and checks it is the token's.
-pub fn query_location(ctx: &Ctx, q: &HashMap<String, String>) -> ApiResult<()> {
-    match q.get("locationId").filter(|l| !l.is_empty()) {
-        Some(l) => ctx.check_location(l),
-        None => Err(ApiError::unprocessable(vec![
-            "locationId should not be empty".into(),
-        ])),
-    }
-}
-
-/// Reads `locationId` from a body and checks it is the token's.
-pub fn body_location(ctx: &Ctx, b: &mut Body) -> ApiResult<()> {
-    match b.str_req("locationId") {
-        Some(l) => ctx.check_location(&l),
-        None => Ok(()),
-    }
-}
 
 pub async fn create(
     State(sb): State<Arc<Sandbox>>,
@@ -140,11 +123,7 @@ pub async fn by_business(
             .iter()
             .filter_map(|(_, id)| loc.contacts.get(id).map(|c| &**c))
             .filter(|c| c.business_id.as_deref() == Some(business_id.as_str()))
-            .filter(|c| {
-                query
-                    .as_deref()
-                    .is_none_or(|q| super::search::text_matches(c, q))
-            })
+            .filter(|c| query.as_deref().is_none_or(|q| text_matches(c, q)))
             .collect();
         let page: Vec<Value> = matching
             .iter()
@@ -173,28 +152,4 @@ pub async fn appointments(
         let events: Vec<Value> = events.iter().map(|a| a.to_event_json()).collect();
         Ok(Json(json!({ "events": events })))
     })
-}
-
-/// A whole number from the query within [min, max], `default` when absent.
-pub fn parse_num(
-    q: &HashMap<String, String>,
-    key: &str,
-    default: usize,
-    min: usize,
-    max: usize,
-) -> ApiResult<usize> {
-    match q.get(key).filter(|s| !s.is_empty()) {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::unprocessable(vec![if max == usize::MAX {
-                    format!("{key} must not be less than {min}")
-                } else {
-                    format!("{key} must be a number between {min} and {max}")
-                }])
-            }),
-    }
 }

@@ -14,7 +14,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Contact, Str, Task};
 use crate::state::Sandbox;
-use crate::world::Location;
+use crate::world::LocationData;
 
 /// The most tasks one search returns (`limit`); HighLevel's default is 25.
 pub const MAX_TASK_LIMIT: i64 = 100;
@@ -133,7 +133,7 @@ fn task_order(a: &&Task, b: &&Task) -> Ordering {
 }
 
 /// The page of the location's tasks that `q` asks for.
-pub fn search_tasks<'a>(loc: &'a Location, q: &TaskQuery) -> Vec<&'a Task> {
+pub fn search_tasks<'a>(loc: &'a LocationData, q: &TaskQuery) -> Vec<&'a Task> {
     let contacts: Vec<&Contact> = if q.contact_ids.is_empty() {
         loc.contacts.values().map(|c| &**c).collect()
     } else {
@@ -182,7 +182,7 @@ mod tests {
     use super::*;
     use crate::seed::{seed_world, SeedSpec};
 
-    fn location() -> Location {
+    fn location() -> LocationData {
         let mut w = seed_world(&SeedSpec {
             seed: 3,
             locations: 1,
@@ -193,7 +193,7 @@ mod tests {
         w.locations.remove(&id).unwrap()
     }
 
-    fn all_tasks(loc: &Location) -> Vec<&Task> {
+    fn all_tasks(loc: &LocationData) -> Vec<&Task> {
         let mut all: Vec<&Task> = loc.contacts.values().flat_map(|c| c.tasks.iter()).collect();
         all.sort_by(task_order);
         all

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod input;
 pub mod locations;
 pub mod oauth;
+pub mod params;
 pub mod search;
 pub mod tags;
 pub mod tasks;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::guard::{bearer, require_version};
-use crate::auth::{Principal, TokenRequest};
+use crate::auth::{Principal, TokenRequest, UserType};
 use crate::counters::bump;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Sandbox;
@@ -224,7 +224,7 @@ pub async fn token(
         return Err(ApiError::unprocessable(missing));
     }
     if let Some(t) = req.user_type.as_deref() {
-        if t != "Location" && t != "Company" {
+        if UserType::parse(t).is_none() {
             return Err(ApiError::unprocessable(vec![
                 "user_type must be one of the following values: Company, Location".into(),
             ]));
@@ -347,8 +347,8 @@ pub async fn installed_locations(
             "The token does not have access to this company.",
         ));
     }
-    let skip = super::contacts::parse_num(&q, "skip", 0, 0, usize::MAX)?;
-    let limit = super::contacts::parse_num(&q, "limit", 20, 1, 500)?;
+    let skip = super::params::parse_num(&q, "skip", 0, 0, usize::MAX)?;
+    let limit = super::params::parse_num(&q, "limit", 20, 1, 500)?;
     let query = q.get("query").map(|s| s.to_lowercase());
     let only = q.get("isInstalled").map(|s| s == "true");
     let installs = sb.auth.lock().installs.clone();

@@ -12,14 +12,14 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::contacts::{parse_num, query_location};
 use super::guard::Ctx;
+use super::params::{parse_num, query_location, text_matches};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Contact, Str};
 use crate::state::Sandbox;
 use crate::time::{self, Millis};
-use crate::world::Location;
+use crate::world::LocationData;
 
 /// HighLevel serves at most this many records through page numbers; deeper needs a cursor.
 const PAGE_WINDOW: usize = 10_000;
@@ -336,27 +336,6 @@ fn parse_filter(v: &Value, at: &str, errors: &mut Vec<String>) -> Option<Filter>
     }
 }
 
-/// Free-text match over name, email, phone and company, as HighLevel's `query`.
-pub fn text_matches(c: &Contact, q: &str) -> bool {
-    let q = q.trim();
-    if q.is_empty() {
-        return true;
-    }
-    let has = |v: &Option<Str>| v.as_ref().is_some_and(|s| s.to_lowercase().contains(q));
-    // Only a query that looks like a phone number is matched against phones: the digits of
-    // an email address ("ana12@…") would otherwise match half the location.
-    let phone_like = q.chars().filter(char::is_ascii_digit).count() >= 3
-        && q.chars()
-            .all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
-    has(&c.full_name().map(Str::from))
-        || has(&c.email)
-        || has(&c.company_name)
-        || (phone_like
-            && c.phone.as_ref().is_some_and(|p| {
-                crate::world::normalize_phone(p).contains(crate::world::normalize_phone(q).as_str())
-            }))
-}
-
 struct Search {
     filters: Vec<Filter>,
     query: Option<Str>,
@@ -580,7 +559,7 @@ fn empty_range(lo: &Bound, hi: &Bound) -> bool {
 
 /// A top-level `email eq` or `phone eq` names at most one contact: the index finds it, so
 /// such a search never scans the location.
-fn indexed_candidates<'a>(loc: &'a Location, filters: &[Filter]) -> Option<Vec<&'a Contact>> {
+fn indexed_candidates<'a>(loc: &'a LocationData, filters: &[Filter]) -> Option<Vec<&'a Contact>> {
     filters.iter().find_map(|f| match f {
         Filter::Eq {
             field: "email",
@@ -596,7 +575,7 @@ fn indexed_candidates<'a>(loc: &'a Location, filters: &[Filter]) -> Option<Vec<&
     })
 }
 
-fn run_search(loc: &Location, s: &Search) -> (Vec<Value>, usize) {
+fn run_search(loc: &LocationData, s: &Search) -> (Vec<Value>, usize) {
     let keep = |c: &Contact| {
         s.filters.iter().all(|f| f.matches(c))
             && s.query.as_deref().is_none_or(|q| text_matches(c, q))

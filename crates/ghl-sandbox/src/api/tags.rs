@@ -7,8 +7,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use super::contacts::body_location;
 use super::guard::Ctx;
+use super::params::body_location;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::model::Str;

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::contacts::query_location;
 use super::guard::Ctx;
+use super::params::query_location;
 use crate::error::ApiResult;
 use crate::state::Sandbox;
 
