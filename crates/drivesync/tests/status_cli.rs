@@ -29,7 +29,7 @@ async fn connect(store: &store::Store, id: &str) {
             company_id: None,
             name: Some(format!("Agency {id}")),
             auth: store::AuthKind::PrivateIntegration,
-            user_type: "Location".into(),
+            user_type: ghl::UserType::Location,
             scopes: vec!["contacts.readonly".into(), "contacts.write".into()],
             access_token: "pit-test".to_string().into(),
             refresh_token: None,

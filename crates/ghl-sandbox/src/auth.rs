@@ -11,10 +11,44 @@ use crate::error::ApiError;
 use crate::ids::{new_id, new_token};
 use crate::time::{now_ms, Millis};
 
+/// Whom a token speaks for: HighLevel's `user_type` (token request) and `userType` (answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserType {
+    Location,
+    Company,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Location => "Location",
+            UserType::Company => "Company",
+        }
+    }
+
+    /// HighLevel's spelling only; the token endpoint refuses anything else.
+    pub fn parse(s: &str) -> Option<UserType> {
+        match s {
+            "Location" => Some(UserType::Location),
+            "Company" => Some(UserType::Company),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Location(String),
     Company(String),
+}
+
+impl Principal {
+    pub fn user_type(&self) -> UserType {
+        match self {
+            Principal::Location(_) => UserType::Location,
+            Principal::Company(_) => UserType::Company,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,8 +228,8 @@ impl Auth {
                 ));
             }
         }
-        let principal = match req.user_type.as_deref() {
-            Some("Company") => Principal::Company(grant.company_id.clone()),
+        let principal = match req.user_type.as_deref().and_then(UserType::parse) {
+            Some(UserType::Company) => Principal::Company(grant.company_id.clone()),
             _ => Principal::Location(grant.location_id.clone()),
         };
         Ok(self.issue_pair(
@@ -296,13 +330,12 @@ impl Auth {
             "isBulkInstallation": false,
         });
         let o = body.as_object_mut().expect("literal object");
+        o.insert("userType".into(), json!(principal.user_type().as_str()));
         match principal {
             Principal::Location(l) => {
-                o.insert("userType".into(), json!("Location"));
                 o.insert("locationId".into(), json!(l));
             }
             Principal::Company(_) => {
-                o.insert("userType".into(), json!("Company"));
                 let approved: Vec<&String> = self.installs.keys().collect();
                 o.insert("approvedLocations".into(), json!(approved));
             }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use ghl::token::{Rotated, StoredTokens, TokenRepository};
-use ghl::{GhlError, UserType};
+use ghl::GhlError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ impl TokenRepository for GhlTokens {
             refresh_token: r.refresh_token,
             expires_at_ms: r.expires_at_ms,
             scopes: r.scopes,
-            user_type: UserType::parse(&r.user_type),
+            user_type: r.user_type,
             needs_reauth: r.state == LocationState::NeedsReauth,
             version: r.token_version,
         }))

@@ -46,6 +46,7 @@ pub use chat::{
 };
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
+pub use ghl::UserType;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
 pub use mirror::{

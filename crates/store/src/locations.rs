@@ -79,7 +79,7 @@ impl Store {
             .bind(&rec.company_id)
             .bind(&rec.name)
             .bind(rec.auth.as_str())
-            .bind(&rec.user_type)
+            .bind(rec.user_type.as_str())
             .bind(&scopes)
             .bind(&access)
             .bind(&refresh)
@@ -196,7 +196,9 @@ impl Store {
             location_id,
             company_id,
             name,
-            user_type,
+            // As the token refresh always read it: "Company" (in any case) is an agency,
+            // anything else a location.
+            user_type: ghl::UserType::parse(&user_type),
             scopes,
             access_token,
             refresh_token,

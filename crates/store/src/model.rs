@@ -82,8 +82,8 @@ pub struct NewLocation {
     pub company_id: Option<String>,
     pub name: Option<String>,
     pub auth: AuthKind,
-    /// HighLevel's `userType`: "Location" or "Company".
-    pub user_type: String,
+    /// Whom the token speaks for (HighLevel's `userType`); stored as its name.
+    pub user_type: ghl::UserType,
     pub scopes: Vec<String>,
     pub access_token: SecretString,
     pub refresh_token: Option<SecretString>,
@@ -108,7 +108,7 @@ pub struct LocationRecord {
     pub company_id: Option<String>,
     pub name: Option<String>,
     pub auth: AuthKind,
-    pub user_type: String,
+    pub user_type: ghl::UserType,
     pub scopes: Vec<String>,
     pub access_token: SecretString,
     pub refresh_token: Option<SecretString>,

@@ -10,7 +10,7 @@ fn location(id: &str, token: &str) -> NewLocation {
         company_id: None,
         name: None,
         auth: AuthKind::OAuth,
-        user_type: "Location".into(),
+        user_type: ghl::UserType::Location,
         scopes: vec!["contacts.readonly".into()],
         access_token: SecretString::from(format!("access-{token}")),
         refresh_token: Some(SecretString::from(format!("refresh-{token}"))),

@@ -83,7 +83,7 @@ pub async fn apply_app_event(
                 return Ok(AppEventOutcome::AwaitingConnect { location });
             };
             let agency = store.location(&company).await?;
-            if agency.is_none_or(|a| a.user_type != "Company") {
+            if agency.is_none_or(|a| a.user_type != ghl::UserType::Company) {
                 tracing::warn!(location, "app installed on a location drivesync cannot get a token for; run `drivesync connect`");
                 return Ok(AppEventOutcome::AwaitingConnect { location });
             }
@@ -118,7 +118,7 @@ pub async fn mint_location(
             company_id: Some(company.to_string()),
             name: None,
             auth: store::AuthKind::CompanyDerived,
-            user_type: "Location".into(),
+            user_type: ghl::UserType::Location,
             scopes: t.scopes.clone(),
             access_token: t.access_token.clone(),
             refresh_token: None,

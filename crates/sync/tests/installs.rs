@@ -112,14 +112,20 @@ impl Env {
         WebhookEnvelope::parse(&body).unwrap()
     }
 
-    async fn save(&self, id: &str, t: &ghl::TokenResponse, auth: store::AuthKind, user_type: &str) {
+    async fn save(
+        &self,
+        id: &str,
+        t: &ghl::TokenResponse,
+        auth: store::AuthKind,
+        user_type: ghl::UserType,
+    ) {
         self.store
             .save_location(&store::NewLocation {
                 location_id: id.to_string(),
                 company_id: t.company_id.clone(),
                 name: None,
                 auth,
-                user_type: user_type.into(),
+                user_type,
                 scopes: t.scopes.clone(),
                 access_token: t.access_token.clone(),
                 refresh_token: t.refresh_token.clone(),
@@ -140,7 +146,8 @@ async fn an_uninstall_removes_the_location_and_its_tokens() {
         .exchange_code(&code, ghl::UserType::Location)
         .await
         .unwrap();
-    e.save(&loc, &t, store::AuthKind::OAuth, "Location").await;
+    e.save(&loc, &t, store::AuthKind::OAuth, ghl::UserType::Location)
+        .await;
     let install = e.last_event("INSTALL").await;
     assert_eq!(
         apply_app_event(&e.store, &e.app, &install).await.unwrap(),
@@ -176,8 +183,13 @@ async fn an_install_under_a_connected_agency_mints_the_location_token() {
         .await
         .unwrap();
     let company = agency.company_id.clone().unwrap();
-    e.save(&company, &agency, store::AuthKind::OAuth, "Company")
-        .await;
+    e.save(
+        &company,
+        &agency,
+        store::AuthKind::OAuth,
+        ghl::UserType::Company,
+    )
+    .await;
     // Then a second location installs the app: HighLevel says INSTALL.
     e.approve(&locs[1]).await;
     let install = e.last_event("INSTALL").await;

@@ -74,7 +74,7 @@ impl Env {
                     company_id: None,
                     name: Some(name.into()),
                     auth: AuthKind::PrivateIntegration,
-                    user_type: "Location".into(),
+                    user_type: store::UserType::Location,
                     scopes: vec!["contacts.readonly".into(), "contacts.write".into()],
                     access_token: SecretString::from(format!("pit-{loc}")),
                     refresh_token: None,

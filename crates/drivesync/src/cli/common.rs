@@ -198,7 +198,7 @@ pub async fn target_locations(
         .locations()
         .await?
         .into_iter()
-        .filter(|l| l.user_type != "Company")
+        .filter(|l| l.user_type != ghl::UserType::Company)
         .map(|l| l.location_id)
         .collect();
     if all.is_empty() {

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context};
 use axum::extract::Query;
 use axum::response::Html;
+use clap::builder::TypedValueParser;
 use clap::Args;
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -30,14 +31,20 @@ pub struct ConnectArgs {
     location: Vec<String>,
     /// `location` (a sub-account approves) or `company` (an agency approves, and location
     /// tokens are minted from its token).
-    #[arg(long, default_value = "location", value_parser = ["location", "company"])]
-    user_type: String,
+    #[arg(long, default_value = "location", value_parser = user_type_parser())]
+    user_type: ghl::UserType,
     /// Print the authorization URL without opening a browser.
     #[arg(long)]
     no_browser: bool,
     /// How long to wait for the approval, in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+}
+
+/// `--user-type`: the two kinds of approval, offered (and listed in `--help`) by name.
+fn user_type_parser() -> impl clap::builder::TypedValueParser<Value = ghl::UserType> {
+    clap::builder::PossibleValuesParser::new(["location", "company"])
+        .map(|s| ghl::UserType::parse(&s))
 }
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
@@ -78,7 +85,7 @@ async fn connect_pit(
             company_id: None,
             name: None,
             auth: store::AuthKind::PrivateIntegration,
-            user_type: "Location".into(),
+            user_type: ghl::UserType::Location,
             scopes: Vec::new(),
             access_token: pit,
             refresh_token: None,
@@ -110,7 +117,7 @@ pub async fn save_oauth_location(
             company_id: tokens.company_id.clone(),
             name: name.map(str::to_string),
             auth: store::AuthKind::OAuth,
-            user_type: tokens.user_type.as_str().into(),
+            user_type: tokens.user_type,
             scopes: tokens.scopes.clone(),
             access_token: tokens.access_token.clone(),
             refresh_token: tokens.refresh_token.clone(),
@@ -150,7 +157,7 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     store
         .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
         .await?;
-    if args.user_type == "company" {
+    if args.user_type == ghl::UserType::Company {
         let tokens = app.exchange_code(&code, ghl::UserType::Company).await?;
         return connect_company(args, &app, &store, tokens).await;
     }
@@ -203,7 +210,7 @@ async fn connect_company(
             company_id: Some(company.clone()),
             name: None,
             auth: store::AuthKind::OAuth,
-            user_type: "Company".into(),
+            user_type: ghl::UserType::Company,
             scopes: tokens.scopes.clone(),
             access_token: tokens.access_token.clone(),
             refresh_token: tokens.refresh_token.clone(),

@@ -31,8 +31,8 @@ pub async fn run(args: LocationsArgs) -> anyhow::Result<()> {
                 format!("in {}h{:02}m", mins / 60, mins % 60)
             }
         };
-        let auth = match (l.auth, l.user_type.as_str()) {
-            (store::AuthKind::OAuth, "Company") => "agency",
+        let auth = match (l.auth, l.user_type) {
+            (store::AuthKind::OAuth, ghl::UserType::Company) => "agency",
             (store::AuthKind::OAuth, _) => "oauth",
             (store::AuthKind::PrivateIntegration, _) => "pit",
             (store::AuthKind::CompanyDerived, _) => "minted",
@@ -50,7 +50,7 @@ pub async fn run(args: LocationsArgs) -> anyhow::Result<()> {
             expiry,
             scopes
         );
-        if !l.scopes.is_empty() && l.user_type != "Company" {
+        if !l.scopes.is_empty() && l.user_type != ghl::UserType::Company {
             say_missing_scopes(&l.scopes);
         }
     }

@@ -302,7 +302,7 @@ pub async fn connect(store: &store::Store, location: &str, t: &ghl::TokenRespons
             company_id: t.company_id.clone(),
             name: None,
             auth: store::AuthKind::OAuth,
-            user_type: "Location".into(),
+            user_type: ghl::UserType::Location,
             scopes: t.scopes.clone(),
             access_token: t.access_token.clone(),
             refresh_token: t.refresh_token.clone(),

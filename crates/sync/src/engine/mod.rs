@@ -93,7 +93,7 @@ impl Engine {
         });
         let mut scheduler = Scheduler::default();
         for loc in store.locations().await? {
-            if loc.user_type != "Company" {
+            if loc.user_type != ghl::UserType::Company {
                 scheduler
                     .ensure_state(&store, &shared.config, &loc.location_id)
                     .await?;

@@ -47,7 +47,7 @@ impl Scheduler {
         let locations = store.locations().await?;
         for loc in &locations {
             // An agency connection only mints location tokens; it has no contacts.
-            if loc.user_type == "Company" {
+            if loc.user_type == ghl::UserType::Company {
                 continue;
             }
             self.ensure_state(store, config, &loc.location_id).await?;
@@ -58,7 +58,10 @@ impl Scheduler {
             .into_iter()
             .map(|s| (s.location_id.clone(), s))
             .collect();
-        for loc in locations.iter().filter(|l| l.user_type != "Company") {
+        for loc in locations
+            .iter()
+            .filter(|l| l.user_type != ghl::UserType::Company)
+        {
             let Some(state) = states.get(&loc.location_id) else {
                 continue;
             };

@@ -127,7 +127,7 @@ pub async fn connect(
             company_id: None,
             name: None,
             auth: store::AuthKind::PrivateIntegration,
-            user_type: "Location".into(),
+            user_type: ghl::UserType::Location,
             scopes,
             access_token: pit["token"].as_str().expect("token").to_string().into(),
             refresh_token: None,
