@@ -2,11 +2,12 @@
 //! engine runs them and settles each as done or failed); messages stay in Drive Chat.
 //!
 //! Each action is checked against the workspace first: the task or contact must be one of
-//! this workspace's live records, else it is "not found", whoever asks. The command JSON
-//! follows the contract the sync engine's executor reads (see `store::outbox`).
+//! this workspace's live records, else it is "not found", whoever asks. The command is a
+//! [`HighLevelCommand`], the contract the sync engine's executor reads.
 
-use serde_json::{json, Value};
-use store::{Channel, Command, Message, NewCommand, NewMessage, Record, RecordKind};
+use store::{
+    Channel, Command, HighLevelCommand, Message, NewCommand, NewMessage, Record, RecordKind,
+};
 
 use crate::{time, App, Error};
 
@@ -82,17 +83,15 @@ pub(crate) async fn submit(
     who: &Requester<'_>,
     action: Action,
 ) -> Result<(Command, bool), Error> {
-    let (kind, contact_id, record_id, command) = match action {
-        Action::CompleteTask { task_id } => {
-            let contact = task_contact(app, location_id, &task_id).await?;
-            let cmd = json!({ "contact_id": contact, "task_id": task_id });
-            ("complete_task", contact, Some(task_id), cmd)
-        }
-        Action::ReopenTask { task_id } => {
-            let contact = task_contact(app, location_id, &task_id).await?;
-            let cmd = json!({ "contact_id": contact, "task_id": task_id });
-            ("reopen_task", contact, Some(task_id), cmd)
-        }
+    let command = match action {
+        Action::CompleteTask { task_id } => HighLevelCommand::CompleteTask {
+            contact_id: task_contact(app, location_id, &task_id).await?,
+            task_id,
+        },
+        Action::ReopenTask { task_id } => HighLevelCommand::ReopenTask {
+            contact_id: task_contact(app, location_id, &task_id).await?,
+            task_id,
+        },
         Action::CreateTask {
             contact_id,
             title,
@@ -101,53 +100,48 @@ pub(crate) async fn submit(
             assigned_to,
         } => {
             live_contact(app, location_id, &contact_id).await?;
-            let title = required_text("title", &title, MAX_TITLE)?;
-            let mut cmd = json!({
-                "contact_id": contact_id,
-                "title": title,
-                "due_date": time::rfc3339(due_ms),
-            });
-            if let Some(body) = optional_text("description", body.as_deref(), MAX_TEXT)? {
-                cmd["body"] = Value::String(body);
+            HighLevelCommand::CreateTask {
+                title: required_text("title", &title, MAX_TITLE)?,
+                due_date: time::rfc3339(due_ms),
+                body: optional_text("description", body.as_deref(), MAX_TEXT)?,
+                assigned_to: assigned_to
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string),
+                contact_id,
             }
-            if let Some(a) = assigned_to
-                .as_deref()
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-            {
-                cmd["assigned_to"] = Value::String(a.to_string());
-            }
-            ("create_task", contact_id, None, cmd)
         }
         Action::AddNote { contact_id, body } => {
             live_contact(app, location_id, &contact_id).await?;
-            let body = required_text("note", &body, MAX_TEXT)?;
-            let mut cmd = json!({ "contact_id": contact_id, "body": body });
-            // Written as the member's HighLevel user when they are one, so HighLevel shows
-            // who wrote it (the write-back sends it as the note's userId).
-            if let Some(user_id) = highlevel_user_of(app, location_id, who.user_id).await? {
-                cmd["user_id"] = Value::String(user_id);
+            HighLevelCommand::AddNote {
+                body: required_text("note", &body, MAX_TEXT)?,
+                // Written as the member's HighLevel user when they are one, so HighLevel
+                // shows who wrote it (the write-back sends it as the note's userId).
+                user_id: highlevel_user_of(app, location_id, who.user_id).await?,
+                contact_id,
             }
-            ("add_note", contact_id, None, cmd)
         }
         Action::AddTags { contact_id, tags } => {
             live_contact(app, location_id, &contact_id).await?;
-            let cmd = json!({ "contact_id": contact_id, "tags": clean_tags(&tags)? });
-            ("add_tag", contact_id, None, cmd)
+            HighLevelCommand::AddTag {
+                tags: clean_tags(&tags)?,
+                contact_id,
+            }
         }
         Action::RemoveTags { contact_id, tags } => {
             live_contact(app, location_id, &contact_id).await?;
-            let cmd = json!({ "contact_id": contact_id, "tags": clean_tags(&tags)? });
-            ("remove_tag", contact_id, None, cmd)
+            HighLevelCommand::RemoveTag {
+                tags: clean_tags(&tags)?,
+                contact_id,
+            }
         }
     };
+    let kind = command.kind();
     let (id, created) = app
         .store
         .enqueue_command(&NewCommand {
             location_id: location_id.into(),
-            kind: kind.into(),
-            contact_id: Some(contact_id),
-            record_id,
             command,
             requested_by: Some(who.name.to_string()),
             idempotency_key: who.scoped_key(location_id)?,

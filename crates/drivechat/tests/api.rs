@@ -11,7 +11,7 @@ use drivechat::{Config, Error, Role};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
-use store::{CommandState, NewCommand, SecretString};
+use store::{CommandState, HighLevelCommand, NewCommand, SecretString};
 
 on_both_backends!(
     api_needs_a_valid_token,
@@ -807,10 +807,11 @@ async fn seed_workspace(
         .store
         .enqueue_command(&NewCommand {
             location_id: ws.into(),
-            kind: "add_note".into(),
-            contact_id: Some(contact_id.into()),
-            record_id: None,
-            command: json!({"contact_id": contact_id, "body": "x"}),
+            command: HighLevelCommand::AddNote {
+                contact_id: contact_id.into(),
+                body: "x".into(),
+                user_id: None,
+            },
             requested_by: None,
             idempotency_key: None,
         })

@@ -18,6 +18,7 @@
 
 pub mod chat;
 mod clock;
+pub mod command;
 pub mod context;
 mod db;
 mod error;
@@ -44,6 +45,7 @@ pub use chat::{
     ApiTokenOwner, Channel, ChatUser, ContactBrief, Member, Membership, Message, NewMessage, Role,
     Workspace,
 };
+pub use command::{CommandError, HighLevelCommand};
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
 pub use ghl::UserType;

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::clock::now_ms;
+use crate::command::{CommandError, HighLevelCommand};
 use crate::db::{is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
 use crate::queue::{job_insert_sql, validate_key};
 use crate::{Store, StoreError};
@@ -42,17 +43,13 @@ impl CommandState {
     }
 }
 
-/// A command to queue.
+/// A command to queue. Its kind, contact and record are the command's own
+/// ([`HighLevelCommand::kind`], [`contact_id`](HighLevelCommand::contact_id),
+/// [`record_id`](HighLevelCommand::record_id)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewCommand {
     pub location_id: String,
-    /// complete_task | reopen_task | create_task | add_note | add_tag | remove_tag |
-    /// update_contact | ...
-    pub kind: String,
-    pub contact_id: Option<String>,
-    /// The record the command changes, when it exists already (a task to complete).
-    pub record_id: Option<String>,
-    pub command: Value,
+    pub command: HighLevelCommand,
     /// Who asked (a member id), for the feed.
     pub requested_by: Option<String>,
     /// A key unique to this request (e.g. a form token): a second submit with the same key
@@ -60,15 +57,24 @@ pub struct NewCommand {
     pub idempotency_key: Option<String>,
 }
 
-/// A stored command.
+/// A stored command. `kind` and `command` are the row as stored (what the API shows, even for
+/// a row this drivesync cannot read); `typed` is the same command read as the contract, or why
+/// it cannot be.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Command {
     pub id: i64,
     pub location_id: String,
+    /// The `kind` column: [`HighLevelCommand::kind`] of the command stored.
     pub kind: String,
     pub contact_id: Option<String>,
+    /// The record the command changes: the task to complete, or once done the record it
+    /// made or changed.
     pub record_id: Option<String>,
+    /// The `command` column: [`HighLevelCommand::arguments`] of the command stored.
     pub command: Value,
+    /// `kind` and `command` read as a [`HighLevelCommand`]; a row written by a newer
+    /// drivesync, or edited by hand, is an error here rather than a failed read.
+    pub typed: Result<HighLevelCommand, CommandError>,
     pub state: CommandState,
     pub result: Option<Value>,
     pub error: Option<String>,
@@ -100,20 +106,22 @@ impl Store {
     /// jobs). Returns the command id, and `false` when the idempotency key had already been
     /// used (the id is then the earlier command's and nothing new is queued).
     pub async fn enqueue_command(&self, c: &NewCommand) -> Result<(i64, bool), StoreError> {
-        validate_key("command kind", &c.kind)?;
+        let kind = c.command.kind();
+        let contact_id = c.command.contact_id();
+        let record_id = c.command.record_id();
         validate_key("location id", &c.location_id)?;
         if let Some(key) = &c.idempotency_key {
             if let Some(id) = self.command_by_key(key).await? {
                 return Ok((id, false));
             }
         }
-        let ordering_key = match &c.contact_id {
+        let ordering_key = match contact_id {
             Some(contact) => format!("contact:{contact}"),
             None => format!("location:{}", c.location_id),
         };
         let locks = ordering_lock_ids([ordering_key.as_str()]);
         let insert_job = job_insert_sql(&self.db);
-        let command = c.command.to_string();
+        let command = c.command.arguments().to_string();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -127,9 +135,9 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8) RETURNING id",
                 )
                 .bind(&c.location_id)
-                .bind(&c.kind)
-                .bind(&c.contact_id)
-                .bind(&c.record_id)
+                .bind(kind)
+                .bind(contact_id)
+                .bind(record_id)
                 .bind(&command)
                 .bind(&c.requested_by)
                 .bind(&c.idempotency_key)
@@ -256,6 +264,7 @@ fn command_from_row(r: CommandRow) -> Result<Command, StoreError> {
         what: format!("outbox command {}", r.0),
         reason: format!("command is not JSON: {e}"),
     })?;
+    let typed = HighLevelCommand::from_stored(&r.2, &command);
     Ok(Command {
         id: r.0,
         location_id: r.1,
@@ -263,6 +272,7 @@ fn command_from_row(r: CommandRow) -> Result<Command, StoreError> {
         contact_id: r.3,
         record_id: r.4,
         command,
+        typed,
         state,
         result: r.7.and_then(|s| serde_json::from_str(&s).ok()),
         error: r.8,

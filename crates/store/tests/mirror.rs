@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use common::Env;
 use serde_json::json;
 use store::{
-    BackfillCheckpoint, CommandState, Expect, NewChange, NewCommand, Record, RecordKind,
-    RecordOrder, RecordQuery, Written, WRITE_BACK_JOB_KIND,
+    BackfillCheckpoint, CommandState, Expect, HighLevelCommand, NewChange, NewCommand, Record,
+    RecordKind, RecordOrder, RecordQuery, Written, WRITE_BACK_JOB_KIND,
 };
 
 on_both_backends!(
@@ -339,10 +339,10 @@ async fn outbox_commands_are_queued_once_per_key(env: Env) {
     let store = env.store().await;
     let cmd = NewCommand {
         location_id: "L".into(),
-        kind: "complete_task".into(),
-        contact_id: Some("c1".into()),
-        record_id: Some("t1".into()),
-        command: json!({ "contact_id": "c1", "task_id": "t1" }),
+        command: HighLevelCommand::CompleteTask {
+            contact_id: "c1".into(),
+            task_id: "t1".into(),
+        },
         requested_by: Some("7".into()),
         idempotency_key: Some("form-123".into()),
     };

@@ -35,21 +35,12 @@ use chrono::{DateTime, Utc};
 use ghl::api::Location;
 use ghl::models::{NewTask, NoteInput};
 use ghl::GhlError;
-use serde_json::{Map, Value};
-use store::{Command, CommandState, Store, StoreError};
+use serde_json::Value;
+use store::{Command, CommandError, CommandState, HighLevelCommand, Store, StoreError};
 
 use crate::converge::{self, Outcome};
 use crate::describe::Origin;
 use crate::records;
-
-/// The command kinds Drive Chat sends (the agreed contract).
-pub const COMPLETE_TASK: &str = "complete_task";
-pub const REOPEN_TASK: &str = "reopen_task";
-pub const CREATE_TASK: &str = "create_task";
-pub const ADD_NOTE: &str = "add_note";
-pub const ADD_TAG: &str = "add_tag";
-pub const REMOVE_TAG: &str = "remove_tag";
-pub const UPDATE_CONTACT: &str = "update_contact";
 
 /// A record HighLevel shows as added this long before the command was queued may still be
 /// the command's own (clocks of drivesync and HighLevel differ).
@@ -112,35 +103,6 @@ impl WriteBackError {
     }
 }
 
-/// A command, read and checked.
-#[derive(Debug, Clone, PartialEq)]
-enum Action {
-    SetTaskCompleted {
-        contact_id: String,
-        task_id: String,
-        completed: bool,
-    },
-    CreateTask {
-        contact_id: String,
-        task: NewTask,
-    },
-    AddNote {
-        /// The HighLevel user the member who wrote it is (HighLevel shows them as the author).
-        user_id: Option<String>,
-        contact_id: String,
-        body: String,
-    },
-    Tags {
-        contact_id: String,
-        tags: Vec<String>,
-        add: bool,
-    },
-    UpdateContact {
-        contact_id: String,
-        fields: Map<String, Value>,
-    },
-}
-
 /// What a step ended in, short of success.
 enum Stop {
     /// HighLevel refused for good: the command fails with this sentence.
@@ -194,8 +156,12 @@ pub async fn execute(
             given: location.id().to_string(),
         });
     }
-    let outcome = match parse(&cmd.kind, &cmd.command) {
-        Ok(action) => run(store, location, &cmd, &action).await,
+    let checked = match &cmd.typed {
+        Ok(command) => check(command),
+        Err(unreadable) => Err(unreadable.to_string()),
+    };
+    let outcome = match checked {
+        Ok(command) => run(store, location, &cmd, &command).await,
         Err(why) => Err(Stop::Refused(why)),
     };
     match outcome {
@@ -230,95 +196,112 @@ pub async fn execute(
     }
 }
 
-fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("`{key}` is not text")),
+/// Text that says something, as given; blank text is no text.
+fn present(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
+}
+
+fn present_opt(s: Option<&str>) -> Option<String> {
+    s.and_then(present)
+}
+
+/// The sentence a command fails with when a field its sender must fill is unusable.
+fn unreadable(cmd: &HighLevelCommand, reason: String) -> String {
+    CommandError::Unreadable {
+        kind: cmd.kind().into(),
+        reason,
     }
+    .to_string()
 }
 
-fn required(v: &Value, key: &str) -> Result<String, String> {
-    text(v, key)?.ok_or_else(|| format!("`{key}` is missing"))
+/// A task's due date: RFC 3339 text, read as a time.
+fn due_date(cmd: &HighLevelCommand, due: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(due)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            unreadable(
+                cmd,
+                format!("`due_date` {due:?} is not an RFC 3339 time: {e}"),
+            )
+        })
 }
 
-/// Reads a command as agreed with Drive Chat; the error is the sentence the command fails
-/// with.
-fn parse(kind: &str, v: &Value) -> Result<Action, String> {
-    let bad = |why: String| {
-        format!("Drive Chat sent a {kind} command drivesync cannot read ({why}); this is a bug — report it")
+/// Tags trimmed, blank ones dropped; at least one.
+fn some_tags(tags: &[String]) -> Result<Vec<String>, String> {
+    let tags: Vec<String> = tags
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.is_empty() {
+        return Err("No tag was given — name at least one tag".into());
+    }
+    Ok(tags)
+}
+
+/// Checks a command before anything is sent: what its type cannot say (text that is not
+/// blank, a due date that parses, at least one tag, something to change). Answers the command
+/// as it will be carried out — blank optional text dropped, tags trimmed — or the sentence it
+/// fails with.
+fn check(cmd: &HighLevelCommand) -> Result<HighLevelCommand, String> {
+    use HighLevelCommand as C;
+    let required = |key: &str, v: &str| {
+        present(v).ok_or_else(|| unreadable(cmd, format!("`{key}` is missing")))
     };
-    let contact_id = required(v, "contact_id").map_err(bad)?;
-    match kind {
-        COMPLETE_TASK | REOPEN_TASK => Ok(Action::SetTaskCompleted {
+    let contact_id = required("contact_id", cmd.contact_id().unwrap_or(""))?;
+    Ok(match cmd {
+        C::CompleteTask { task_id, .. } => C::CompleteTask {
             contact_id,
-            task_id: required(v, "task_id").map_err(bad)?,
-            completed: kind == COMPLETE_TASK,
-        }),
-        CREATE_TASK => {
-            let title = text(v, "title").map_err(bad)?.ok_or_else(|| {
+            task_id: required("task_id", task_id)?,
+        },
+        C::ReopenTask { task_id, .. } => C::ReopenTask {
+            contact_id,
+            task_id: required("task_id", task_id)?,
+        },
+        C::CreateTask {
+            title,
+            body,
+            due_date: due,
+            assigned_to,
+            ..
+        } => {
+            let title = present(title).ok_or_else(|| {
                 "A task needs a title — give it one and create it again".to_string()
             })?;
-            let due = required(v, "due_date").map_err(bad)?;
-            let due_date = DateTime::parse_from_rfc3339(&due)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| bad(format!("`due_date` {due:?} is not an RFC 3339 time: {e}")))?;
-            Ok(Action::CreateTask {
+            let due = required("due_date", due)?;
+            due_date(cmd, &due)?;
+            C::CreateTask {
                 contact_id,
-                task: NewTask {
-                    title,
-                    body: text(v, "body").map_err(bad)?,
-                    due_date,
-                    completed: false,
-                    assigned_to: text(v, "assigned_to").map_err(bad)?,
-                },
-            })
+                title,
+                body: present_opt(body.as_deref()),
+                due_date: due,
+                assigned_to: present_opt(assigned_to.as_deref()),
+            }
         }
-        ADD_NOTE => Ok(Action::AddNote {
+        C::AddNote { body, user_id, .. } => C::AddNote {
             contact_id,
-            user_id: text(v, "user_id").map_err(bad)?,
-            body: text(v, "body")
-                .map_err(bad)?
+            user_id: present_opt(user_id.as_deref()),
+            body: present(body)
                 .ok_or_else(|| "A note needs some text — write it and add it again".to_string())?,
-        }),
-        ADD_TAG | REMOVE_TAG => {
-            let tags: Vec<String> = match v.get("tags") {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|t| match t {
-                        Value::String(s) => Ok(s.trim().to_string()),
-                        _ => Err(bad("`tags` holds something other than text".into())),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .filter(|t| !t.is_empty())
-                    .collect(),
-                _ => return Err(bad("`tags` is not a list".into())),
-            };
-            if tags.is_empty() {
-                return Err("No tag was given — name at least one tag".into());
-            }
-            Ok(Action::Tags {
-                contact_id,
-                tags,
-                add: kind == ADD_TAG,
-            })
-        }
-        UPDATE_CONTACT => match v.get("fields") {
-            Some(Value::Object(f)) if !f.is_empty() => Ok(Action::UpdateContact {
-                contact_id,
-                fields: f.clone(),
-            }),
-            Some(Value::Object(_)) => {
-                Err("Nothing to change was given — edit a field first".into())
-            }
-            _ => Err(bad("`fields` is not an object".into())),
         },
-        other => Err(format!(
-            "drivesync does not know the command {other:?}; upgrade drivesync or report it"
-        )),
-    }
+        C::AddTag { tags, .. } => C::AddTag {
+            contact_id,
+            tags: some_tags(tags)?,
+        },
+        C::RemoveTag { tags, .. } => C::RemoveTag {
+            contact_id,
+            tags: some_tags(tags)?,
+        },
+        C::UpdateContact { fields, .. } => {
+            if fields.is_empty() {
+                return Err("Nothing to change was given — edit a field first".into());
+            }
+            C::UpdateContact {
+                contact_id,
+                fields: fields.clone(),
+            }
+        }
+    })
 }
 
 /// What a record-gone (404) means for a command, in the member's words.
@@ -382,17 +365,28 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> Result<Done, Stop> {
+/// Carries out `command`, as [`check`] answered it, for the outbox row `cmd`.
+async fn run(
+    store: &Store,
+    loc: &Location,
+    cmd: &Command,
+    command: &HighLevelCommand,
+) -> Result<Done, Stop> {
+    use HighLevelCommand as C;
     let actor = cmd.requested_by.as_deref();
     let lid = loc.id();
-    match action {
-        Action::SetTaskCompleted {
+    match command {
+        C::CompleteTask {
             contact_id,
             task_id,
-            completed,
+        }
+        | C::ReopenTask {
+            contact_id,
+            task_id,
         } => {
+            let completed = matches!(command, C::CompleteTask { .. });
             let task = loc
-                .set_task_completed(contact_id, task_id, *completed)
+                .set_task_completed(contact_id, task_id, completed)
                 .await
                 .map_err(|e| classify(e, Subject::Task))?;
             let data = to_json(&task);
@@ -402,7 +396,20 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                 result: data,
             })
         }
-        Action::CreateTask { contact_id, task } => {
+        C::CreateTask {
+            contact_id,
+            title,
+            body,
+            due_date: due,
+            assigned_to,
+        } => {
+            let task = &NewTask {
+                title: title.clone(),
+                body: body.clone(),
+                due_date: due_date(command, due).map_err(Stop::Refused)?,
+                completed: false,
+                assigned_to: assigned_to.clone(),
+            };
             let found = find_created_task(store, loc, cmd, contact_id, task).await?;
             let created = match found {
                 Some(t) => {
@@ -421,7 +428,7 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                 result: data,
             })
         }
-        Action::AddNote {
+        C::AddNote {
             contact_id,
             body,
             user_id,
@@ -452,12 +459,8 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                 result: data,
             })
         }
-        Action::Tags {
-            contact_id,
-            tags,
-            add,
-        } => {
-            let after = if *add {
+        C::AddTag { contact_id, tags } | C::RemoveTag { contact_id, tags } => {
+            let after = if matches!(command, C::AddTag { .. }) {
                 loc.add_tags(contact_id, tags).await
             } else {
                 loc.remove_tags(contact_id, tags).await
@@ -470,7 +473,7 @@ async fn run(store: &Store, loc: &Location, cmd: &Command, action: &Action) -> R
                 result: serde_json::json!({ "tags": after }),
             })
         }
-        Action::UpdateContact { contact_id, fields } => {
+        C::UpdateContact { contact_id, fields } => {
             let op = ghl::operations::operation("update-contact").ok_or_else(|| {
                 Stop::Refused(
                     "drivesync's HighLevel client lacks update-contact; this is a bug — report it"
@@ -620,46 +623,86 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A stored row as `execute` reads it: the typed command, checked.
+    fn read(kind: &str, v: &Value) -> Result<HighLevelCommand, String> {
+        match HighLevelCommand::from_stored(kind, v) {
+            Ok(c) => check(&c),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     #[test]
     fn commands_read_as_agreed() {
-        let a = parse(
-            CREATE_TASK,
-            &json!({"contact_id": "c", "title": "Call", "due_date": "2026-01-02T10:00:00Z"}),
+        let a = read(
+            "create_task",
+            &json!({"contact_id": "c", "title": "Call", "due_date": "2026-01-02T10:00:00Z",
+                    "body": " ", "assigned_to": ""}),
         )
         .unwrap();
-        match a {
-            Action::CreateTask { contact_id, task } => {
+        match &a {
+            HighLevelCommand::CreateTask {
+                contact_id,
+                title,
+                body,
+                due_date: due,
+                assigned_to,
+            } => {
                 assert_eq!(contact_id, "c");
-                assert_eq!(task.title, "Call");
-                assert_eq!(task.due_date.timestamp_millis(), 1_767_348_000_000);
-                assert!(!task.completed);
+                assert_eq!(title, "Call");
+                assert_eq!(
+                    due_date(&a, due).unwrap().timestamp_millis(),
+                    1_767_348_000_000
+                );
+                assert_eq!((body, assigned_to), (&None, &None), "blank is absent");
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            parse(REOPEN_TASK, &json!({"contact_id": "c", "task_id": "t"})).unwrap(),
-            Action::SetTaskCompleted {
+            read("reopen_task", &json!({"contact_id": "c", "task_id": "t"})).unwrap(),
+            HighLevelCommand::ReopenTask {
                 contact_id: "c".into(),
                 task_id: "t".into(),
-                completed: false
+            }
+        );
+        assert_eq!(
+            read(
+                "remove_tag",
+                &json!({"contact_id": "c", "tags": [" vip ", ""]})
+            )
+            .unwrap(),
+            HighLevelCommand::RemoveTag {
+                contact_id: "c".into(),
+                tags: vec!["vip".into()],
             }
         );
     }
 
     #[test]
     fn unreadable_commands_say_why() {
-        let e = parse(
-            CREATE_TASK,
+        let e = read(
+            "create_task",
             &json!({"contact_id": "c", "title": "x", "due_date": "soon"}),
         )
         .unwrap_err();
         assert!(e.contains("not an RFC 3339 time"), "{e}");
-        let e = parse(ADD_TAG, &json!({"contact_id": "c", "tags": [" "]})).unwrap_err();
+        let e = read("add_tag", &json!({"contact_id": "c", "tags": [" "]})).unwrap_err();
         assert_eq!(e, "No tag was given — name at least one tag");
-        let e = parse("delete_everything", &json!({"contact_id": "c"})).unwrap_err();
+        let e = read("delete_everything", &json!({"contact_id": "c"})).unwrap_err();
         assert!(e.contains("does not know the command"), "{e}");
-        let e = parse(COMPLETE_TASK, &json!({"task_id": "t"})).unwrap_err();
+        let e = read("complete_task", &json!({"task_id": "t"})).unwrap_err();
+        assert!(e.contains("`contact_id`"), "{e}");
+        let e = read("complete_task", &json!({"contact_id": " ", "task_id": "t"})).unwrap_err();
         assert!(e.contains("`contact_id` is missing"), "{e}");
+        let e = read(
+            "create_task",
+            &json!({"contact_id": "c", "title": " ", "due_date": "x"}),
+        )
+        .unwrap_err();
+        assert_eq!(e, "A task needs a title — give it one and create it again");
+        let e = read("add_note", &json!({"contact_id": "c", "body": ""})).unwrap_err();
+        assert_eq!(e, "A note needs some text — write it and add it again");
+        let e = read("update_contact", &json!({"contact_id": "c", "fields": {}})).unwrap_err();
+        assert_eq!(e, "Nothing to change was given — edit a field first");
     }
 
     #[test]

@@ -15,11 +15,11 @@ use ghl::api::Location;
 use ghl_sandbox::{RunningSandbox, SandboxConfig};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use store::{CommandState, NewCommand, RecordKind, Store};
+use store::{CommandState, HighLevelCommand, NewCommand, RecordKind, Store};
 use sync::converge::{self, Outcome};
 use sync::describe::Origin;
 use sync::records;
-use sync::writeback::{self, execute};
+use sync::writeback::execute;
 
 const MEMBER: &str = "member-ana";
 
@@ -271,17 +271,10 @@ impl LossyProxy {
     }
 }
 
-async fn enqueue(store: &Store, sb: &Sandbox, kind: &str, contact: &str, command: Value) -> i64 {
-    let record_id = command
-        .get("task_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+async fn enqueue(store: &Store, sb: &Sandbox, command: HighLevelCommand) -> i64 {
     let (id, new) = store
         .enqueue_command(&NewCommand {
             location_id: sb.location.clone(),
-            kind: kind.into(),
-            contact_id: Some(contact.into()),
-            record_id,
             command,
             requested_by: Some(MEMBER.into()),
             idempotency_key: None,
@@ -363,9 +356,10 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::COMPLETE_TASK,
-        &contact,
-        json!({"contact_id": contact, "task_id": task}),
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("complete");
@@ -388,9 +382,10 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::REOPEN_TASK,
-        &contact,
-        json!({"contact_id": contact, "task_id": task}),
+        HighLevelCommand::ReopenTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("reopen");
@@ -407,10 +402,13 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::CREATE_TASK,
-        &contact,
-        json!({"contact_id": contact, "title": "Send the contract", "body": "PDF v2",
-               "due_date": due}),
+        HighLevelCommand::CreateTask {
+            contact_id: contact.clone(),
+            title: "Send the contract".into(),
+            body: Some("PDF v2".into()),
+            due_date: due.clone(),
+            assigned_to: None,
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("create task");
@@ -443,9 +441,11 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::ADD_NOTE,
-        &contact,
-        json!({"contact_id": contact, "body": "Called; wants a quote by Friday."}),
+        HighLevelCommand::AddNote {
+            contact_id: contact.clone(),
+            body: "Called; wants a quote by Friday.".into(),
+            user_id: None,
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("add note");
@@ -465,9 +465,10 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::ADD_TAG,
-        &plain,
-        json!({"contact_id": plain, "tags": ["vip", "q3-renewal"]}),
+        HighLevelCommand::AddTag {
+            contact_id: plain.clone(),
+            tags: vec!["vip".into(), "q3-renewal".into()],
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("add tags");
@@ -490,9 +491,10 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::REMOVE_TAG,
-        &plain,
-        json!({"contact_id": plain, "tags": ["vip"]}),
+        HighLevelCommand::RemoveTag {
+            contact_id: plain.clone(),
+            tags: vec!["vip".into()],
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("remove tag");
@@ -508,9 +510,13 @@ async fn every_command_kind(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::UPDATE_CONTACT,
-        &plain,
-        json!({"contact_id": plain, "fields": {"companyName": "Harbor Law", "city": "Lisbon"}}),
+        HighLevelCommand::UpdateContact {
+            contact_id: plain.clone(),
+            fields: json!({"companyName": "Harbor Law", "city": "Lisbon"})
+                .as_object()
+                .cloned()
+                .expect("fields"),
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("update contact");
@@ -544,9 +550,10 @@ async fn scope_refusal_fails_with_what_to_do(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::COMPLETE_TASK,
-        &contact,
-        json!({"contact_id": contact, "task_id": task}),
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
     )
     .await;
     execute(&store, &loc, id)
@@ -570,9 +577,10 @@ async fn scope_refusal_fails_with_what_to_do(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::COMPLETE_TASK,
-        &contact,
-        json!({"contact_id": contact, "task_id": "no-such-task-0000000"}),
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: "no-such-task-0000000".into(),
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("settled");
@@ -594,9 +602,10 @@ async fn server_errors_retry_then_done(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::COMPLETE_TASK,
-        &contact,
-        json!({"contact_id": contact, "task_id": task}),
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
     )
     .await;
     sb.faults(json!({"api5xx": 1.0})).await;
@@ -609,9 +618,13 @@ async fn server_errors_retry_then_done(env: Env) {
     let id2 = enqueue(
         &store,
         &sb,
-        writeback::CREATE_TASK,
-        &contact,
-        json!({"contact_id": contact, "title": "Retry me", "due_date": due_in_days(1)}),
+        HighLevelCommand::CreateTask {
+            contact_id: contact.clone(),
+            title: "Retry me".into(),
+            body: None,
+            due_date: due_in_days(1),
+            assigned_to: None,
+        },
     )
     .await;
     let err = execute(&store, &loc, id2).await.expect_err("5xx");
@@ -644,9 +657,11 @@ async fn twice_is_once_and_lost_answers_make_no_duplicates(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::ADD_NOTE,
-        &contact,
-        json!({"contact_id": contact, "body": "Once only"}),
+        HighLevelCommand::AddNote {
+            contact_id: contact.clone(),
+            body: "Once only".into(),
+            user_id: None,
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("first");
@@ -658,8 +673,14 @@ async fn twice_is_once_and_lost_answers_make_no_duplicates(env: Env) {
     let proxy = LossyProxy::start(&sb.base).await;
     let lossy = sb.location_with_base(&proxy.base, Duration::from_secs(1));
     let due = due_in_days(2);
-    let cmd = json!({"contact_id": contact, "title": "Lost answer", "due_date": due});
-    let id = enqueue(&store, &sb, writeback::CREATE_TASK, &contact, cmd.clone()).await;
+    let cmd = HighLevelCommand::CreateTask {
+        contact_id: contact.clone(),
+        title: "Lost answer".into(),
+        body: None,
+        due_date: due,
+        assigned_to: None,
+    };
+    let id = enqueue(&store, &sb, cmd).await;
     proxy.lose_posts(true);
     let err = execute(&store, &lossy, id).await.expect_err("lost");
     assert!(err.is_retryable(), "{err}");
@@ -693,9 +714,13 @@ async fn twice_is_once_and_lost_answers_make_no_duplicates(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::CREATE_TASK,
-        &contact,
-        json!({"contact_id": contact, "title": "Landed", "due_date": due}),
+        HighLevelCommand::CreateTask {
+            contact_id: contact.clone(),
+            title: "Landed".into(),
+            body: None,
+            due_date: due.clone(),
+            assigned_to: None,
+        },
     )
     .await;
     let landed: Value = sb
@@ -719,9 +744,13 @@ async fn twice_is_once_and_lost_answers_make_no_duplicates(env: Env) {
     let id = enqueue(
         &store,
         &sb,
-        writeback::CREATE_TASK,
-        &contact,
-        json!({"contact_id": contact, "title": "Landed", "due_date": due}),
+        HighLevelCommand::CreateTask {
+            contact_id: contact.clone(),
+            title: "Landed".into(),
+            body: None,
+            due_date: due.clone(),
+            assigned_to: None,
+        },
     )
     .await;
     execute(&store, &loc, id).await.expect("execute");
@@ -782,30 +811,30 @@ async fn echo_is_recognised(env: Env) {
     prime(&store, &loc, &contact).await;
     prime(&store, &loc, &plain).await;
     let cmds = [
-        (
-            writeback::COMPLETE_TASK,
-            contact.clone(),
-            json!({"contact_id": contact, "task_id": task}),
-        ),
-        (
-            writeback::ADD_TAG,
-            plain.clone(),
-            json!({"contact_id": plain, "tags": ["echo-check"]}),
-        ),
-        (
-            writeback::CREATE_TASK,
-            contact.clone(),
-            json!({"contact_id": contact, "title": "Echo me", "due_date": due_in_days(4)}),
-        ),
-        (
-            writeback::ADD_NOTE,
-            contact.clone(),
-            json!({"contact_id": contact, "body": "Echo note"}),
-        ),
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
+        HighLevelCommand::AddTag {
+            contact_id: plain.clone(),
+            tags: vec!["echo-check".into()],
+        },
+        HighLevelCommand::CreateTask {
+            contact_id: contact.clone(),
+            title: "Echo me".into(),
+            body: None,
+            due_date: due_in_days(4),
+            assigned_to: None,
+        },
+        HighLevelCommand::AddNote {
+            contact_id: contact.clone(),
+            body: "Echo note".into(),
+            user_id: None,
+        },
     ];
     let mut ids = Vec::new();
-    for (kind, c, body) in cmds {
-        let id = enqueue(&store, &sb, kind, &c, body).await;
+    for command in cmds {
+        let id = enqueue(&store, &sb, command).await;
         execute(&store, &loc, id).await.expect("execute");
         let cmd = state(&store, id).await;
         assert_eq!(cmd.state, CommandState::Done, "{:?}", cmd.error);

@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 use maud::{html, Markup};
-use store::{Change, Command, CommandState, Message, Record, RecordKind};
+use store::{Change, Command, CommandState, HighLevelCommand, Message, Record, RecordKind};
 
 use crate::context::Seen;
 use crate::reads::{Item, TaskRow};
@@ -119,28 +119,16 @@ fn initials(name: &str) -> String {
 
 /// A command in words: "Complete task", "Add tags vip, lead".
 pub(crate) fn describe(c: &Command) -> String {
-    let s = |k: &str| c.command.get(k).and_then(|v| v.as_str()).unwrap_or("");
-    let tags = || {
-        c.command
-            .get("tags")
-            .and_then(|t| t.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    match c.kind.as_str() {
-        "complete_task" => "Complete task".into(),
-        "reopen_task" => "Reopen task".into(),
-        "create_task" => format!("Create task '{}'", s("title")),
-        "add_note" => "Add note".into(),
-        "add_tag" => format!("Tag {}", tags()),
-        "remove_tag" => format!("Untag {}", tags()),
-        "update_contact" => "Update contact".into(),
-        other => other.replace('_', " "),
+    match &c.typed {
+        Ok(HighLevelCommand::CompleteTask { .. }) => "Complete task".into(),
+        Ok(HighLevelCommand::ReopenTask { .. }) => "Reopen task".into(),
+        Ok(HighLevelCommand::CreateTask { title, .. }) => format!("Create task '{title}'"),
+        Ok(HighLevelCommand::AddNote { .. }) => "Add note".into(),
+        Ok(HighLevelCommand::AddTag { tags, .. }) => format!("Tag {}", tags.join(", ")),
+        Ok(HighLevelCommand::RemoveTag { tags, .. }) => format!("Untag {}", tags.join(", ")),
+        Ok(HighLevelCommand::UpdateContact { .. }) => "Update contact".into(),
+        // A command this drivesync cannot read: its kind, in words.
+        Err(_) => c.kind.replace('_', " "),
     }
 }
 

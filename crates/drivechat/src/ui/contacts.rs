@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
-use store::{Channel, RecordKind, RecordQuery};
+use store::{Channel, HighLevelCommand, RecordKind, RecordQuery};
 
 use super::components::{self, csrf, idem, return_to};
 use super::flash::{self, Flash};
@@ -271,16 +271,18 @@ pub(crate) async fn page(
             table #tasks-open {
                 tbody {
                     @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false)) }
-                    @for cmd in view.commands.iter().filter(|c| c.kind == "create_task" && c.state != store::CommandState::Done) {
-                        tr.task.new data-command-id=(cmd.id) {
-                            td.task-title { span.title { (cmd.command.get("title").and_then(Value::as_str).unwrap_or("")) } }
-                            td.task-due {
-                                @if let Some(d) = cmd.command.get("due_date").and_then(Value::as_str).and_then(time::parse_rfc3339) {
-                                    (components::moment(seen, d, contact_zone))
+                    @for cmd in view.commands.iter().filter(|c| c.state != store::CommandState::Done) {
+                        @if let Ok(HighLevelCommand::CreateTask { title, due_date, assigned_to, .. }) = &cmd.typed {
+                            tr.task.new data-command-id=(cmd.id) {
+                                td.task-title { span.title { (title) } }
+                                td.task-due {
+                                    @if let Some(d) = time::parse_rfc3339(due_date) {
+                                        (components::moment(seen, d, contact_zone))
+                                    }
                                 }
+                                td.task-assignee { (seen.user_label(assigned_to.as_deref()).unwrap_or_else(|| "—".into())) }
+                                td.task-action { (components::command_badge(ctx.loc(), cmd)) }
                             }
-                            td.task-assignee { (seen.user_label(cmd.command.get("assigned_to").and_then(Value::as_str)).unwrap_or_else(|| "—".into())) }
-                            td.task-action { (components::command_badge(ctx.loc(), cmd)) }
                         }
                     }
                     @if view.open_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
@@ -330,10 +332,12 @@ pub(crate) async fn page(
                 textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
                 div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
             }
-            @for cmd in view.commands.iter().filter(|c| c.kind == "add_note" && c.state != store::CommandState::Done) {
-                div.note.pending data-command-id=(cmd.id) {
-                    (cmd.command.get("body").and_then(Value::as_str).unwrap_or(""))
-                    div.meta { (components::command_badge(ctx.loc(), cmd)) }
+            @for cmd in view.commands.iter().filter(|c| c.state != store::CommandState::Done) {
+                @if let Ok(HighLevelCommand::AddNote { body, .. }) = &cmd.typed {
+                    div.note.pending data-command-id=(cmd.id) {
+                        (body)
+                        div.meta { (components::command_badge(ctx.loc(), cmd)) }
+                    }
                 }
             }
             div #notes-list {
@@ -406,7 +410,7 @@ pub(crate) async fn page(
                 }
                 @if c.tags.is_empty() { span.muted { "No tags." } }
             }
-            @for cmd in view.commands.iter().filter(|c| (c.kind == "add_tag" || c.kind == "remove_tag") && c.state != store::CommandState::Done) {
+            @for cmd in view.commands.iter().filter(|c| matches!(c.typed, Ok(HighLevelCommand::AddTag { .. } | HighLevelCommand::RemoveTag { .. })) && c.state != store::CommandState::Done) {
                 div.sub data-command-id=(cmd.id) { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
             }
             form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
