@@ -23,7 +23,7 @@ pub struct LocationProfile {
 }
 
 /// A user of the location (a HighLevel user, not a Drive Chat member).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct HlUser {
     pub id: String,
     /// The name to show.
@@ -102,22 +102,29 @@ impl LocationContext {
 const TOUCH_SQL: &str = "INSERT INTO location_context (location_id, refreshed_at_ms) \
      VALUES ($1, $2) ON CONFLICT (location_id) DO UPDATE SET refreshed_at_ms = excluded.refreshed_at_ms";
 
-type ContextRow = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-    i64,
-);
-type UserRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-type FieldRow = (String, String, Option<String>, String, String);
+/// A `location_context` row.
+#[derive(sqlx::FromRow)]
+struct ContextRow {
+    name: Option<String>,
+    timezone: Option<String>,
+    address: Option<String>,
+    /// Set once a profile was saved.
+    profile_saved_ms: Option<i64>,
+    /// A JSON list of strings.
+    missing_scopes: String,
+    refreshed_at_ms: i64,
+}
+
+/// A `location_context_fields` row.
+#[derive(sqlx::FromRow)]
+struct FieldRow {
+    field_id: String,
+    name: String,
+    field_key: Option<String>,
+    data_type: String,
+    /// A JSON list of strings.
+    options: String,
+}
 
 impl Store {
     /// Saves the location's profile (replacing the previous one).
@@ -278,7 +285,7 @@ impl Store {
 
     /// Everything saved about the location's context (empty when nothing was).
     pub async fn location_context(&self, location_id: &str) -> Result<LocationContext, StoreError> {
-        let (row, users, fields): (Option<ContextRow>, Vec<UserRow>, Vec<FieldRow>) =
+        let (row, users, fields): (Option<ContextRow>, Vec<HlUser>, Vec<FieldRow>) =
             with_pool!(&self.db, |pool| async {
                 // One read transaction, so the three parts come from one moment.
                 let mut tx = pool.begin().await?;
@@ -290,7 +297,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let users = sqlx::query_as(
-                    "SELECT user_id, name, first_name, last_name, email \
+                    "SELECT user_id AS id, name, first_name, last_name, email \
                      FROM location_context_users WHERE location_id = $1 \
                      ORDER BY LOWER(name), user_id",
                 )
@@ -312,42 +319,33 @@ impl Store {
             .map_err(StoreError::db("reading a location's context"))?;
 
         let mut context = LocationContext {
-            users: users
-                .into_iter()
-                .map(|(id, name, first_name, last_name, email)| HlUser {
-                    id,
-                    name,
-                    first_name,
-                    last_name,
-                    email,
-                })
-                .collect(),
+            users,
             custom_fields: fields
                 .into_iter()
-                .map(|(id, name, field_key, data_type, options)| {
+                .map(|f| {
                     Ok(CustomFieldDef {
-                        options: parse_list(&options, || {
-                            format!("custom field {id} of location {location_id}")
+                        options: parse_list(&f.options, || {
+                            format!("custom field {} of location {location_id}", f.field_id)
                         })?,
-                        id,
-                        name,
-                        field_key,
-                        data_type,
+                        id: f.field_id,
+                        name: f.name,
+                        field_key: f.field_key,
+                        data_type: f.data_type,
                     })
                 })
                 .collect::<Result<_, StoreError>>()?,
             ..LocationContext::default()
         };
-        if let Some((name, timezone, address, profile_saved_ms, missing, refreshed)) = row {
-            context.profile = profile_saved_ms.map(|_| LocationProfile {
-                name,
-                timezone,
-                address,
-            });
-            context.missing_scopes = parse_list(&missing, || {
+        if let Some(row) = row {
+            context.missing_scopes = parse_list(&row.missing_scopes, || {
                 format!("missing scopes of location {location_id}")
             })?;
-            context.refreshed_at_ms = Some(refreshed);
+            context.refreshed_at_ms = Some(row.refreshed_at_ms);
+            context.profile = row.profile_saved_ms.map(|_| LocationProfile {
+                name: row.name,
+                timezone: row.timezone,
+                address: row.address,
+            });
         }
         Ok(context)
     }

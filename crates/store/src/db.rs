@@ -7,19 +7,17 @@
 //! entering `with_pool!`, and the few backend-only steps inside a transaction go through
 //! [`KeyLocks`], which each connection type implements.
 
-use std::borrow::Cow;
 use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::retry::Retry;
 use crate::StoreError;
 
 /// SQLite waits this long for another connection's (or process's) write lock before failing.
@@ -194,14 +192,8 @@ pub(crate) fn ids_in(db: &Db, param: u8) -> String {
     }
 }
 
-/// Whether a failed transaction may simply be run again: PostgreSQL aborted it to break a
-/// deadlock or a serialization conflict.
-pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("40P01" | "40001")),
-        _ => false,
-    }
-}
+/// Where the outbox still looks for it (it moves to [`crate::retry::retry_transient`] next).
+pub(crate) use crate::retry::is_transient;
 
 /// Pool options for `connections` to SQLite, each with drivesync's busy handler.
 fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
@@ -251,20 +243,13 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         })?;
     // SQLite has no migration lock: two processes opening a new file at once can both try to
     // apply the first migration, and the loser fails. Retrying sees it applied and moves on.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match migrator(SQLITE_MIGRATIONS).await?.run(&pool).await {
-            Ok(()) => break,
-            Err(_) if attempt < 3 => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(source) => {
-                return Err(StoreError::Migrate {
-                    backend: "sqlite",
-                    source,
-                })
-            }
-        }
-    }
+    Retry::MIGRATION
+        .run(|_| true, || SQLITE_MIGRATOR.run(&pool))
+        .await
+        .map_err(|source| StoreError::Migrate {
+            backend: "sqlite",
+            source,
+        })?;
     tracing::debug!(path = %pool.connect_options().get_filename().display(), "opened the SQLite store");
     Ok(Db::Sqlite(pool))
 }
@@ -282,8 +267,7 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
             source,
         })?;
     // sqlx takes a PostgreSQL advisory lock around migrations, so concurrent starts are safe.
-    migrator(POSTGRES_MIGRATIONS)
-        .await?
+    POSTGRES_MIGRATOR
         .run(&pool)
         .await
         .map_err(|source| StoreError::Migrate {
@@ -294,110 +278,11 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
     Ok(Db::Postgres(pool))
 }
 
-/// A migration compiled into the binary, so a deployed drivesync needs no migrations folder.
-#[derive(Debug)]
-struct Embedded {
-    version: i64,
-    description: &'static str,
-    sql: &'static str,
-}
-
-const SQLITE_MIGRATIONS: &[Embedded] = &[
-    Embedded {
-        version: 1,
-        description: "vault",
-        sql: include_str!("../migrations/sqlite/0001_vault.sql"),
-    },
-    Embedded {
-        version: 2,
-        description: "events",
-        sql: include_str!("../migrations/sqlite/0002_events.sql"),
-    },
-    Embedded {
-        version: 3,
-        description: "mirror",
-        sql: include_str!("../migrations/sqlite/0003_mirror.sql"),
-    },
-    Embedded {
-        version: 4,
-        description: "drivechat",
-        sql: include_str!("../migrations/sqlite/0004_drivechat.sql"),
-    },
-    Embedded {
-        version: 5,
-        description: "location context",
-        sql: include_str!("../migrations/sqlite/0005_location_context.sql"),
-    },
-    Embedded {
-        version: 6,
-        description: "refusals and task poll",
-        sql: include_str!("../migrations/sqlite/0006_refusals_and_task_poll.sql"),
-    },
-];
-
-const POSTGRES_MIGRATIONS: &[Embedded] = &[
-    Embedded {
-        version: 1,
-        description: "vault",
-        sql: include_str!("../migrations/postgres/0001_vault.sql"),
-    },
-    Embedded {
-        version: 2,
-        description: "events",
-        sql: include_str!("../migrations/postgres/0002_events.sql"),
-    },
-    Embedded {
-        version: 3,
-        description: "mirror",
-        sql: include_str!("../migrations/postgres/0003_mirror.sql"),
-    },
-    Embedded {
-        version: 4,
-        description: "drivechat",
-        sql: include_str!("../migrations/postgres/0004_drivechat.sql"),
-    },
-    Embedded {
-        version: 5,
-        description: "location context",
-        sql: include_str!("../migrations/postgres/0005_location_context.sql"),
-    },
-    Embedded {
-        version: 6,
-        description: "refusals and task poll",
-        sql: include_str!("../migrations/postgres/0006_refusals_and_task_poll.sql"),
-    },
-];
-
-#[derive(Debug)]
-struct EmbeddedSource(&'static [Embedded]);
-
-impl<'s> MigrationSource<'s> for EmbeddedSource {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .iter()
-                .map(|m| {
-                    Migration::new(
-                        m.version,
-                        Cow::Borrowed(m.description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(m.sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
-    }
-}
-
-async fn migrator(migrations: &'static [Embedded]) -> Result<Migrator, StoreError> {
-    Migrator::new(EmbeddedSource(migrations))
-        .await
-        .map_err(|source| StoreError::Migrate {
-            backend: "embedded",
-            source,
-        })
-}
+/// Each backend's migrations, compiled into the binary from `migrations/<backend>/` (so a
+/// deployed drivesync needs no migrations folder). A migration's version and description come
+/// from its file name (`0006_refusals_and_task_poll.sql`: 6, "refusals and task poll") and its
+/// checksum from its text, exactly as the hand-written list of earlier releases made them, so
+/// a database those releases migrated opens unchanged (`tests/migrations.rs`). `build.rs`
+/// makes cargo rebuild the crate when a migration file is added.
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -23,15 +23,13 @@
 //! ```
 
 use crate::clock::now_ms;
-use crate::db::{is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::db::{ordering_lock_ids, with_pool, KeyLocks as _};
 use crate::queue::{job_insert_sql, validate_key, NewJob};
+use crate::retry::retry_transient;
 use crate::{Store, StoreError};
 
 /// The `kind` of the job created for each accepted webhook.
 pub const WEBHOOK_JOB_KIND: &str = "webhook";
-
-/// How many times a transaction PostgreSQL aborted to break a deadlock is run in all.
-const TRANSIENT_ATTEMPTS: usize = 3;
 
 /// Inbox rows deleted per statement by [`Store::prune_inbox`], so a large prune does not hold
 /// SQLite's write lock (and stall ingest) for long.
@@ -63,7 +61,7 @@ pub enum Accepted {
 }
 
 /// A stored webhook.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredEvent {
     pub event_id: i64,
     pub webhook_id: String,
@@ -75,8 +73,6 @@ pub struct StoredEvent {
     /// When it was committed, in Unix milliseconds.
     pub stored_at_ms: i64,
 }
-
-type EventRow = (i64, String, String, String, String, Vec<u8>, i64, i64);
 
 const INSERT_EVENT: &str = "INSERT INTO inbox (webhook_id, location_id, event_type, \
          ordering_key, body, received_at_ms, stored_at_ms) \
@@ -109,15 +105,14 @@ impl Store {
         let payloads: Vec<String> = jobs.iter().map(|j| j.payload.to_string()).collect();
         let locks = ordering_lock_ids(es.iter().map(|e| e.ordering_key.as_str()));
         let insert_job = job_insert_sql(&self.db);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let (jobs, payloads, locks) = (&jobs, &payloads, &locks);
+        let out = retry_transient(move || async move {
             let now = now_ms();
-            let result = with_pool!(&self.db, |pool| async {
+            with_pool!(&self.db, |pool| async {
                 let mut tx = pool.begin().await?;
-                tx.lock_ordering_keys(&locks).await?;
+                tx.lock_ordering_keys(locks).await?;
                 let mut out = Vec::with_capacity(es.len());
-                for ((e, job), payload) in es.iter().zip(&jobs).zip(&payloads) {
+                for ((e, job), payload) in es.iter().zip(jobs).zip(payloads) {
                     let event_id: Option<i64> = sqlx::query_scalar(INSERT_EVENT)
                         .bind(&e.webhook_id)
                         .bind(&e.location_id)
@@ -147,37 +142,26 @@ impl Store {
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(out)
             }
-            .await);
-            match result {
-                Ok(out) => {
-                    let stored = out
-                        .iter()
-                        .filter(|a| matches!(a, Accepted::Stored { .. }))
-                        .count();
-                    tracing::debug!(
-                        received = es.len(),
-                        stored,
-                        duplicates = es.len() - stored,
-                        "accepted webhooks"
-                    );
-                    return Ok(out);
-                }
-                Err(e) if attempt < TRANSIENT_ATTEMPTS && is_transient(&e) => {
-                    tracing::debug!(attempt, error = %e, "retrying webhook ingest");
-                }
-                Err(source) => {
-                    return Err(StoreError::Database {
-                        action: "storing webhooks",
-                        source,
-                    })
-                }
-            }
-        }
+            .await)
+        })
+        .await
+        .map_err(StoreError::db("storing webhooks"))?;
+        let stored = out
+            .iter()
+            .filter(|a| matches!(a, Accepted::Stored { .. }))
+            .count();
+        tracing::debug!(
+            received = es.len(),
+            stored,
+            duplicates = es.len() - stored,
+            "accepted webhooks"
+        );
+        Ok(out)
     }
 
     /// A stored webhook by its event id, or `None` (never stored, or pruned).
     pub async fn inbox_event(&self, event_id: i64) -> Result<Option<StoredEvent>, StoreError> {
-        let row: Option<EventRow> = with_pool!(&self.db, |pool| sqlx::query_as(
+        with_pool!(&self.db, |pool| sqlx::query_as(
             "SELECT event_id, webhook_id, location_id, event_type, ordering_key, body, \
                  received_at_ms, stored_at_ms \
              FROM inbox WHERE event_id = $1"
@@ -185,28 +169,7 @@ impl Store {
         .bind(event_id)
         .fetch_optional(pool)
         .await)
-        .map_err(StoreError::db("reading a stored webhook"))?;
-        Ok(row.map(
-            |(
-                event_id,
-                webhook_id,
-                location_id,
-                event_type,
-                ordering_key,
-                body,
-                received_at_ms,
-                stored_at_ms,
-            )| StoredEvent {
-                event_id,
-                webhook_id,
-                location_id,
-                event_type,
-                ordering_key,
-                body,
-                received_at_ms,
-                stored_at_ms,
-            },
-        ))
+        .map_err(StoreError::db("reading a stored webhook"))
     }
 
     /// Whether a webhook with this id is in the inbox (accepted and not yet pruned).
@@ -248,53 +211,6 @@ impl Store {
         }
         tracing::debug!(removed, older_than_ms, "pruned the webhook inbox");
         Ok(removed)
-    }
-
-    /// Queues a job that is not a webhook (a poll, a reconcile, a backfill page, a write-back
-    /// command): it runs after every job already queued under its ordering key, not before
-    /// `run_at_ms` if that is set. Returns the job id.
-    pub async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError> {
-        validate_key("job kind", &job.kind)?;
-        validate_key("ordering key", &job.ordering_key)?;
-        let payload = job.payload.to_string();
-        let locks = ordering_lock_ids([job.ordering_key.as_str()]);
-        let insert_job = job_insert_sql(&self.db);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let now = now_ms();
-            let run_at = job.run_at_ms.unwrap_or(now);
-            let result = with_pool!(&self.db, |pool| async {
-                let mut tx = pool.begin().await?;
-                tx.lock_ordering_keys(&locks).await?;
-                let id: i64 = sqlx::query_scalar(insert_job)
-                    .bind(&job.kind)
-                    .bind(&job.location_id)
-                    .bind(&job.ordering_key)
-                    .bind(None::<i64>)
-                    .bind(&payload)
-                    .bind(run_at)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(id)
-            }
-            .await);
-            match result {
-                Ok(id) => {
-                    tracing::debug!(id, kind = %job.kind, key = %job.ordering_key, "queued a job");
-                    return Ok(id);
-                }
-                Err(e) if attempt < TRANSIENT_ATTEMPTS && is_transient(&e) => {}
-                Err(source) => {
-                    return Err(StoreError::Database {
-                        action: "queueing a job",
-                        source,
-                    })
-                }
-            }
-        }
     }
 }
 

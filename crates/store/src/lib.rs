@@ -26,31 +26,31 @@ mod ghl_tokens;
 pub mod inbox;
 mod lease;
 mod locations;
+pub mod members;
 pub mod mirror;
 mod model;
 pub mod outbox;
 pub mod queue;
 mod reencrypt;
 pub mod refusals;
+mod retry;
 mod secrets;
+pub mod sessions;
 mod sqlite_busy;
-mod sync_queries;
 mod sync_state;
 mod upkeep;
 pub mod vault;
 
 use std::sync::Arc;
 
-pub use chat::{
-    ApiTokenOwner, Channel, ChatUser, ContactBrief, Member, Membership, Message, NewMessage, Role,
-    Workspace,
-};
+pub use chat::{Channel, ContactBrief, Message, NewMessage};
 pub use command::{CommandError, HighLevelCommand};
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
 pub use ghl::UserType;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
+pub use members::{ChatUser, Member, Membership, Role, Workspace};
 pub use mirror::{
     Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
 };
@@ -59,6 +59,7 @@ pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use sessions::ApiTokenOwner;
 pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use upkeep::Upkeep;
 pub use vault::Keyring;

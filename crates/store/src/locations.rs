@@ -9,28 +9,30 @@ use crate::model::{AuthKind, LocationRecord, LocationState, NewLocation};
 use crate::vault::{access_aad, refresh_aad};
 use crate::{Store, StoreError};
 
-/// The columns [`LocationRow`] is read from, in order.
-pub(crate) const LOCATION_COLUMNS: &str = "location_id, company_id, name, auth_kind, user_type, \
-     scopes, access_token_enc, refresh_token_enc, expires_at_ms, state, token_version, \
-     lease_owner, lease_until_ms, updated_at_ms";
+/// The columns a [`LocationRow`] is read from.
+const LOCATION_COLUMNS: &str = "location_id, company_id, name, auth_kind, user_type, scopes, \
+     access_token_enc, refresh_token_enc, expires_at_ms, state, token_version, lease_owner, \
+     lease_until_ms, updated_at_ms";
 
-/// One `locations` row as stored (tokens still sealed).
-pub(crate) type LocationRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    String,
-    i64,
-    Option<String>,
-    Option<i64>,
-    i64,
-);
+/// One `locations` row as stored (tokens still sealed); [`Store::open_row`] opens it.
+#[derive(sqlx::FromRow)]
+struct LocationRow {
+    location_id: String,
+    company_id: Option<String>,
+    name: Option<String>,
+    auth_kind: String,
+    user_type: String,
+    /// A JSON array of strings.
+    scopes: String,
+    access_token_enc: String,
+    refresh_token_enc: Option<String>,
+    expires_at_ms: Option<i64>,
+    state: String,
+    token_version: i64,
+    lease_owner: Option<String>,
+    lease_until_ms: Option<i64>,
+    updated_at_ms: i64,
+}
 
 /// Insert, or replace everything but `created_at_ms`. A new authorization makes the location
 /// usable again (state `ok`), supersedes any refresh in flight (the lease is cleared, so that
@@ -160,22 +162,22 @@ impl Store {
     }
 
     fn open_row(&self, row: LocationRow) -> Result<LocationRecord, StoreError> {
-        let (
+        let LocationRow {
             location_id,
             company_id,
             name,
             auth_kind,
             user_type,
             scopes,
-            access_enc,
-            refresh_enc,
+            access_token_enc: access_enc,
+            refresh_token_enc: refresh_enc,
             expires_at_ms,
             state,
             token_version,
             lease_owner,
             lease_until_ms,
             updated_at_ms,
-        ) = row;
+        } = row;
         let access_token = self
             .keyring()
             .decrypt_string(&access_enc, &access_aad(&location_id))?;

@@ -193,38 +193,44 @@ pub struct RecordPage {
 const RECORD_COLUMNS: &str = "location_id, kind, record_id, contact_id, parent_id, title, body, \
      assignee, status, due_ms, search, data, added_ms, version_ms, deleted_at_ms, synced_at_ms";
 
-type RecordRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-    String,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    i64,
-);
+/// A `records` row; [`RecordRow::into_record`] checks and decodes it.
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    location_id: String,
+    kind: String,
+    record_id: String,
+    contact_id: Option<String>,
+    parent_id: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    assignee: Option<String>,
+    status: Option<String>,
+    due_ms: Option<i64>,
+    search: String,
+    /// HighLevel's JSON, as text.
+    data: String,
+    added_ms: Option<i64>,
+    version_ms: i64,
+    deleted_at_ms: Option<i64>,
+    synced_at_ms: i64,
+}
 
-type ChangeRow = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-);
+/// A `changes` row; [`ChangeRow::into_change`] checks and decodes it.
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    location_id: String,
+    kind: String,
+    record_id: String,
+    contact_id: Option<String>,
+    action: String,
+    summary: String,
+    /// JSON, as text.
+    detail: String,
+    origin: String,
+    actor: Option<String>,
+    at_ms: i64,
+}
 
 const CHANGE_COLUMNS: &str =
     "id, location_id, kind, record_id, contact_id, action, summary, detail, origin, actor, at_ms";
@@ -269,7 +275,7 @@ impl Store {
             .fetch_optional(pool)
             .await)
         .map_err(StoreError::db("reading a record"))?;
-        row.map(record_from_row).transpose()
+        row.map(RecordRow::into_record).transpose()
     }
 
     /// Writes `record` if the stored row is still what `expect` says, together with its tags
@@ -409,7 +415,7 @@ impl Store {
         .map_err(StoreError::db("listing records"))?;
         let mut records = rows
             .into_iter()
-            .map(record_from_row)
+            .map(RecordRow::into_record)
             .collect::<Result<Vec<_>, _>>()?;
         let next = if records.len() > limit as usize {
             records.truncate(limit as usize);
@@ -515,7 +521,7 @@ impl Store {
             .fetch_all(pool)
             .await)
         .map_err(StoreError::db("reading changes"))?;
-        rows.into_iter().map(change_from_row).collect()
+        rows.into_iter().map(ChangeRow::into_change).collect()
     }
 
     /// The newest changes of a location (or of one contact) with ids before `before_id`
@@ -539,7 +545,7 @@ impl Store {
             .fetch_all(pool)
             .await)
         .map_err(StoreError::db("reading changes"))?;
-        rows.into_iter().map(change_from_row).collect()
+        rows.into_iter().map(ChangeRow::into_change).collect()
     }
 
     /// The id of the newest change of any location (0 when there is none): where a live
@@ -568,7 +574,7 @@ impl Store {
             .fetch_all(pool)
             .await)
         .map_err(StoreError::db("reading changes"))?;
-        rows.into_iter().map(change_from_row).collect()
+        rows.into_iter().map(ChangeRow::into_change).collect()
     }
 }
 
@@ -684,39 +690,41 @@ pub(crate) fn bad_cursor() -> StoreError {
     )
 }
 
-fn record_from_row(row: RecordRow) -> Result<Record, StoreError> {
-    let kind = RecordKind::parse(&row.1).ok_or_else(|| StoreError::Corrupt {
-        what: format!("record {}", row.2),
-        reason: format!("unknown kind {:?}", row.1),
-    })?;
-    let data: Value = serde_json::from_str(&row.11).map_err(|e| StoreError::Corrupt {
-        what: format!("record {}", row.2),
-        reason: format!("data is not JSON: {e}"),
-    })?;
-    let tags = if kind == RecordKind::Contact {
-        tags_of(&data)
-    } else {
-        Vec::new()
-    };
-    Ok(Record {
-        location_id: row.0,
-        kind,
-        record_id: row.2,
-        contact_id: row.3,
-        parent_id: row.4,
-        title: row.5,
-        body: row.6,
-        assignee: row.7,
-        status: row.8,
-        due_ms: row.9,
-        search: row.10,
-        data,
-        added_ms: row.12,
-        version_ms: row.13,
-        deleted_at_ms: row.14,
-        synced_at_ms: row.15,
-        tags,
-    })
+impl RecordRow {
+    fn into_record(self) -> Result<Record, StoreError> {
+        let kind = RecordKind::parse(&self.kind).ok_or_else(|| StoreError::Corrupt {
+            what: format!("record {}", self.record_id),
+            reason: format!("unknown kind {:?}", self.kind),
+        })?;
+        let data: Value = serde_json::from_str(&self.data).map_err(|e| StoreError::Corrupt {
+            what: format!("record {}", self.record_id),
+            reason: format!("data is not JSON: {e}"),
+        })?;
+        let tags = if kind == RecordKind::Contact {
+            tags_of(&data)
+        } else {
+            Vec::new()
+        };
+        Ok(Record {
+            location_id: self.location_id,
+            kind,
+            record_id: self.record_id,
+            contact_id: self.contact_id,
+            parent_id: self.parent_id,
+            title: self.title,
+            body: self.body,
+            assignee: self.assignee,
+            status: self.status,
+            due_ms: self.due_ms,
+            search: self.search,
+            data,
+            added_ms: self.added_ms,
+            version_ms: self.version_ms,
+            deleted_at_ms: self.deleted_at_ms,
+            synced_at_ms: self.synced_at_ms,
+            tags,
+        })
+    }
 }
 
 /// The `tags` array of a contact's JSON.
@@ -732,22 +740,24 @@ pub fn tags_of(data: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn change_from_row(row: ChangeRow) -> Result<Change, StoreError> {
-    let kind = RecordKind::parse(&row.2).ok_or_else(|| StoreError::Corrupt {
-        what: format!("change {}", row.0),
-        reason: format!("unknown kind {:?}", row.2),
-    })?;
-    Ok(Change {
-        id: row.0,
-        location_id: row.1,
-        kind,
-        record_id: row.3,
-        contact_id: row.4,
-        action: row.5,
-        summary: row.6,
-        detail: serde_json::from_str(&row.7).unwrap_or(Value::Null),
-        origin: row.8,
-        actor: row.9,
-        at_ms: row.10,
-    })
+impl ChangeRow {
+    fn into_change(self) -> Result<Change, StoreError> {
+        let kind = RecordKind::parse(&self.kind).ok_or_else(|| StoreError::Corrupt {
+            what: format!("change {}", self.id),
+            reason: format!("unknown kind {:?}", self.kind),
+        })?;
+        Ok(Change {
+            id: self.id,
+            location_id: self.location_id,
+            kind,
+            record_id: self.record_id,
+            contact_id: self.contact_id,
+            action: self.action,
+            summary: self.summary,
+            detail: serde_json::from_str(&self.detail).unwrap_or(Value::Null),
+            origin: self.origin,
+            actor: self.actor,
+            at_ms: self.at_ms,
+        })
+    }
 }

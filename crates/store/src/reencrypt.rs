@@ -15,6 +15,21 @@ use crate::{Store, StoreError};
 /// How often one row is re-read when concurrent writes keep beating the re-encryption.
 const MAX_ATTEMPTS: usize = 8;
 
+/// A location's sealed tokens.
+#[derive(sqlx::FromRow)]
+struct SealedTokens {
+    location_id: String,
+    access_token_enc: String,
+    refresh_token_enc: Option<String>,
+}
+
+/// A named secret, sealed.
+#[derive(sqlx::FromRow)]
+struct SealedSecret {
+    name: String,
+    value_enc: String,
+}
+
 impl Store {
     /// Re-encrypts every stored token and secret that is not under the keyring's current key,
     /// each row in its own transaction (safe while other processes run: values are opened
@@ -53,13 +68,13 @@ impl Store {
     /// How many stored values are sealed under each key id. A key whose id is absent here
     /// (after [`Store::reencrypt_all`]) can be removed from the keyring safely.
     pub async fn key_usage(&self) -> Result<BTreeMap<String, usize>, StoreError> {
-        let rows: Vec<(String, String, Option<String>)> = with_pool!(&self.db, |pool| {
+        let rows: Vec<SealedTokens> = with_pool!(&self.db, |pool| {
             sqlx::query_as("SELECT location_id, access_token_enc, refresh_token_enc FROM locations")
                 .fetch_all(pool)
                 .await
         })
         .map_err(StoreError::db("reading locations"))?;
-        let secrets: Vec<(String, String)> = with_pool!(&self.db, |pool| sqlx::query_as(
+        let secrets: Vec<SealedSecret> = with_pool!(&self.db, |pool| sqlx::query_as(
             "SELECT name, value_enc FROM secrets"
         )
         .fetch_all(pool)
@@ -72,23 +87,23 @@ impl Store {
                 .or_insert(0) += 1;
             Ok(())
         };
-        for (id, access, refresh) in &rows {
-            count(access, access_aad(id))?;
-            if let Some(refresh) = refresh {
-                count(refresh, refresh_aad(id))?;
+        for row in &rows {
+            count(&row.access_token_enc, access_aad(&row.location_id))?;
+            if let Some(refresh) = &row.refresh_token_enc {
+                count(refresh, refresh_aad(&row.location_id))?;
             }
         }
-        for (name, sealed) in &secrets {
-            count(sealed, secret_aad(name))?;
+        for secret in &secrets {
+            count(&secret.value_enc, secret_aad(&secret.name))?;
         }
         Ok(usage)
     }
 
     async fn reencrypt_location(&self, location_id: &str) -> Result<usize, StoreError> {
         for _ in 0..MAX_ATTEMPTS {
-            let row: Option<(String, Option<String>)> = with_pool!(&self.db, |pool| {
+            let row: Option<SealedTokens> = with_pool!(&self.db, |pool| {
                 sqlx::query_as(
-                    "SELECT access_token_enc, refresh_token_enc FROM locations \
+                    "SELECT location_id, access_token_enc, refresh_token_enc FROM locations \
                      WHERE location_id = $1",
                 )
                 .bind(location_id)
@@ -96,7 +111,12 @@ impl Store {
                 .await
             })
             .map_err(StoreError::db("reading a location to re-encrypt"))?;
-            let Some((access, refresh)) = row else {
+            let Some(SealedTokens {
+                access_token_enc: access,
+                refresh_token_enc: refresh,
+                ..
+            }) = row
+            else {
                 return Ok(0); // removed meanwhile
             };
             let new_access = self.keyring().reseal(&access, &access_aad(location_id))?;

@@ -24,6 +24,16 @@ pub struct RefusalCount {
     pub last_ms: i64,
 }
 
+/// A `webhook_refusals` row.
+#[derive(sqlx::FromRow)]
+struct RefusalRow {
+    scope: String,
+    reason: String,
+    count: i64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
 impl Store {
     /// Adds counts to the totals (one transaction).
     pub async fn add_webhook_refusals(&self, counts: &[RefusalCount]) -> Result<(), StoreError> {
@@ -56,7 +66,7 @@ impl Store {
 
     /// Every total, by scope then reason.
     pub async fn webhook_refusals(&self) -> Result<Vec<RefusalCount>, StoreError> {
-        let rows: Vec<(String, String, i64, i64, i64)> = with_pool!(&self.db, |pool| {
+        let rows: Vec<RefusalRow> = with_pool!(&self.db, |pool| {
             sqlx::query_as(
                 "SELECT scope, reason, count, first_ms, last_ms FROM webhook_refusals \
                  ORDER BY scope, reason",
@@ -67,12 +77,12 @@ impl Store {
         .map_err(StoreError::db("reading refused webhook counts"))?;
         Ok(rows
             .into_iter()
-            .map(|(scope, reason, count, first_ms, last_ms)| RefusalCount {
-                scope,
-                reason,
-                count: u64::try_from(count).unwrap_or(0),
-                first_ms,
-                last_ms,
+            .map(|row| RefusalCount {
+                scope: row.scope,
+                reason: row.reason,
+                count: u64::try_from(row.count).unwrap_or(0),
+                first_ms: row.first_ms,
+                last_ms: row.last_ms,
             })
             .collect())
     }

@@ -36,6 +36,15 @@ pub struct BackfillCheckpoint {
     pub done: bool,
 }
 
+/// A `backfill_state` row (`done` is stored as 0 or 1 on both backends).
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    phase: String,
+    cursor: Option<String>,
+    items: i64,
+    done: i64,
+}
+
 const STATE_COLUMNS: &str = "location_id, poll_cursor_ms, poll_interval_ms, \
      reconcile_interval_ms, last_poll_ms, last_reconcile_ms, last_event_ms, last_event_lag_ms, \
      unknown_events, last_error, last_task_poll_ms, last_reconcile_requests";
@@ -179,7 +188,7 @@ impl Store {
         &self,
         location_id: &str,
     ) -> Result<Vec<BackfillCheckpoint>, StoreError> {
-        let rows: Vec<(String, Option<String>, i64, i64)> = with_pool!(&self.db, |pool| {
+        let rows: Vec<CheckpointRow> = with_pool!(&self.db, |pool| {
             sqlx::query_as(
                 "SELECT phase, cursor, items, done FROM backfill_state WHERE location_id = $1 \
                  ORDER BY started_at_ms, phase",
@@ -191,11 +200,11 @@ impl Store {
         .map_err(StoreError::db("reading backfill checkpoints"))?;
         Ok(rows
             .into_iter()
-            .map(|(phase, cursor, items, done)| BackfillCheckpoint {
-                phase,
-                cursor,
-                items,
-                done: done != 0,
+            .map(|row| BackfillCheckpoint {
+                phase: row.phase,
+                cursor: row.cursor,
+                items: row.items,
+                done: row.done != 0,
             })
             .collect())
     }

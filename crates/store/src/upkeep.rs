@@ -40,13 +40,22 @@ const FIRST_ANALYZE_BYTES: i64 = 64 * 1024;
 /// relied on to notice a table that just filled, and statistics of an empty table are worse
 /// than none (measured: at 1,000 webhooks a second the engine fell behind with them, p99
 /// 0.3–1.3 s against 0.1 s without).
-const DUE: &str = "SELECT format('%I', s.relname), \
+const DUE: &str = "SELECT format('%I', s.relname) AS quoted_name, \
          CASE WHEN c.reltuples < 0 THEN pg_relation_size(c.oid) >= $1 \
-              ELSE s.n_mod_since_analyze > 50 + 0.1 * c.reltuples END, \
-         s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, s.n_live_tup, 0) \
+              ELSE s.n_mod_since_analyze > 50 + 0.1 * c.reltuples END AS needs_analyze, \
+         s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, s.n_live_tup, 0) AS needs_vacuum \
      FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid \
      WHERE s.schemaname = current_schema() AND s.relname <> '_sqlx_migrations' \
      ORDER BY s.relname";
+
+/// A row of [`DUE`].
+#[derive(sqlx::FromRow)]
+struct DueTable {
+    /// The table's name, quoted as an identifier.
+    quoted_name: String,
+    needs_analyze: bool,
+    needs_vacuum: bool,
+}
 
 impl Store {
     /// Refreshes PostgreSQL's statistics and clears dead rows where autovacuum would, for
@@ -57,22 +66,27 @@ impl Store {
         let Db::Postgres(pool) = &self.db else {
             return Ok(Upkeep::default());
         };
-        let due: Vec<(String, bool, bool)> = sqlx::query_as(DUE)
+        let due: Vec<DueTable> = sqlx::query_as(DUE)
             .bind(FIRST_ANALYZE_BYTES)
             .fetch_all(pool)
             .await
             .map_err(StoreError::db("reading table statistics"))?;
         let mut done = Upkeep::default();
-        for (table, analyze, vacuum) in due {
+        for DueTable {
+            quoted_name: table,
+            needs_analyze,
+            needs_vacuum,
+        } in due
+        {
             // VACUUM cannot run in a transaction, so these go as plain statements.
-            if vacuum {
+            if needs_vacuum {
                 sqlx::raw_sql(&format!("VACUUM (ANALYZE, SKIP_LOCKED) {table}"))
                     .execute(pool)
                     .await
                     .map_err(StoreError::db("vacuuming a table"))?;
                 done.vacuumed.push(table.clone());
                 done.analyzed.push(table);
-            } else if analyze {
+            } else if needs_analyze {
                 sqlx::raw_sql(&format!("ANALYZE (SKIP_LOCKED) {table}"))
                     .execute(pool)
                     .await

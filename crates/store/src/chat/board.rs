@@ -54,6 +54,13 @@ pub struct BoardPage {
     pub next: Option<String>,
 }
 
+/// A task id and its sort key (a number or text, as the order has it).
+#[derive(sqlx::FromRow)]
+struct BoardRow<K> {
+    record_id: String,
+    sort_key: K,
+}
+
 enum Arg {
     I(i64),
     S(String),
@@ -133,33 +140,37 @@ impl Store {
         }
         let dir = if desc { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT record_id, {key} FROM records WHERE {} ORDER BY {key} {dir}, record_id {dir} \
-             LIMIT {}",
+            "SELECT record_id, {key} AS sort_key FROM records WHERE {} \
+             ORDER BY {key} {dir}, record_id {dir} LIMIT {}",
             s.clauses.join(" AND "),
             limit + 1
         );
-        let mut rows: Vec<(String, String)> = if text {
+        let mut rows: Vec<BoardRow<String>> = if text {
             self.board_rows::<String>(&sql, &s.args).await?
         } else {
             self.board_rows::<i64>(&sql, &s.args)
                 .await?
                 .into_iter()
-                .map(|(id, k)| (id, k.to_string()))
+                .map(|r| BoardRow {
+                    record_id: r.record_id,
+                    sort_key: r.sort_key.to_string(),
+                })
                 .collect()
         };
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
-            rows.last().map(|(id, k)| encode_cursor(k, id))
+            rows.last()
+                .map(|r| encode_cursor(&r.sort_key, &r.record_id))
         } else {
             None
         };
         Ok(BoardPage {
-            task_ids: rows.into_iter().map(|(id, _)| id).collect(),
+            task_ids: rows.into_iter().map(|r| r.record_id).collect(),
             next,
         })
     }
 
-    async fn board_rows<K>(&self, sql: &str, args: &[Arg]) -> Result<Vec<(String, K)>, StoreError>
+    async fn board_rows<K>(&self, sql: &str, args: &[Arg]) -> Result<Vec<BoardRow<K>>, StoreError>
     where
         K: Send
             + Unpin
