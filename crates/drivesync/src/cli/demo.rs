@@ -74,9 +74,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The sandbox's own banner: its first line is the one scripts wait for.
     super::sandbox::print_banner(&sandbox);
 
-    let keyring = store::Keyring::from_env_or_file(&args.data_dir)?;
-    let db = format!("sqlite://{}", args.data_dir.join("drivesync.db").display());
-    let store = store::Store::connect(&db, keyring).await?;
+    config.store.data_dir = args.data_dir.clone();
+    let store = common::open_store(&config).await?;
     // The sandbox's registered app, as a user would configure it for `connect`.
     let registered = &sandbox.sandbox.config.app;
     config.highlevel.api_base = base.clone();
