@@ -1,78 +1,80 @@
-//! `drivesync.toml`: what `drivesync serve` runs from. `drivesync init` writes [`TEMPLATE`],
-//! every setting commented; options on the command line and `DRIVESYNC_*` variables win.
+//! The settings every command runs from, and the one path they take: each setting's default
+//! is written once below (the engine's come from [`sync::engine::EngineConfig::default`]);
+//! the config file (`drivesync.toml`, [`TEMPLATE`]) is read over the defaults; then
+//! `DRIVESYNC_*` variables and flags ([`Overrides`]) over the file; and the result is
+//! validated once, in [`Config::load`], before a command does anything.
+//!
+//! Why not a layering crate such as figment: of the four layers, two — environment and
+//! flags — are already layered by clap, which reads each flag's `DRIVESYNC_*` variable,
+//! lets the flag win, and lists both in `--help`. The variables' names are historical and
+//! irregular (`DRIVESYNC_GHL_BASE_URL` sets `highlevel.api_base`), so figment's `Env`
+//! provider would need a mapping table per variable and, to stay in `--help`, clap would still
+//! declare them: two declarations per setting instead of one. What is left — a TOML file read
+//! over `Default` by serde, then a handful of optional values set over it — is [`Config::load`]
+//! and [`Config::apply`], shorter than figment's providers and with no second source of truth.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use url::Url;
 
-/// The commented file `drivesync init` writes. It parses to [`Config::default`] plus the
-/// values uncommented in it, and a test holds the two together.
-pub const TEMPLATE: &str = r#"# drivesync configuration — read by `drivesync serve` (and status, verify, backfill).
-# Command-line options and DRIVESYNC_* environment variables override what is here.
-# Durations are written like "30s", "5m", "2h", "1day".
+mod template;
 
-[server]
-# Where Drive Chat and the webhook endpoint (/webhooks/ghl) listen.
-listen = "127.0.0.1:8080"
-# The address people and HighLevel reach this server at (behind a proxy: its https URL).
-# The OAuth redirect is <public_url>/oauth/callback.
-public_url = "http://127.0.0.1:8080"
-# Cookies only over HTTPS: turn on when public_url is https.
-secure_cookies = false
+pub use template::TEMPLATE;
 
-[store]
-# Files: the SQLite database and the master key (unless DRIVESYNC_MASTER_KEY is set).
-data_dir = "drivesync-data"
-# Use PostgreSQL instead of SQLite (several drivesync replicas can share it):
-# database_url = "postgres://drivesync@db.internal/drivesync"
+/// The config file read when none is named (`--config`, `DRIVESYNC_CONFIG`); optional.
+pub const DEFAULT_PATH: &str = "drivesync.toml";
 
-[highlevel]
-# HighLevel's API; point both at a `drivesync sandbox` to try things out.
-api_base = "https://services.leadconnectorhq.com"
-authorize_url = "https://marketplace.gohighlevel.com"
-# Your marketplace app's client id. Keep the client secret out of this file: set
-# DRIVESYNC_CLIENT_SECRET, or `drivesync connect` stores it encrypted.
-# client_id = "..."
+/// Where Drive Chat and the webhook endpoint listen unless told otherwise.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
 
-[webhooks]
-# Webhooks older than this are refused. HighLevel re-sends a webhook answered 429 for about
-# 70 minutes with its original timestamp, so keep this above that.
-replay_window = "2h"
-# HighLevel's published Ed25519 key (x-ghl-signature) is built in. Extra public keys (PEM
-# files, Ed25519 or RSA) accepted besides it: old and new together while HighLevel rotates,
-# or a sandbox's (`drivesync sandbox keys`).
-# keys = ["keys/ghl-ed25519.pem"]
-# Also accept the legacy x-wh-signature (RSA-SHA256) with HighLevel's RSA key. HighLevel has
-# signed with x-ghl-signature only since 1 July 2026: leave this off unless something still
-# sends the old header, since a scheme nobody uses only widens what a forger can try.
-legacy_rsa = false
+/// The shortest poll or reconcile interval: shorter would spend HighLevel's rate limit on
+/// polling.
+const MIN_INTERVAL: Duration = Duration::from_secs(5);
 
-[sync]
-# Jobs (webhooks to apply, polls, write-backs) run at once by this process.
-workers = 4
-# How often each location's contacts changed since the last poll are fetched. Polling repairs
-# webhooks HighLevel never delivered; it costs one request per page of changes.
-poll_interval = "1m"
-# How often every record of a location is compared with HighLevel, to find deletions whose
-# webhook was lost. A full pass costs about 1.2 requests per contact of the daily budget
-# (`drivesync status` shows what it cost last time).
-reconcile_interval = "1day"
-# How often each location's open tasks are searched: HighLevel sends no webhook when a task is
-# edited (title, due date, assignee) or reopened. One request per 100 open tasks. "0s": never
-# (such edits then wait for the reconcile).
-task_poll_interval = "5m"
+/// What a setting read from the file, or the file itself, gets wrong; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {}; create one with `drivesync init`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("in the config file {}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ConfigError>,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong kind (toml names the key and line).
+    #[error("{0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("sync.workers must be between 1 and 256 (got {0})")]
+    Workers(usize),
+    #[error(
+        "{key} must be at least 5s (got {}): shorter would spend HighLevel's rate limit on polling",
+        humantime::format_duration(*got)
+    )]
+    IntervalTooShort { key: String, got: Duration },
+    #[error(
+        "sync.task_poll_interval must be 0s (off) or at least 5s (got {})",
+        humantime::format_duration(*.0)
+    )]
+    TaskPollTooShort(Duration),
+    #[error(
+        "server.public_url {0} cannot carry the OAuth redirect path; give the http(s) address \
+         people reach this server at, e.g. https://sync.example.com"
+    )]
+    PublicUrl(Url),
+}
 
-# Per-location overrides, e.g. a location without webhooks polled more often:
-# [sync.locations.ve9EPM428h8vShlRW1KT]
-# poll_interval = "20s"
-# reconcile_interval = "6h"
-"#;
-
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Everything a command runs from: the file format of `drivesync.toml`, and, once
+/// [`Config::load`] returns it, the settings resolved and checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: Server,
@@ -82,25 +84,36 @@ pub struct Config {
     pub sync: Sync,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Server {
     pub listen: SocketAddr,
-    pub public_url: url::Url,
+    pub public_url: Url,
     pub secure_cookies: bool,
 }
 
 impl Default for Server {
     fn default() -> Self {
         Server {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: url::Url::parse("http://127.0.0.1:8080").expect("a valid literal URL"),
+            listen: DEFAULT_LISTEN,
+            public_url: format!("http://{DEFAULT_LISTEN}")
+                .parse()
+                .expect("a socket address makes a valid URL"),
             secure_cookies: false,
         }
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl Server {
+    /// Where HighLevel sends people back after they approve: `<public_url>/oauth/callback`.
+    pub fn oauth_redirect(&self) -> Result<Url, ConfigError> {
+        self.public_url
+            .join("oauth/callback")
+            .map_err(|_| ConfigError::PublicUrl(self.public_url.clone()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Store {
     pub data_dir: PathBuf,
@@ -116,11 +129,23 @@ impl Default for Store {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl Store {
+    /// The database: `database_url`, else SQLite in the data directory.
+    pub fn database(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("drivesync.db").display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HighLevel {
-    pub api_base: url::Url,
-    pub authorize_url: url::Url,
+    pub api_base: Url,
+    pub authorize_url: Url,
+    /// The app's client id; its secret never comes from the file (see
+    /// `cli::highlevel::Credentials`).
     pub client_id: Option<String>,
 }
 
@@ -138,7 +163,7 @@ impl Default for HighLevel {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Webhooks {
     #[serde(with = "humantime_serde")]
@@ -158,7 +183,7 @@ impl Default for Webhooks {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Sync {
     pub workers: usize,
@@ -166,24 +191,28 @@ pub struct Sync {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub reconcile_interval: Duration,
+    /// `0s`: the open-task poll is off.
     #[serde(with = "humantime_serde")]
     pub task_poll_interval: Duration,
     pub locations: BTreeMap<String, LocationSchedule>,
 }
 
 impl Default for Sync {
+    /// The engine's own defaults, so a `sync::engine::Engine` started without a config file
+    /// runs as `drivesync serve` does.
     fn default() -> Self {
+        let engine = sync::engine::EngineConfig::default();
         Sync {
-            workers: 4,
-            poll_interval: Duration::from_secs(60),
-            reconcile_interval: Duration::from_secs(24 * 3600),
-            task_poll_interval: Duration::from_secs(5 * 60),
+            workers: engine.workers,
+            poll_interval: engine.poll_interval,
+            reconcile_interval: engine.reconcile_interval,
+            task_poll_interval: engine.task_poll_interval.unwrap_or(Duration::ZERO),
             locations: BTreeMap::new(),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocationSchedule {
     #[serde(with = "humantime_serde::option")]
@@ -192,59 +221,117 @@ pub struct LocationSchedule {
     pub reconcile_interval: Option<Duration>,
 }
 
+/// What `DRIVESYNC_*` variables and flags set over the file. Clap reads both (a flag wins over
+/// its variable), so this one layer is the last two steps of the override order; `None` leaves
+/// the file's value (or the default).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir`, `DRIVESYNC_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`, `DRIVESYNC_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// `serve --listen`, `DRIVESYNC_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--ghl-base-url`, `DRIVESYNC_GHL_BASE_URL`.
+    pub api_base: Option<Url>,
+    /// `--ghl-authorize-url`, `DRIVESYNC_GHL_AUTHORIZE_URL`.
+    pub authorize_url: Option<Url>,
+    /// `--client-id`, `DRIVESYNC_CLIENT_ID`.
+    pub client_id: Option<String>,
+}
+
 impl Config {
-    /// Reads `path`; a missing file is the defaults only when `required` is false.
-    pub fn load(path: &Path, required: bool) -> anyhow::Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok(Config::default())
-            }
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "cannot read the config file {}; create one with `drivesync init`",
-                        path.display()
-                    )
-                })
-            }
+    /// The settings: the defaults, the file at `path` over them (a missing file is no error:
+    /// the file is optional), `overrides` over that, checked.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let in_file = |e: ConfigError| ConfigError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
         };
-        Config::parse(&text).with_context(|| format!("in the config file {}", path.display()))
+        match std::fs::read_to_string(path) {
+            // Only the file's values can fail the checks (an override is checked by its type
+            // when clap reads it, and the defaults pass them), so the error names the file.
+            Ok(text) => Config::from_toml(&text, overrides).map_err(in_file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::from_toml("", overrides),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
     }
 
-    pub fn parse(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    /// A config file's `text` over the defaults, `overrides` over that, checked.
+    pub fn from_toml(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text)?;
+        config.apply(overrides);
         config.check()?;
         Ok(config)
     }
 
-    fn check(&self) -> anyhow::Result<()> {
-        if self.sync.workers == 0 || self.sync.workers > 256 {
-            anyhow::bail!("sync.workers must be between 1 and 256");
+    /// A file's text over the defaults, checked.
+    #[cfg(test)]
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, &Overrides::default())
+    }
+
+    /// Sets what `overrides` names over the file's values: the one place the order is written.
+    pub fn apply(&mut self, overrides: &Overrides) {
+        let Overrides {
+            data_dir,
+            database_url,
+            listen,
+            api_base,
+            authorize_url,
+            client_id,
+        } = overrides.clone();
+        if let Some(dir) = data_dir {
+            // A data directory named over the file's is another installation (e.g. `status
+            // --data-dir drivesync-data/demo`): its own SQLite database, not the file's
+            // `database_url` — unless a database URL is named over the file too.
+            self.store.data_dir = dir;
+            self.store.database_url = None;
         }
-        let min = Duration::from_secs(5);
-        let schedules = self
-            .sync
-            .locations
-            .values()
-            .flat_map(|l| [l.poll_interval, l.reconcile_interval])
-            .flatten()
-            .chain([self.sync.poll_interval, self.sync.reconcile_interval]);
-        for d in schedules {
-            if d < min {
-                anyhow::bail!(
-                    "poll and reconcile intervals must be at least 5s (got {}): shorter would \
-                     spend HighLevel's rate limit on polling",
-                    humantime::format_duration(d)
-                );
-            }
+        if database_url.is_some() {
+            self.store.database_url = database_url;
         }
-        if !self.sync.task_poll_interval.is_zero() && self.sync.task_poll_interval < min {
-            anyhow::bail!(
-                "sync.task_poll_interval must be 0s (off) or at least 5s (got {})",
-                humantime::format_duration(self.sync.task_poll_interval)
-            );
+        if let Some(l) = listen {
+            self.server.listen = l;
         }
+        if let Some(u) = api_base {
+            self.highlevel.api_base = u;
+        }
+        if let Some(u) = authorize_url {
+            self.highlevel.authorize_url = u;
+        }
+        if client_id.is_some() {
+            self.highlevel.client_id = client_id;
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=256).contains(&self.sync.workers) {
+            return Err(ConfigError::Workers(self.sync.workers));
+        }
+        let mut schedules = vec![
+            ("sync.poll_interval".to_string(), self.sync.poll_interval),
+            (
+                "sync.reconcile_interval".to_string(),
+                self.sync.reconcile_interval,
+            ),
+        ];
+        for (id, l) in &self.sync.locations {
+            let key = |name| format!("sync.locations.{id}.{name}");
+            schedules.extend(l.poll_interval.map(|d| (key("poll_interval"), d)));
+            schedules.extend(l.reconcile_interval.map(|d| (key("reconcile_interval"), d)));
+        }
+        if let Some((key, got)) = schedules.into_iter().find(|(_, d)| *d < MIN_INTERVAL) {
+            return Err(ConfigError::IntervalTooShort { key, got });
+        }
+        let task_poll = self.sync.task_poll_interval;
+        if !task_poll.is_zero() && task_poll < MIN_INTERVAL {
+            return Err(ConfigError::TaskPollTooShort(task_poll));
+        }
+        self.server.oauth_redirect()?;
         Ok(())
     }
 }
@@ -252,26 +339,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_template_parses_to_the_defaults() {
-        let c = Config::parse(TEMPLATE).unwrap();
-        let d = Config::default();
-        assert_eq!(c.server.listen, d.server.listen);
-        assert_eq!(c.server.public_url, d.server.public_url);
-        assert_eq!(c.store.data_dir, d.store.data_dir);
-        assert_eq!(c.highlevel.api_base, d.highlevel.api_base);
-        assert_eq!(c.webhooks.replay_window, d.webhooks.replay_window);
-        assert_eq!(c.sync.workers, d.sync.workers);
-        assert_eq!(c.sync.poll_interval, d.sync.poll_interval);
-        assert_eq!(c.sync.reconcile_interval, d.sync.reconcile_interval);
-        assert_eq!(c.sync.task_poll_interval, d.sync.task_poll_interval);
-        assert_eq!(c.webhooks.legacy_rsa, d.webhooks.legacy_rsa);
-        assert!(
-            !d.webhooks.legacy_rsa,
-            "the retired RSA scheme is off by default"
-        );
-    }
 
     #[test]
     fn per_location_schedules_and_refusals() {
@@ -298,5 +365,84 @@ mod tests {
         assert!(off.sync.task_poll_interval.is_zero());
         let e = Config::parse("[webhooks]\nlegacy_rsa = \"yes\"\n").unwrap_err();
         assert!(e.to_string().contains("legacy_rsa"), "{e}");
+    }
+
+    #[test]
+    fn the_retired_rsa_scheme_is_off_by_default() {
+        assert!(!Config::default().webhooks.legacy_rsa);
+    }
+
+    /// The refusal names the key at fault, the file it is in and what is allowed.
+    #[test]
+    fn a_refusal_names_the_key_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("drivesync.toml");
+        std::fs::write(&path, "[sync.locations.L1]\nreconcile_interval = \"1s\"\n").unwrap();
+        let e = Config::load(&path, &Overrides::default()).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert!(chain.contains("in the config file"), "{chain}");
+        assert!(
+            chain.contains("sync.locations.L1.reconcile_interval must be at least 5s (got 1s)"),
+            "{chain}"
+        );
+        std::fs::write(&path, "[server]\npublic_url = \"mailto:ops@example.com\"\n").unwrap();
+        let e = Config::load(&path, &Overrides::default()).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert!(chain.contains("server.public_url"), "{chain}");
+    }
+
+    #[test]
+    fn overrides_win_over_the_file_and_a_missing_file_is_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Config::load(&dir.path().join("none.toml"), &Overrides::default()).unwrap();
+        assert_eq!(missing, Config::default());
+
+        let path = dir.path().join("drivesync.toml");
+        std::fs::write(
+            &path,
+            "[store]\ndatabase_url = \"postgres://db/file\"\n\
+             [highlevel]\napi_base = \"http://file.example\"\nclient_id = \"file-app\"\n",
+        )
+        .unwrap();
+        let file = Config::load(&path, &Overrides::default()).unwrap();
+        assert_eq!(file.highlevel.api_base.as_str(), "http://file.example/");
+        assert_eq!(file.store.database(), "postgres://db/file");
+
+        let over = Config::load(
+            &path,
+            &Overrides {
+                api_base: Some("http://flag.example".parse().unwrap()),
+                client_id: Some("flag-app".into()),
+                listen: Some("127.0.0.1:9999".parse().unwrap()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(over.highlevel.api_base.as_str(), "http://flag.example/");
+        assert_eq!(over.highlevel.client_id.as_deref(), Some("flag-app"));
+        assert_eq!(over.server.listen.port(), 9999);
+        assert_eq!(over.highlevel.authorize_url, file.highlevel.authorize_url);
+
+        // Another data directory is another installation: its SQLite, not the file's database;
+        // a database URL named over the file still wins.
+        let other = Config::load(
+            &path,
+            &Overrides {
+                data_dir: Some("elsewhere".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(other.store.database(), "sqlite://elsewhere/drivesync.db");
+        let both = Config::load(
+            &path,
+            &Overrides {
+                data_dir: Some("elsewhere".into()),
+                database_url: Some("postgres://db/flag".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(both.store.database(), "postgres://db/flag");
     }
 }

@@ -6,9 +6,9 @@ use clap::Args;
 use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use super::common::{self, AppArgs, GhlArgs, StoreArgs};
+use super::common::{self, StoreArgs};
+use super::highlevel::{self, Credentials, HighLevelArgs, InstallArgs};
 
 #[derive(Debug, Args)]
 pub struct ApiArgs {
@@ -26,9 +26,9 @@ pub struct ApiArgs {
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
-    ghl: GhlArgs,
+    highlevel: HighLevelArgs,
     #[command(flatten)]
-    app: AppArgs,
+    install: InstallArgs,
 }
 
 fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -51,9 +51,14 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         None => None,
         Some(p) => Some(read_body(p)?),
     };
-    let store = Arc::new(args.store.open().await?);
+    let config = args.store.settings(args.highlevel.overrides())?;
+    let store = common::open_store(&config).await?;
     let location = common::pick_location(&store, args.location.clone()).await?;
-    let client = common::client(&args.ghl, &args.app, store.clone()).await?;
+    let redirect = &args.install.redirect_uri;
+    let app = Credentials::resolve(&config.highlevel, args.highlevel.client_secret(), &store)
+        .await?
+        .app(&config.highlevel, redirect, args.install.scopes())?;
+    let client = highlevel::client(&config.highlevel, app, redirect, &store)?;
     // Operations that take the location in the query or path get it from the handle
     // (`ghl::api::Location::call`).
     let params = args.params.clone();

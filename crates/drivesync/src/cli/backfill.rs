@@ -4,8 +4,8 @@
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::common::StoreArgs;
-use super::serve::HighLevelArgs;
+use super::common::{self, StoreArgs};
+use super::highlevel::{self, HighLevelArgs};
 
 #[derive(Debug, Args)]
 pub struct BackfillArgs {
@@ -20,14 +20,15 @@ pub struct BackfillArgs {
     #[arg(long)]
     restart: bool,
     /// Contacts imported at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = sync::backfill::BackfillOptions::default().concurrency)]
     concurrency: usize,
 }
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
-    let config = args.highlevel.apply(args.store.load_config()?);
-    let store = args.store.open().await?;
-    let (client, _) = args.highlevel.connect(&config, &store).await?;
+    let config = args.store.settings(args.highlevel.overrides())?;
+    let store = common::open_store(&config).await?;
+    let (client, _) =
+        highlevel::from_config(&config, args.highlevel.client_secret(), &store).await?;
     let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     for id in locations {
         let bar = Bar::new(&id);

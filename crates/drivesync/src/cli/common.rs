@@ -1,11 +1,11 @@
-//! Options shared by the commands that talk to HighLevel and to the store.
+//! What the commands share: the store's options, which read the settings, and opening it;
+//! which locations to act on.
 
 use anyhow::Context;
 use clap::Args;
-use secrecy::SecretString;
 use std::path::PathBuf;
-use std::sync::Arc;
-use url::Url;
+
+use crate::config::{self, Config, Overrides};
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -15,7 +15,7 @@ pub struct StoreArgs {
         long,
         global = true,
         env = "DRIVESYNC_CONFIG",
-        default_value = "drivesync.toml"
+        default_value = config::DEFAULT_PATH
     )]
     pub config: PathBuf,
     /// Where drivesync keeps its files (database, master key) [default: the config's
@@ -28,158 +28,30 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The config file's settings (defaults when there is no file).
-    pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::Config::load(&self.config, false)
+    /// The settings, read once at the start of a command: the config file, then `more` and
+    /// these options (each a flag over its `DRIVESYNC_*` variable), checked.
+    pub fn settings(&self, more: Overrides) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..more
+        };
+        Ok(Config::load(&self.config, &overrides)?)
     }
 
-    /// The data directory: the option, else the config file's, else `drivesync-data`.
-    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        match &self.data_dir {
-            Some(d) => Ok(d.clone()),
-            None => Ok(self.load_config()?.store.data_dir),
-        }
-    }
-
-    pub fn url(&self) -> anyhow::Result<String> {
-        if let Some(url) = &self.database_url {
-            return Ok(url.clone());
-        }
-        if self.data_dir.is_none() {
-            if let Some(url) = self.load_config()?.store.database_url {
-                return Ok(url);
-            }
-        }
-        Ok(format!(
-            "sqlite://{}",
-            self.data_dir()?.join("drivesync.db").display()
-        ))
-    }
-
+    /// The store, for commands whose only settings are these.
     pub async fn open(&self) -> anyhow::Result<store::Store> {
-        let dir = self.data_dir()?;
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        let keyring = store::Keyring::from_env_or_file(&dir)?;
-        Ok(store::Store::connect(&self.url()?, keyring).await?)
+        open_store(&self.settings(Overrides::default())?).await
     }
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct GhlArgs {
-    /// HighLevel's API base URL (the sandbox's URL to try things out).
-    #[arg(long, env = "DRIVESYNC_GHL_BASE_URL", default_value = ghl::oauth::DEFAULT_API_BASE)]
-    pub ghl_base_url: Url,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct AppArgs {
-    /// Where the install page lives: HighLevel's marketplace, or the sandbox's URL.
-    #[arg(long, env = "DRIVESYNC_GHL_AUTHORIZE_URL", default_value = ghl::oauth::DEFAULT_AUTHORIZE_BASE)]
-    pub ghl_authorize_url: Url,
-    /// The app's OAuth client id (from HighLevel's marketplace, or printed by the sandbox).
-    #[arg(long, env = "DRIVESYNC_CLIENT_ID")]
-    pub client_id: Option<String>,
-    /// The app's OAuth client secret; prefer the environment variable to keep it out of
-    /// shell history.
-    #[arg(long, env = "DRIVESYNC_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
-    /// The redirect URI registered for the app; `connect` listens on its host and port.
-    #[arg(
-        long,
-        env = "DRIVESYNC_REDIRECT_URI",
-        default_value = "http://127.0.0.1:8080/oauth/callback"
-    )]
-    pub redirect_uri: Url,
-    /// Scopes to ask for [default: every scope drivesync uses, `ghl::DEFAULT_SCOPES`].
-    #[arg(long, value_delimiter = ' ')]
-    pub scopes: Vec<String>,
-}
-
-pub const SECRET_CLIENT_ID: &str = "oauth.client_id";
-pub const SECRET_CLIENT_SECRET: &str = "oauth.client_secret";
-
-impl AppArgs {
-    /// The app from flags or environment, else from what `connect` stored.
-    pub async fn app(&self, ghl: &GhlArgs, store: &store::Store) -> anyhow::Result<ghl::OAuthApp> {
-        use secrecy::ExposeSecret;
-        let stored = |name: &'static str| async move { store.secret(name).await };
-        let client_id = match &self.client_id {
-            Some(c) => c.clone(),
-            None => stored(SECRET_CLIENT_ID)
-                .await?
-                .map(|s| s.expose_secret().to_string())
-                .context("no OAuth client id: pass --client-id or set DRIVESYNC_CLIENT_ID")?,
-        };
-        let secret = match &self.client_secret {
-            Some(s) => SecretString::from(s.clone()),
-            None => stored(SECRET_CLIENT_SECRET)
-                .await?
-                .context("no OAuth client secret: set DRIVESYNC_CLIENT_SECRET")?,
-        };
-        Ok(ghl::OAuthApp::new(
-            client_id,
-            secret,
-            self.redirect_uri.as_str(),
-            if self.scopes.is_empty() {
-                ghl::DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
-            } else {
-                self.scopes.clone()
-            },
-            ghl.ghl_base_url.clone(),
-            self.ghl_authorize_url.clone(),
-        )?)
-    }
-}
-
-/// A client whose tokens come from the store: OAuth tokens refreshed under the store's lease,
-/// Private Integration Tokens as they are.
-pub async fn client(
-    ghl_args: &GhlArgs,
-    app_args: &AppArgs,
-    store: Arc<store::Store>,
-) -> anyhow::Result<ghl::GhlClient> {
-    // Without app credentials only Private Integration Tokens can be used; a refresh will
-    // then say what is missing.
-    let app = app_args.app(ghl_args, &store).await.ok();
-    client_from(
-        app,
-        &ghl_args.ghl_base_url,
-        &app_args.ghl_authorize_url,
-        &app_args.redirect_uri,
-        &store,
-    )
-}
-
-/// A client whose tokens come from `store`, refreshed through `app`; without an app, a
-/// placeholder one under which only Private Integration Tokens work (a refresh says what is
-/// missing).
-pub fn client_from(
-    app: Option<ghl::OAuthApp>,
-    api_base: &Url,
-    authorize_base: &Url,
-    redirect_uri: &Url,
-    store: &store::Store,
-) -> anyhow::Result<ghl::GhlClient> {
-    let app = match app {
-        Some(a) => a,
-        None => ghl::OAuthApp::new(
-            "unset",
-            SecretString::from(String::new()),
-            redirect_uri.as_str(),
-            Vec::new(),
-            api_base.clone(),
-            authorize_base.clone(),
-        )?,
-    };
-    let tokens = ghl::OAuthTokens::new(
-        Arc::new(store::GhlTokens::new(Arc::new(store.clone()))),
-        app,
-    );
-    Ok(ghl::GhlClient::new(
-        ghl::ClientConfig::new(api_base.clone()),
-        Arc::new(tokens),
-    )?)
+/// The store the settings name, its data directory created if need be.
+pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    let dir = &config.store.data_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let keyring = store::Keyring::from_env_or_file(dir)?;
+    Ok(store::Store::connect(&config.store.database(), keyring).await?)
 }
 
 /// The locations a command acts on: the one given (which must be connected), else every

@@ -12,16 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::common::{self, AppArgs, GhlArgs, StoreArgs};
+use super::common::{self, StoreArgs};
+use super::highlevel::{self, Credentials, HighLevelArgs, InstallArgs};
+use crate::config::Config;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
-    ghl: GhlArgs,
+    highlevel: HighLevelArgs,
     #[command(flatten)]
-    app: AppArgs,
+    install: InstallArgs,
     /// Connect with a Private Integration Token instead of OAuth (needs --location).
     #[arg(long, env = "DRIVESYNC_PIT", hide_env_values = true)]
     token: Option<String>,
@@ -48,15 +50,17 @@ fn user_type_parser() -> impl clap::builder::TypedValueParser<Value = ghl::UserT
 }
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let store = Arc::new(args.store.open().await?);
+    let config = args.store.settings(args.highlevel.overrides())?;
+    let store = Arc::new(common::open_store(&config).await?);
     match args.token.clone() {
-        Some(pit) => connect_pit(&args, store, SecretString::from(pit)).await,
-        None => connect_oauth(&args, store).await,
+        Some(pit) => connect_pit(&args, &config, store, SecretString::from(pit)).await,
+        None => connect_oauth(&args, &config, store).await,
     }
 }
 
 async fn connect_pit(
     args: &ConnectArgs,
+    config: &Config,
     store: Arc<store::Store>,
     pit: SecretString,
 ) -> anyhow::Result<()> {
@@ -71,7 +75,7 @@ async fn connect_pit(
     let tokens = ghl::StaticTokens::default();
     tokens.insert(&location, pit.clone(), None);
     let client = ghl::GhlClient::new(
-        ghl::ClientConfig::new(args.ghl.ghl_base_url.clone()),
+        ghl::ClientConfig::new(config.highlevel.api_base.clone()),
         Arc::new(tokens),
     )?;
     let page = client
@@ -127,9 +131,15 @@ pub async fn save_oauth_location(
     Ok(expires_at)
 }
 
-async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::Result<()> {
-    let app = args.app.app(&args.ghl, &store).await?;
-    let redirect = &args.app.redirect_uri;
+async fn connect_oauth(
+    args: &ConnectArgs,
+    config: &Config,
+    store: Arc<store::Store>,
+) -> anyhow::Result<()> {
+    let redirect = &args.install.redirect_uri;
+    let app = Credentials::resolve(&config.highlevel, args.highlevel.client_secret(), &store)
+        .await?
+        .require(&config.highlevel, redirect, args.install.scopes())?;
     let host = redirect
         .host_str()
         .context("the redirect URI has no host")?;
@@ -148,15 +158,7 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
     let (code, state) =
         wait_for_callback(listener, redirect.path(), Duration::from_secs(args.timeout)).await?;
     ghl::OAuthApp::check_state(&request.state, &state)?;
-    store
-        .put_secret(
-            common::SECRET_CLIENT_ID,
-            &SecretString::from(app.client_id.clone()),
-        )
-        .await?;
-    store
-        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
-        .await?;
+    highlevel::remember(&store, &app).await?;
     if args.user_type == ghl::UserType::Company {
         let tokens = app.exchange_code(&code, ghl::UserType::Company).await?;
         return connect_company(args, &app, &store, tokens).await;
@@ -167,15 +169,6 @@ async fn connect_oauth(args: &ConnectArgs, store: Arc<store::Store>) -> anyhow::
         .clone()
         .context("HighLevel's answer names no location; connect a location, not an agency")?;
     let expires_at = save_oauth_location(&store, &location, None, &tokens).await?;
-    store
-        .put_secret(
-            common::SECRET_CLIENT_ID,
-            &SecretString::from(app.client_id.clone()),
-        )
-        .await?;
-    store
-        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
-        .await?;
     println!("Connected location {location}.");
     println!("  scopes:  {}", tokens.scopes.join(" "));
     println!(

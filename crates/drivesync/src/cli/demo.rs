@@ -12,6 +12,8 @@ use ghl_sandbox::SandboxConfig;
 use secrecy::SecretString;
 
 use super::common;
+use super::highlevel::{self, Credentials};
+use crate::config::{self, Config};
 
 /// The demo's sign-in.
 const DEMO_EMAIL: &str = "demo@drivesync.local";
@@ -25,10 +27,10 @@ pub struct DemoArgs {
     #[arg(long)]
     no_browser: bool,
     /// Where the demo keeps its files (database, keys).
-    #[arg(long, default_value = "drivesync-data/demo")]
+    #[arg(long, default_value_os_t = config::Store::default().data_dir.join("demo"))]
     data_dir: PathBuf,
     /// Where Drive Chat (and the webhook endpoint) listens.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value_t = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Address of the HighLevel sandbox.
     #[arg(long, default_value = "127.0.0.1:8090")]
@@ -51,6 +53,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     start_over(&args.data_dir)?;
     let listen = resolve_port(args.listen)?;
     let public = format!("http://{listen}");
+    let mut config = Config::default();
+    config.server.listen = listen;
+    config.server.public_url = public.parse()?;
+    let redirect = config.server.oauth_redirect()?;
     let mut sandbox_config = SandboxConfig {
         addr: args.sandbox_addr,
         locations: 3,
@@ -59,7 +65,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         key_dir: args.data_dir.join("sandbox-keys"),
         ..SandboxConfig::default()
     };
-    sandbox_config.app.redirect_uris = vec![format!("{public}/oauth/callback")];
+    sandbox_config.app.redirect_uris = vec![redirect.to_string()];
     sandbox_config.webhooks.url = Some(format!("{public}/webhooks/ghl"));
     let sandbox = ghl_sandbox::start(sandbox_config)
         .await
@@ -68,19 +74,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The sandbox's own banner: its first line is the one scripts wait for.
     super::sandbox::print_banner(&sandbox);
 
-    let keyring = store::Keyring::from_env_or_file(&args.data_dir)?;
-    let db = format!("sqlite://{}", args.data_dir.join("drivesync.db").display());
-    let store = store::Store::connect(&db, keyring).await?;
-    let app = sandbox_app(&sandbox, &base, &public)?;
-    store
-        .put_secret(
-            common::SECRET_CLIENT_ID,
-            &SecretString::from(app.client_id.clone()),
-        )
-        .await?;
-    store
-        .put_secret(common::SECRET_CLIENT_SECRET, &app.client_secret)
-        .await?;
+    config.store.data_dir = args.data_dir.clone();
+    let store = common::open_store(&config).await?;
+    // The sandbox's registered app, as a user would configure it for `connect`.
+    let registered = &sandbox.sandbox.config.app;
+    config.highlevel.api_base = base.clone();
+    config.highlevel.authorize_url = base.clone();
+    config.highlevel.client_id = Some(registered.client_id.clone());
+    let client_secret = SecretString::from(registered.client_secret.clone());
+    let app = Credentials::resolve(&config.highlevel, Some(client_secret.clone()), &store)
+        .await?
+        .require(&config.highlevel, &redirect, highlevel::every_scope())?;
+    highlevel::remember(&store, &app).await?;
     let locations: Vec<(String, String)> = sandbox.sandbox.read(|w| {
         w.locations
             .values()
@@ -92,12 +97,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         say!("Connected {name} ({id}) through OAuth");
     }
 
-    let mut config = crate::config::Config::default();
-    config.server.listen = listen;
-    config.server.public_url = public.parse()?;
-    config.highlevel.api_base = base.clone();
-    config.highlevel.authorize_url = base.clone();
-    config.highlevel.client_id = Some(app.client_id.clone());
     // The demo's locations change every second: poll often so a dropped webhook is seen soon.
     config.sync.poll_interval = std::time::Duration::from_secs(20);
     config.sync.reconcile_interval = std::time::Duration::from_secs(30 * 60);
@@ -111,8 +110,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let running = super::serve::start(super::serve::Options {
         config,
         store: store.clone(),
-        client_id: Some(app.client_id.clone()),
-        client_secret: Some(app.client_secret.clone()),
+        client_secret: Some(client_secret),
         // The sandbox signs like HighLevel today: x-ghl-signature (Ed25519) only.
         extra_webhook_keys: vec![sandbox.sandbox.signer.ed25519_public_pem()],
     })
@@ -154,22 +152,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
-}
-
-fn sandbox_app(
-    sandbox: &ghl_sandbox::RunningSandbox,
-    base: &url::Url,
-    public: &str,
-) -> anyhow::Result<ghl::OAuthApp> {
-    let a = &sandbox.sandbox.config.app;
-    Ok(ghl::OAuthApp::new(
-        a.client_id.clone(),
-        SecretString::from(a.client_secret.clone()),
-        format!("{public}/oauth/callback"),
-        ghl::DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
-        base.clone(),
-        base.clone(),
-    )?)
 }
 
 /// `--listen` with port 0 gets a free port now: the sandbox must be told Drive Chat's

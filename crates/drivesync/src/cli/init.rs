@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Where to write it.
-    #[arg(long, default_value = "drivesync.toml")]
+    #[arg(long, default_value = crate::config::DEFAULT_PATH)]
     config: PathBuf,
     /// Replace a file that is already there.
     #[arg(long)]

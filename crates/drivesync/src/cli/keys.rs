@@ -2,7 +2,8 @@
 
 use clap::{Args, Subcommand};
 
-use super::common::StoreArgs;
+use super::common::{self, StoreArgs};
+use crate::config::Overrides;
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -30,7 +31,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
 }
 
 async fn rotate(args: StoreArgs, remove_old: bool) -> anyhow::Result<()> {
-    let data_dir = args.data_dir()?;
+    let config = args.settings(Overrides::default())?;
+    let data_dir = config.store.data_dir.clone();
     if std::env::var_os("DRIVESYNC_MASTER_KEY").is_some() {
         anyhow::bail!(
             "the master key comes from DRIVESYNC_MASTER_KEY: put the new key first in it (`NEWID:KEY,OLDID:OLDKEY`), then run `drivesync keys rotate` again without a key file change"
@@ -40,7 +42,7 @@ async fn rotate(args: StoreArgs, remove_old: bool) -> anyhow::Result<()> {
     let old_ids: Vec<String> = old.ids().iter().map(|s| s.to_string()).collect();
     let rotated = store::Keyring::rotate_file(&data_dir)?;
     let new_id = rotated.current_id().to_string();
-    let store = args.open().await?;
+    let store = common::open_store(&config).await?;
     let n = store.reencrypt_all().await?;
     println!("New master key {new_id}; {n} values re-encrypted under it.");
     if remove_old {

@@ -15,6 +15,7 @@ mod common;
 mod connect;
 mod demo;
 mod dlq;
+mod highlevel;
 mod init;
 mod keys;
 mod locations;

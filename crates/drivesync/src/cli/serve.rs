@@ -13,7 +13,8 @@ use clap::Args;
 use secrecy::SecretString;
 
 use super::common::{self, StoreArgs};
-use crate::config::Config;
+use super::highlevel::{self, HighLevelArgs};
+use crate::config::{Config, Overrides};
 
 /// A webhook body must arrive within this: a client trickling bytes must not hold a
 /// connection (and an ingest slot) open; HighLevel sends bodies of a few kB at once.
@@ -33,50 +34,12 @@ pub struct ServeArgs {
     pub highlevel: HighLevelArgs,
 }
 
-/// How to reach HighLevel, over what the config file says.
-#[derive(Debug, Clone, Args)]
-pub struct HighLevelArgs {
-    /// HighLevel's API base URL [default: the config's highlevel.api_base].
-    #[arg(long, env = "DRIVESYNC_GHL_BASE_URL")]
-    pub ghl_base_url: Option<url::Url>,
-    /// The app's OAuth client id [default: the config's, else the one `connect` stored].
-    #[arg(long, env = "DRIVESYNC_CLIENT_ID")]
-    pub client_id: Option<String>,
-    /// The app's OAuth client secret [default: the one `connect` stored].
-    #[arg(long, env = "DRIVESYNC_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
-}
-
-impl HighLevelArgs {
-    /// The config file with these options applied.
-    pub fn apply(&self, mut config: Config) -> Config {
-        if let Some(u) = &self.ghl_base_url {
-            config.highlevel.api_base = u.clone();
-        }
-        if let Some(c) = &self.client_id {
-            config.highlevel.client_id = Some(c.clone());
-        }
-        config
-    }
-
-    /// The OAuth app (when its credentials are known) and a client whose tokens come from
-    /// `store`.
-    pub async fn connect(
-        &self,
-        config: &Config,
-        store: &store::Store,
-    ) -> anyhow::Result<(ghl::GhlClient, Option<ghl::OAuthApp>)> {
-        let secret = self.client_secret.clone().map(SecretString::from);
-        let app = oauth_app(config, store, config.highlevel.client_id.clone(), secret).await?;
-        Ok((ghl_client(config, store, app.clone())?, app))
-    }
-}
-
 /// Everything `serve` needs, resolved: what `demo` builds too.
 pub struct Options {
+    /// The settings, overrides applied (the app's client id among them).
     pub config: Config,
     pub store: store::Store,
-    pub client_id: Option<String>,
+    /// The app's client secret when given (flag, variable); else the one `connect` stored.
     pub client_secret: Option<SecretString>,
     /// Extra webhook keys (PEM text) beyond the config's files, e.g. the sandbox's.
     pub extra_webhook_keys: Vec<String>,
@@ -111,16 +74,15 @@ impl Running {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = args.highlevel.apply(args.store.load_config()?);
-    if let Some(l) = args.listen {
-        config.server.listen = l;
-    }
-    let store = args.store.open().await?;
+    let config = args.store.settings(Overrides {
+        listen: args.listen,
+        ..args.highlevel.overrides()
+    })?;
+    let store = common::open_store(&config).await?;
     let running = start(Options {
-        client_id: config.highlevel.client_id.clone(),
         config,
         store,
-        client_secret: args.highlevel.client_secret.clone().map(SecretString::from),
+        client_secret: args.highlevel.client_secret(),
         extra_webhook_keys: Vec::new(),
     })
     .await?;
@@ -138,12 +100,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let Options {
         config,
         store,
-        client_id,
         client_secret,
         extra_webhook_keys,
     } = opts;
-    let app = oauth_app(&config, &store, client_id, client_secret).await?;
-    let client = ghl_client(&config, &store, app.clone())?;
+    let (client, app) = highlevel::from_config(&config, client_secret, &store).await?;
 
     let ingest =
         sync::ingest::IngestState::new(store.clone(), ingest_config(&config, &extra_webhook_keys)?);
@@ -211,64 +171,6 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     })
 }
 
-/// The OAuth app, when its credentials are known (else only Private Integration Tokens
-/// work, and a refresh says what is missing).
-async fn oauth_app(
-    config: &Config,
-    store: &store::Store,
-    client_id: Option<String>,
-    client_secret: Option<SecretString>,
-) -> anyhow::Result<Option<ghl::OAuthApp>> {
-    use secrecy::ExposeSecret;
-    let id = match client_id.or_else(|| config.highlevel.client_id.clone()) {
-        Some(id) => Some(id),
-        None => store
-            .secret(common::SECRET_CLIENT_ID)
-            .await?
-            .map(|s| s.expose_secret().to_string()),
-    };
-    let secret = match client_secret {
-        Some(s) => Some(s),
-        None => store.secret(common::SECRET_CLIENT_SECRET).await?,
-    };
-    let (Some(id), Some(secret)) = (id, secret) else {
-        tracing::info!("no OAuth app credentials: only Private Integration Tokens can be used");
-        return Ok(None);
-    };
-    let redirect = config
-        .server
-        .public_url
-        .join("oauth/callback")
-        .context("server.public_url cannot carry a path")?;
-    Ok(Some(ghl::OAuthApp::new(
-        id,
-        secret,
-        redirect.as_str(),
-        Vec::new(),
-        config.highlevel.api_base.clone(),
-        config.highlevel.authorize_url.clone(),
-    )?))
-}
-
-fn ghl_client(
-    config: &Config,
-    store: &store::Store,
-    app: Option<ghl::OAuthApp>,
-) -> anyhow::Result<ghl::GhlClient> {
-    let redirect = config
-        .server
-        .public_url
-        .join("oauth/callback")
-        .context("server.public_url cannot carry a path")?;
-    common::client_from(
-        app,
-        &config.highlevel.api_base,
-        &config.highlevel.authorize_url,
-        &redirect,
-        store,
-    )
-}
-
 fn ingest_config(
     config: &Config,
     extra_pems: &[String],
@@ -318,12 +220,11 @@ fn read_key(path: &PathBuf) -> anyhow::Result<String> {
     })
 }
 
+/// The engine as the settings say; what they do not say (the lease, retries, housekeeping) is
+/// the engine's own default.
 fn engine_config(config: &Config) -> sync::engine::EngineConfig {
     let mut e = sync::engine::EngineConfig {
         workers: config.sync.workers,
-        // A process killed mid-job holds its jobs (and their contacts' later events) until
-        // the lease runs out: short leases bound that wait; heartbeats renew at a third.
-        lease: Duration::from_secs(15),
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
         task_poll_interval: Some(config.sync.task_poll_interval).filter(|d| !d.is_zero()),

@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::common::StoreArgs;
-use super::serve::HighLevelArgs;
+use super::common::{self, StoreArgs};
+use super::highlevel::{self, HighLevelArgs};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -19,15 +19,16 @@ pub struct VerifyArgs {
     show: usize,
     /// Seconds to wait before checking each difference again; a difference that settles or
     /// whose sides are still changing by then is a change in flight, not a difference.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = sync::verify::VerifyOptions::default().recheck_after.as_secs())]
     recheck_after: u64,
 }
 
 /// Exits non-zero when any location differs, so scripts and CI can rely on it.
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let config = args.highlevel.apply(args.store.load_config()?);
-    let store = args.store.open().await?;
-    let (client, _) = args.highlevel.connect(&config, &store).await?;
+    let config = args.store.settings(args.highlevel.overrides())?;
+    let store = common::open_store(&config).await?;
+    let (client, _) =
+        highlevel::from_config(&config, args.highlevel.client_secret(), &store).await?;
     let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     let mut differing = 0;
     for id in locations {

@@ -75,13 +75,16 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
+        // The documented defaults (`drivesync init`'s template, held to these by its tests).
         EngineConfig {
-            workers: 8,
-            lease: Duration::from_secs(60),
+            workers: 4,
+            // A process killed mid-job holds its jobs (and their contacts' later events) until
+            // the lease runs out: short leases bound that wait; heartbeats renew at a third.
+            lease: Duration::from_secs(15),
             claim_batch: 32,
             retry: RetryPolicy::default(),
             idle_poll: Duration::from_millis(200),
-            poll_interval: Duration::from_secs(5 * 60),
+            poll_interval: Duration::from_secs(60),
             reconcile_interval: Duration::from_secs(24 * 60 * 60),
             per_location: HashMap::new(),
             poll_overlap: Duration::from_secs(2 * 60),
