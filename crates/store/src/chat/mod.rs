@@ -1,6 +1,6 @@
 //! Drive Chat's conversation: the messages people post to a workspace's channels (the
 //! general feed, `#alerts`, one thread per contact), the names of the contacts they are about,
-//! and the task board's page query ([`board`]). Workspaces and their members are in
+//! and the task board's page query (`board`). Workspaces and their members are in
 //! [`crate::members`], sessions and API tokens in [`crate::sessions`].
 //!
 //! Every function that reads or writes workspace data takes the workspace's `location_id` and

@@ -21,9 +21,9 @@
 //! both see a different job of one key as first in line and free to run.
 //!
 //! Every queue operation lives under this module, one submodule per step of a job's life:
-//! [`enqueue`] puts jobs in line, [`claim`] takes them and holds their leases, [`complete`]
-//! ends a run (done, retry or dead), [`dead_letters`] replays or drops the dead, and
-//! [`status`] reads the queue.
+//! `enqueue` puts jobs in line, `claim` takes them and holds their leases, `complete` ends a
+//! run (done, retry or dead), `dead_letters` replays or drops the dead, and `status` reads the
+//! queue.
 
 use std::time::Duration;
 
