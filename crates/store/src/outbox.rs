@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use crate::clock::now_ms;
 use crate::command::{CommandError, HighLevelCommand};
-use crate::db::{is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::db::{ordering_lock_ids, with_pool, KeyLocks as _};
 use crate::queue::{job_insert_sql, validate_key};
+use crate::retry::retry_transient;
 use crate::{Store, StoreError};
 
 /// The job kind that runs an outbox command; its payload is `{"outbox_id": N}`.
@@ -83,20 +84,22 @@ pub struct Command {
     pub updated_at_ms: i64,
 }
 
-type CommandRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-);
+/// An `outbox` row as stored, before its JSON columns are read.
+#[derive(sqlx::FromRow)]
+struct CommandRow {
+    id: i64,
+    location_id: String,
+    kind: String,
+    contact_id: Option<String>,
+    record_id: Option<String>,
+    command: String,
+    state: String,
+    result: Option<String>,
+    error: Option<String>,
+    requested_by: Option<String>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
 
 const COMMAND_COLUMNS: &str = "id, location_id, kind, contact_id, record_id, command, state, \
      result, error, requested_by, created_at_ms, updated_at_ms";
@@ -122,13 +125,13 @@ impl Store {
         let locks = ordering_lock_ids([ordering_key.as_str()]);
         let insert_job = job_insert_sql(&self.db);
         let command = c.command.arguments().to_string();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let command = &command;
+        let (locks, ordering_key) = (&locks, &ordering_key);
+        let result = retry_transient(move || async move {
             let now = now_ms();
-            let result = with_pool!(&self.db, |pool| async {
+            with_pool!(&self.db, |pool| async {
                 let mut tx = pool.begin().await?;
-                tx.lock_ordering_keys(&locks).await?;
+                tx.lock_ordering_keys(locks).await?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO outbox (location_id, kind, contact_id, record_id, command, \
                      state, requested_by, idempotency_key, created_at_ms, updated_at_ms) \
@@ -138,7 +141,7 @@ impl Store {
                 .bind(kind)
                 .bind(contact_id)
                 .bind(record_id)
-                .bind(&command)
+                .bind(command)
                 .bind(&c.requested_by)
                 .bind(&c.idempotency_key)
                 .bind(now)
@@ -147,7 +150,7 @@ impl Store {
                 let _job: i64 = sqlx::query_scalar(insert_job)
                     .bind(WRITE_BACK_JOB_KIND)
                     .bind(&c.location_id)
-                    .bind(&ordering_key)
+                    .bind(ordering_key)
                     .bind(None::<i64>)
                     .bind(serde_json::json!({ "outbox_id": id }).to_string())
                     .bind(now)
@@ -157,28 +160,26 @@ impl Store {
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(id)
             }
-            .await);
-            match result {
-                Ok(id) => return Ok((id, true)),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    // The same idempotency key, committed by a concurrent submit.
-                    if let Some(key) = &c.idempotency_key {
-                        if let Some(id) = self.command_by_key(key).await? {
-                            return Ok((id, false));
-                        }
+            .await)
+        })
+        .await;
+        match result {
+            Ok(id) => Ok((id, true)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                // The same idempotency key, committed by a concurrent submit.
+                if let Some(key) = &c.idempotency_key {
+                    if let Some(id) = self.command_by_key(key).await? {
+                        return Ok((id, false));
                     }
-                    return Err(StoreError::InvalidArgument(
-                        "this command was submitted twice at once; reload and try again".into(),
-                    ));
                 }
-                Err(e) if attempt < 3 && is_transient(&e) => {}
-                Err(source) => {
-                    return Err(StoreError::Database {
-                        action: "queueing a write-back command",
-                        source,
-                    })
-                }
+                Err(StoreError::InvalidArgument(
+                    "this command was submitted twice at once; reload and try again".into(),
+                ))
             }
+            Err(source) => Err(StoreError::Database {
+                action: "queueing a write-back command",
+                source,
+            }),
         }
     }
 
@@ -256,28 +257,28 @@ impl Store {
 }
 
 fn command_from_row(r: CommandRow) -> Result<Command, StoreError> {
-    let state = CommandState::parse(&r.6).ok_or_else(|| StoreError::Corrupt {
-        what: format!("outbox command {}", r.0),
-        reason: format!("unknown state {:?}", r.6),
-    })?;
-    let command = serde_json::from_str(&r.5).map_err(|e| StoreError::Corrupt {
-        what: format!("outbox command {}", r.0),
-        reason: format!("command is not JSON: {e}"),
-    })?;
-    let typed = HighLevelCommand::from_stored(&r.2, &command);
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: format!("outbox command {}", r.id),
+        reason,
+    };
+    let state = CommandState::parse(&r.state)
+        .ok_or_else(|| corrupt(format!("unknown state {:?}", r.state)))?;
+    let command = serde_json::from_str(&r.command)
+        .map_err(|e| corrupt(format!("command is not JSON: {e}")))?;
+    let typed = HighLevelCommand::from_stored(&r.kind, &command);
     Ok(Command {
-        id: r.0,
-        location_id: r.1,
-        kind: r.2,
-        contact_id: r.3,
-        record_id: r.4,
+        id: r.id,
+        location_id: r.location_id,
+        kind: r.kind,
+        contact_id: r.contact_id,
+        record_id: r.record_id,
         command,
         typed,
         state,
-        result: r.7.and_then(|s| serde_json::from_str(&s).ok()),
-        error: r.8,
-        requested_by: r.9,
-        created_at_ms: r.10,
-        updated_at_ms: r.11,
+        result: r.result.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.error,
+        requested_by: r.requested_by,
+        created_at_ms: r.created_at_ms,
+        updated_at_ms: r.updated_at_ms,
     })
 }
