@@ -1,5 +1,6 @@
 // Drive Chat's live updates. The page names its event stream in <body data-live>. New feed
-// entries are put at the top of the feed (#feed-list) or of a contact's thread
+// entries are put at the top of the feed (#feed-list, HighLevel changes only in the general
+// channel's; #alerts shows messages of its own channel only) or of a contact's thread
 // (#thread-list[data-contact]) as they arrive; regions marked data-live-region (task lists,
 // the board, tags...) are fetched again, a moment later so that a burst of changes costs one
 // refresh. Whenever the stream (re)connects everything live is refreshed, so nothing committed
@@ -34,11 +35,18 @@
     if (first) first.classList.add("fresh");
   }
 
+  // The channel a feed list shows (the Feed's is "general").
+  function channelOf(list) {
+    return list.getAttribute("data-channel") || "general";
+  }
+
   function onChange(e) {
     var d = JSON.parse(e.data);
     var id = "c" + d.id;
+    // HighLevel changes belong to the Feed (the general channel) and to their contact's
+    // thread, never to another channel's list such as #alerts.
     prepend("feed-list", d.html, id, function (list) {
-      return !list.hasAttribute("data-contact");
+      return !list.hasAttribute("data-contact") && channelOf(list) === "general";
     });
     prepend("thread-list", d.html, id, function (list) {
       return list.getAttribute("data-contact") === d.contact_id;
@@ -50,7 +58,7 @@
     var d = JSON.parse(e.data);
     var id = "m" + d.id;
     prepend("feed-list", d.html, id, function (list) {
-      return d.channel === (list.getAttribute("data-channel") || "general");
+      return d.channel === channelOf(list);
     });
     prepend("thread-list", d.html, id, function (list) {
       return d.channel === "contact" && list.getAttribute("data-contact") === d.contact_id;

@@ -72,6 +72,102 @@ async fn pages_left_behind_do_not_starve_the_page_in_front() {
     .await;
 }
 
+/// #alerts shows write-backs HighLevel refused and its own channel's messages. A HighLevel
+/// change arriving while it is open belongs to the Feed: it must not be appended under
+/// #alerts' Messages (where a reload would not show it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_do_not_fill_with_highlevel_changes() {
+    with_demo_and_browser("alerts-channel", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click("[data-testid=nav-alerts]", LIVE).await;
+        b.wait_for("#alert-message-form", LIVE).await;
+        b.wait_live(LIVE).await;
+        let probe = ChangeProbe::open(&b).await;
+        let tag = format!("alerts-leak-{}", std::process::id());
+        sandbox
+            .api(
+                &token,
+                Method::POST,
+                &format!("/contacts/{contact}/tags"),
+                Some(json!({ "tags": [tag] })),
+            )
+            .await
+            .expect("a tag added in HighLevel");
+        probe.wait_for_change(&b).await;
+        // app.js handles the same event on its own stream; give it a moment past ours.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let messages = b
+            .text("[data-channel=alerts]")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(
+            !b.exists("[data-channel=alerts] li.change").await.unwrap_or(true)
+                && !messages.contains(&tag),
+            "a HighLevel change was appended to #alerts' messages: {messages:?}"
+        );
+        b.screenshot("alerts").await;
+    })
+    .await;
+}
+
+/// The first contact of the workspace's contact list, once the backfill has brought one.
+async fn first_contact(b: &Page) -> String {
+    b.click("[data-testid=nav-contacts]", LIVE).await;
+    let row = "#contacts tbody tr[data-contact-id]";
+    until("a contact in the list", Duration::from_secs(60), || async {
+        if let Some(id) = b.attr(row, "data-contact-id").await? {
+            return Ok(id);
+        }
+        b.click("[data-testid=nav-contacts]", LIVE).await;
+        Err("no contact yet".to_string())
+    })
+    .await
+}
+
+/// A second event stream opened by the test in the page, counting `change` events: it
+/// tells the test when the page's own stream has had the event too.
+struct ChangeProbe;
+
+impl ChangeProbe {
+    async fn open(b: &Page) -> ChangeProbe {
+        b.js(
+            "window.__changes = 0; \
+             const s = new EventSource(document.body.getAttribute('data-live')); \
+             s.addEventListener('change', () => { window.__changes += 1; }); \
+             window.__probe = s; return true;",
+            json!(null),
+        )
+        .await
+        .expect("the probe stream is opened");
+        until("the probe stream to open", LIVE, || async {
+            let v = b.js("return window.__probe.readyState;", json!(null)).await?;
+            if v.as_i64() == Some(1) {
+                Ok(())
+            } else {
+                Err(format!("readyState {v}"))
+            }
+        })
+        .await;
+        ChangeProbe
+    }
+
+    async fn wait_for_change(&self, b: &Page) {
+        until("a change on the probe stream", LIVE, || async {
+            let v = b.js("return window.__changes;", json!(null)).await?;
+            if v.as_i64().unwrap_or(0) > 0 {
+                Ok(())
+            } else {
+                Err(format!("changes seen: {v}"))
+            }
+        })
+        .await
+    }
+}
+
 /// Starts the demo and a browser, runs `steps` in a task of its own so that, pass or fail,
 /// the browser is closed after it and a failure comes with what the demo printed.
 async fn with_demo_and_browser<F, Fut>(name: &str, steps: F)
