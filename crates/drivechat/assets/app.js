@@ -65,6 +65,82 @@
     });
   }
 
+  // Nothing a person types is lost. A live region refreshing under a half-written note
+  // keeps the text (saved before the swap, put back after it), and a form HighLevel's side
+  // refused (the page comes back with an error message) is filled again as it was sent.
+  var typedFields = "textarea[id], input[id][type=text], input[id][type=search]";
+  var typed = null;
+  var DRAFT = "drivechat-draft";
+
+  function saveTyped(root) {
+    root.querySelectorAll(typedFields).forEach(function (el) {
+      if (el.value && el.value !== el.defaultValue) {
+        typed = typed || {};
+        typed[el.id] = el.value;
+      }
+    });
+  }
+
+  function restoreTyped() {
+    if (!typed) return;
+    Object.keys(typed).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && !el.value) el.value = typed[id];
+    });
+    typed = null;
+  }
+
+  function saveDraft(form) {
+    if (!form.id || (form.method || "").toLowerCase() !== "post") return;
+    var fields = {};
+    form.querySelectorAll(typedFields).forEach(function (el) {
+      if (el.value) fields[el.id] = el.value;
+    });
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify({ form: form.id, fields: fields }));
+    } catch (_) {
+      /* storage off: nothing to keep it in */
+    }
+  }
+
+  // After a page is shown: an error message means the last form sent was refused, so its
+  // text goes back in; any other page means it went through.
+  function settleDraft() {
+    var raw = null;
+    try {
+      raw = sessionStorage.getItem(DRAFT);
+      sessionStorage.removeItem(DRAFT);
+    } catch (_) {
+      return;
+    }
+    if (!raw || !document.querySelector("#flash[data-kind=error]")) return;
+    var draft = JSON.parse(raw);
+    if (!document.getElementById(draft.form)) return;
+    Object.keys(draft.fields).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && !el.value) el.value = draft.fields[id];
+    });
+  }
+
+  document.addEventListener(
+    "submit",
+    function (e) {
+      saveDraft(e.target);
+    },
+    true
+  );
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-live-region")) {
+      saveTyped(target);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    restoreTyped();
+    if (e.target === document.body) settleDraft();
+  });
+  document.addEventListener("DOMContentLoaded", settleDraft);
+
   function connect() {
     var url = document.body.getAttribute("data-live");
     if (!url || !window.EventSource) return;

@@ -33,6 +33,7 @@ mod fields;
 mod live;
 mod password;
 mod reads;
+mod records;
 mod secret;
 mod session;
 mod time;

@@ -394,7 +394,8 @@ pub(crate) async fn contact(
     contact_id: &str,
     now: i64,
 ) -> Result<ContactView, Error> {
-    let contact = crate::actions::live_record(app, loc, RecordKind::Contact, contact_id).await?;
+    // A contact deleted in HighLevel is still shown, marked: its page may be open.
+    let contact = crate::records::known(app, loc, RecordKind::Contact, contact_id).await?;
     let list = |kind, status: Option<&str>, order, from, before, limit| RecordQuery {
         location_id: loc.into(),
         kind: Some(kind),

@@ -105,11 +105,78 @@ async fn alerts_do_not_fill_with_highlevel_changes() {
             .flatten()
             .unwrap_or_default();
         assert!(
-            !b.exists("[data-channel=alerts] li.change").await.unwrap_or(true)
+            !b.exists("[data-channel=alerts] li.change")
+                .await
+                .unwrap_or(true)
                 && !messages.contains(&tag),
             "a HighLevel change was appended to #alerts' messages: {messages:?}"
         );
         b.screenshot("alerts").await;
+    })
+    .await;
+}
+
+/// A contact deleted in HighLevel while its page is open: the page says so without a
+/// reload, the half-written note survives the refresh, and adding it is refused on the page
+/// with the reason, the note still in the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_deleted_in_highlevel_is_marked_live_and_the_typed_note_kept() {
+    with_demo_and_browser("deleted-contact", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click(
+            &format!("#contacts tr[data-contact-id='{contact}'] a"),
+            LIVE,
+        )
+        .await;
+        b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
+            .await;
+        b.wait_live(LIVE).await;
+        let note = format!("Left a voicemail {}", std::process::id());
+        b.type_into("#note-body", &note).await;
+        sandbox
+            .api(
+                &token,
+                Method::DELETE,
+                &format!("/contacts/{contact}"),
+                None,
+            )
+            .await
+            .expect("the contact deleted in HighLevel");
+        b.wait_for("[data-testid=deleted-banner]", LIVE).await;
+        let typed = || async {
+            b.js(
+                "return document.getElementById('note-body').value;",
+                json!(null),
+            )
+            .await
+            .expect("the note field is read")
+        };
+        assert_eq!(typed().await, json!(note), "the live refresh kept the note");
+        b.click("[data-testid=add-note]", LIVE).await;
+        let refusal = until("the refusal on the page", LIVE, || async {
+            b.text("#flash[data-kind=error]")
+                .await?
+                .ok_or_else(|| "no refusal yet".to_string())
+        })
+        .await;
+        assert!(
+            refusal.contains("deleted in HighLevel"),
+            "the refusal says why: {refusal:?}"
+        );
+        assert!(
+            b.exists("[data-testid=deleted-banner]")
+                .await
+                .unwrap_or(false),
+            "still on the contact's page, marked deleted"
+        );
+        assert_eq!(
+            typed().await,
+            json!(note),
+            "the refused note is still there"
+        );
+        b.screenshot("contact-deleted").await;
     })
     .await;
 }
@@ -144,7 +211,9 @@ impl ChangeProbe {
         .await
         .expect("the probe stream is opened");
         until("the probe stream to open", LIVE, || async {
-            let v = b.js("return window.__probe.readyState;", json!(null)).await?;
+            let v = b
+                .js("return window.__probe.readyState;", json!(null))
+                .await?;
             if v.as_i64() == Some(1) {
                 Ok(())
             } else {

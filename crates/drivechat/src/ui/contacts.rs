@@ -452,7 +452,9 @@ pub(crate) async fn page(
         }
     };
 
-    let content = html! {
+    // The heading and the deleted banner refresh live too: a rename or a deletion in
+    // HighLevel shows on the open page.
+    let head = html! {
         div.page-head {
             div.contact-head {
                 div.avatar-lg aria-hidden="true" { (initials.to_uppercase()) }
@@ -463,6 +465,16 @@ pub(crate) async fn page(
             }
             a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
         }
+        @if let Some(at) = c.deleted_at_ms {
+            div.flash.error #deleted-banner role="alert" data-testid="deleted-banner" {
+                strong { "This contact was deleted in HighLevel" }
+                " (" time datetime=(time::rfc3339(at)) { (seen.when(at)) } "). "
+                "What is shown is what Drive Chat knew before; actions on it are refused."
+            }
+        }
+    };
+    let content = html! {
+        (live_region("contact-head", &here, Some(cid), head))
         div.grid {
             div.stack {
                 (live_region("contact-tasks", &here, Some(cid), tasks))

