@@ -137,9 +137,45 @@
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     restoreTyped();
+    settleNotice();
     if (e.target === document.body) settleDraft();
   });
   document.addEventListener("DOMContentLoaded", settleDraft);
+
+  // Relative times ("5 minutes ago", server-written in time[data-relative]) are read again
+  // from their datetime as the minutes pass; the wording is the server's (src/time.rs).
+  function plural(n, unit) {
+    return n === 1 ? "1 " + unit : n + " " + unit + "s";
+  }
+
+  function relative(ms, now) {
+    var d = ms - now;
+    var a = Math.floor(Math.abs(d) / 1000);
+    var span;
+    if (a < 60) return "just now";
+    if (a < 3600) span = plural(Math.floor(a / 60), "minute");
+    else if (a < 86400) span = plural(Math.floor(a / 3600), "hour");
+    else span = plural(Math.floor(a / 86400), "day");
+    return d > 0 ? "in " + span : span + " ago";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var ms = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(ms)) return;
+      var text = relative(ms, now);
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  setInterval(tick, 10000);
+
+  // "Sent to HighLevel … pending until HighLevel confirms" goes once HighLevel confirmed:
+  // the notice carries its command's badge, which turns "done" by itself.
+  function settleNotice() {
+    var notice = document.querySelector("#flash[data-command-id]");
+    if (notice && notice.querySelector("[data-testid=done-badge]")) notice.remove();
+  }
 
   function connect() {
     var url = document.body.getAttribute("data-live");

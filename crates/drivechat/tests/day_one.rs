@@ -8,7 +8,10 @@ mod common;
 use common::*;
 use drivechat::Config;
 
-on_both_backends!(deleted_records_are_marked_and_actions_refused_with_the_reason,);
+on_both_backends!(
+    deleted_records_are_marked_and_actions_refused_with_the_reason,
+    open_task_count_matches_the_rows_and_the_notice_follows_its_command,
+);
 
 pub fn config() -> Config {
     Config::default()
@@ -92,4 +95,49 @@ async fn deleted_records_are_marked_and_actions_refused_with_the_reason(env: Env
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+async fn open_task_count_matches_the_rows_and_the_notice_follows_its_command(env: Env) {
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    env.put(
+        task(A, "t1", "c1", "Send proposal", now_ms() + DAY, false),
+        &[],
+    )
+    .await;
+    let (alice, page) = sign_in(&env, ALICE).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    let contact_page = format!("/w/{A}/contacts/c1");
+    let tomorrow = chrono::DateTime::from_timestamp_millis(now_ms() + DAY)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let r = alice
+        .post(env.at(&format!("{contact_page}/tasks")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "Call back"),
+            ("due", tomorrow.as_str()),
+            ("return_to", contact_page.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    let open = &html[html.find("id=\"tasks-open\"").expect("the open tasks")..];
+    let open = &open[..open.find("</table>").unwrap()];
+    let rows = open.matches("<tr class=\"task").count();
+    assert_eq!(rows, 2, "the task and the one being created: {open}");
+    assert!(
+        html.contains("id=\"open-task-count\">2<"),
+        "Open tasks counts both rows"
+    );
+    // The notice names its command, whose badge it loads, so it can go once confirmed.
+    let cmd = &env.store.commands(A, None, None, 10).await.unwrap()[0];
+    assert!(
+        html.contains(&format!("data-command-id=\"{}\"", cmd.id))
+            && html.contains(&format!("/w/{A}/commands/{}/badge", cmd.id))
+            && html.contains("pending until HighLevel confirms"),
+        "the notice follows its command"
+    );
 }

@@ -181,6 +181,102 @@ async fn a_contact_deleted_in_highlevel_is_marked_live_and_the_typed_note_kept()
     .await;
 }
 
+/// An open page keeps up: a contact renamed in HighLevel is renamed in the page's heading,
+/// "just now" becomes "5 minutes ago" as time passes, the "pending until HighLevel confirms"
+/// notice goes once HighLevel confirmed, and "Open tasks N" counts the rows below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_contact_page_keeps_up() {
+    with_demo_and_browser("keeps-up", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click(
+            &format!("#contacts tr[data-contact-id='{contact}'] a"),
+            LIVE,
+        )
+        .await;
+        b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
+            .await;
+        b.wait_live(LIVE).await;
+
+        // A rename in HighLevel reaches the heading.
+        let renamed = format!("Renamed{}", std::process::id());
+        sandbox
+            .api(
+                &token,
+                Method::PUT,
+                &format!("/contacts/{contact}"),
+                Some(json!({ "firstName": renamed })),
+            )
+            .await
+            .expect("the contact renamed in HighLevel");
+        until("the new name in the heading", LIVE, || async {
+            let h = b.text("#contact-name").await?.unwrap_or_default();
+            if h.contains(&renamed) {
+                Ok(())
+            } else {
+                Err(h)
+            }
+        })
+        .await;
+
+        // Relative times tick: the rename's thread line, said to be 5 minutes old, reads so.
+        let line = "#thread-list time[data-relative]";
+        b.wait_for(line, LIVE).await;
+        b.js(
+            "const t = document.querySelector(arguments[0]); \
+             t.setAttribute('datetime', new Date(Date.now() - 5 * 60000 - 1000).toISOString());",
+            json!(line),
+        )
+        .await
+        .expect("the line is dated back");
+        until("the time to tick", LIVE, || async {
+            let t = b.text(line).await?.unwrap_or_default();
+            if t == "5 minutes ago" {
+                Ok(())
+            } else {
+                Err(t)
+            }
+        })
+        .await;
+
+        // A task created here: the notice goes once HighLevel confirms; the count matches.
+        b.click("#contact-tasks details summary", LIVE).await;
+        let title = format!("Send the quote {}", std::process::id());
+        b.type_into("#task-title", &title).await;
+        b.click("[data-testid=create-task]", LIVE).await;
+        b.wait_for("#flash[data-command-id]", LIVE).await;
+        let counts = || async {
+            b.js(
+                "return [Number(document.querySelector('#open-task-count').textContent), \
+                 document.querySelectorAll('#tasks-open tr.task').length];",
+                json!(null),
+            )
+            .await
+            .expect("the count and the rows")
+        };
+        let (shown, rows) = {
+            let v = counts().await;
+            (v[0].clone(), v[1].clone())
+        };
+        assert_eq!(shown, rows, "Open tasks N counts the rows while pending");
+        b.wait_gone("#flash[data-command-id]", LIVE).await;
+        until("the new task in the open tasks", LIVE, || async {
+            let t = b.text("#tasks-open").await?.unwrap_or_default();
+            if t.contains(&title) {
+                Ok(())
+            } else {
+                Err(t)
+            }
+        })
+        .await;
+        let v = counts().await;
+        assert_eq!(v[0], v[1], "Open tasks N counts the rows once confirmed");
+        b.screenshot("contact-keeps-up").await;
+    })
+    .await;
+}
+
 /// The first contact of the workspace's contact list, once the backfill has brought one.
 async fn first_contact(b: &Page) -> String {
     b.click("[data-testid=nav-contacts]", LIVE).await;

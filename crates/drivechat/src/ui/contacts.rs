@@ -265,13 +265,20 @@ pub(crate) async fn page(
     let me = seen.me_id();
     let contact_zone = Seen::contact_zone(&c.data);
 
+    // Tasks asked for from here and not yet in HighLevel are rows of the open list too, so
+    // the count says how many rows there are.
+    let new_tasks: Vec<&store::Command> = view
+        .commands
+        .iter()
+        .filter(|c| c.kind == "create_task" && c.state != store::CommandState::Done)
+        .collect();
     let tasks = html! {
         div.panel {
-            h2 { "Open tasks " span.count { (view.open_tasks.len()) } }
+            h2 { "Open tasks " span.count #open-task-count { (view.open_tasks.len() + new_tasks.len()) } }
             table #tasks-open {
                 tbody {
                     @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false)) }
-                    @for cmd in view.commands.iter().filter(|c| c.kind == "create_task" && c.state != store::CommandState::Done) {
+                    @for cmd in &new_tasks {
                         tr.task.new data-command-id=(cmd.id) {
                             td.task-title { span.title { (cmd.command.get("title").and_then(Value::as_str).unwrap_or("")) } }
                             td.task-due {
@@ -283,7 +290,7 @@ pub(crate) async fn page(
                             td.task-action { (components::command_badge(ctx.loc(), cmd)) }
                         }
                     }
-                    @if view.open_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
+                    @if view.open_tasks.is_empty() && new_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
                 }
             }
             details {
@@ -426,7 +433,7 @@ pub(crate) async fn page(
                         div.entry-body {
                             div { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
                             div.meta {
-                                time datetime=(time::rfc3339(cmd.created_at_ms)) title=(seen.when(cmd.created_at_ms)) { (time::relative(cmd.created_at_ms, now)) }
+                                (super::ago::ago(seen, cmd.created_at_ms, now))
                                 @if let Some(by) = &cmd.requested_by { " · " (by) }
                             }
                         }
@@ -595,16 +602,22 @@ pub(crate) async fn act(
         )
         .await?;
         Ok(if created {
-            format!(
-                "Sent to HighLevel: {}. It shows as pending until HighLevel confirms.",
-                components::describe(&cmd)
+            (
+                format!(
+                    "Sent to HighLevel: {}. It shows as pending until HighLevel confirms.",
+                    components::describe(&cmd)
+                ),
+                Some(cmd.id),
             )
         } else {
-            "That was already sent; nothing was done twice.".to_string()
+            (
+                "That was already sent; nothing was done twice.".to_string(),
+                None,
+            )
         })
     }
     .await;
-    Ok(flash::after_action(&app.config, &to, result))
+    Ok(flash::after_command(&app.config, &to, result))
 }
 
 #[derive(Deserialize)]

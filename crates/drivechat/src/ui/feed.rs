@@ -9,6 +9,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use store::Channel;
 
+use super::ago::ago;
 use super::back_to;
 use super::components::{self, csrf, idem, return_to};
 use super::contacts::Common;
@@ -153,7 +154,7 @@ pub(crate) async fn alerts(
                                 }
                             }
                             div { (components::command_badge(ctx.loc(), c)) }
-                            div.meta { (time::relative(c.updated_at_ms, now)) @if let Some(by) = &c.requested_by { " · asked by " (by) } }
+                            div.meta { (ago(&ctx.seen, c.updated_at_ms, now)) @if let Some(by) = &c.requested_by { " · asked by " (by) } }
                         }
                     }
                 }

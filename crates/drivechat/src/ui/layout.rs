@@ -93,7 +93,7 @@ pub(crate) fn page(
                         }
                     }
                     main.main {
-                        (flash.render())
+                        (flash.render(&base))
                         (content)
                     }
                 }

@@ -6,6 +6,7 @@
 //! `/contacts/{id}`, `/tasks`, `/meetings`, `/feed`, `/alerts`, `/settings`, `/live` (SSE),
 //! plus the form targets of each action.
 
+mod ago;
 pub(crate) mod assets;
 mod board;
 
