@@ -11,6 +11,7 @@ use drivechat::Config;
 on_both_backends!(
     deleted_records_are_marked_and_actions_refused_with_the_reason,
     open_task_count_matches_the_rows_and_the_notice_follows_its_command,
+    overdue_and_done_lists_only_done_tasks,
 );
 
 pub fn config() -> Config {
@@ -140,4 +141,49 @@ async fn open_task_count_matches_the_rows_and_the_notice_follows_its_command(env
             && html.contains("pending until HighLevel confirms"),
         "the notice follows its command"
     );
+}
+
+async fn overdue_and_done_lists_only_done_tasks(env: Env) {
+    let now = now_ms();
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    for (id, due, done) in [
+        ("late-open", now - 2 * DAY, false),
+        ("late-done", now - 2 * DAY, true),
+        ("soon-done", now + 2 * DAY, true),
+        ("soon-open", now + 2 * DAY, false),
+    ] {
+        env.put(task(A, id, "c1", id, due, done), &[]).await;
+    }
+    let (alice, _) = sign_in(&env, ALICE).await;
+    let board = |q: &str| {
+        let alice = alice.clone();
+        let url = env.at(&format!("/w/{A}/tasks?{q}"));
+        let q = q.to_string();
+        async move {
+            let r = alice.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{q}");
+            r.text().await.unwrap()
+        }
+    };
+    let ids = |html: &str| {
+        let mut v: Vec<String> = attr_values(html, "data-task-id");
+        v.sort();
+        v
+    };
+    let html = board("due=overdue&status=done").await;
+    assert_eq!(
+        ids(&html),
+        vec!["late-done"],
+        "only done tasks, due before today"
+    );
+    assert!(
+        !html.contains("data-testid=\"complete-task\""),
+        "no Complete button on a board of done tasks"
+    );
+    let html = board("due=overdue&status=open").await;
+    assert_eq!(ids(&html), vec!["late-open"]);
+    let html = board("due=overdue").await;
+    assert_eq!(ids(&html), vec!["late-open"], "open is the default");
+    let html = board("due=overdue&status=all").await;
+    assert_eq!(ids(&html), vec!["late-done", "late-open"]);
 }

@@ -1,5 +1,6 @@
 //! The task board: every task of the workspace in one list, filtered by due date (overdue,
-//! today, this week), assignee and status, sorted by due date or title, one page at a time
+//! today, this week), assignee and status (both filters apply: Overdue + Done lists done
+//! tasks that were due before today, never open ones; see `reads::Due`), sorted by due date or title, one page at a time
 //! by keyset cursor (a page costs the same at task 100,000 as at task 1).
 
 use axum::extract::{Path, Query, State};
