@@ -12,6 +12,7 @@ on_both_backends!(
     deleted_records_are_marked_and_actions_refused_with_the_reason,
     open_task_count_matches_the_rows_and_the_notice_follows_its_command,
     overdue_and_done_lists_only_done_tasks,
+    search_finds_phones_however_written_and_counts_in_words,
 );
 
 pub fn config() -> Config {
@@ -186,4 +187,59 @@ async fn overdue_and_done_lists_only_done_tasks(env: Env) {
     assert_eq!(ids(&html), vec!["late-open"], "open is the default");
     let html = board("due=overdue&status=all").await;
     assert_eq!(ids(&html), vec!["late-done", "late-open"]);
+}
+
+async fn search_finds_phones_however_written_and_counts_in_words(env: Env) {
+    // As the sync engine writes a contact: its search text holds the phone as HighLevel
+    // keeps it (E.164).
+    let mut dana = contact(A, "c1", "Dana", "Reyes", &[]);
+    dana.data["phone"] = serde_json::json!("+12010000021");
+    dana.search = "dana reyes c1@example.net +12010000021".into();
+    env.put(dana, &[]).await;
+    let mut eli = contact(A, "c2", "Eli", "Stone", &[]);
+    eli.data["phone"] = serde_json::json!("+12010000022");
+    eli.search = "eli stone c2@example.net +12010000022".into();
+    env.put(eli, &[]).await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    for q in [
+        "+1 201-000-0021",
+        "(201) 000-0021",
+        "201.000.0021",
+        "0021",
+        "+12010000021",
+    ] {
+        let r = alice
+            .get(env.at(&format!("/w/{A}/contacts")))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert_eq!(
+            attr_values(&html, "data-contact-id"),
+            vec!["c1"],
+            "{q:?} finds Dana"
+        );
+        assert!(html.contains(">1 contact<"), "{q:?}: one contact, in words");
+    }
+    let html = alice
+        .get(env.at(&format!("/w/{A}/contacts")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(">2 contacts<"));
+    // Text is still text: a name finds its contact.
+    let html = alice
+        .get(env.at(&format!("/w/{A}/contacts?q=Stone")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(attr_values(&html, "data-contact-id"), vec!["c2"]);
 }

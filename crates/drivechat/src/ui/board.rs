@@ -126,9 +126,9 @@ pub(crate) async fn page(
         .board_count(&filter.query(ctx.loc(), now), reads::BOARD_COUNT_CAP)
         .await?;
     let total = if total > i64::from(reads::BOARD_COUNT_CAP) {
-        format!("{}+", reads::BOARD_COUNT_CAP)
+        format!("{}+ tasks", reads::BOARD_COUNT_CAP)
     } else {
-        total.to_string()
+        super::words::counted(total, "task")
     };
     let assignees = ctx
         .seen
@@ -189,7 +189,7 @@ pub(crate) async fn page(
     };
     let content = html! {
         div.page-head {
-            div { h1 { "Tasks" } p.count #task-count { (total) " tasks" } }
+            div { h1 { "Tasks" } p.count #task-count { (total) } }
             @if ctx.seen.me.is_some() {
                 a.btn.ghost #assigned-to-me href=(format!("{path}?assignee={ME}")) { "Assigned to me" }
             }

@@ -73,12 +73,17 @@ pub(crate) async fn list(
     let path = format!("{}/contacts", ctx.base());
     let content = html! {
         div.page-head {
-            div { h1 { "Contacts" } p.count #contact-count { (total) " contacts" } }
+            div { h1 { "Contacts" } p.count #contact-count { (super::words::counted(total, "contact")) } }
         }
         form.filters #contact-filters method="get" action=(path) {
             div.field {
                 label for="contact-search" { "Search" }
-                input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company";
+                // Searches as the person types (after a pause), keeping the other filters:
+                // the results and the count are swapped in, the address follows.
+                input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company"
+                    autocomplete="off" hx-get=(path) hx-trigger="input changed delay:300ms, search"
+                    hx-include="#contact-filters" hx-target="#contact-results" hx-select="#contact-results"
+                    hx-select-oob="#contact-count" hx-swap="outerHTML" hx-push-url="true";
             }
             div.field {
                 label for="contact-tag" { "Tag" }
@@ -100,6 +105,7 @@ pub(crate) async fn list(
             }
             button.btn type="submit" { "Filter" }
         }
+        div #contact-results {
         div.panel.table-wrap {
             table #contacts {
                 thead { tr { th { "Name" } th { "Email" } th { "Phone" } th { "Company" } th { "Assigned to" } th { "Tags" } } }
@@ -121,6 +127,7 @@ pub(crate) async fn list(
             }
         }
         (components::next_link(&path, &[("q", q.clone()), ("tag", tag.clone()), ("assignee", assignee.clone())], page.next.as_deref()))
+        }
     };
     Ok(layout::page(
         &ctx,

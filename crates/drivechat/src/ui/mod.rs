@@ -18,6 +18,7 @@ pub(crate) mod flash;
 pub(crate) mod layout;
 mod meetings;
 pub(crate) mod signin;
+mod words;
 
 use axum::http::Uri;
 use axum::routing::{get, post};
