@@ -13,6 +13,7 @@ on_both_backends!(
     open_task_count_matches_the_rows_and_the_notice_follows_its_command,
     overdue_and_done_lists_only_done_tasks,
     search_finds_phones_however_written_and_counts_in_words,
+    sign_in_returns_to_the_page_that_asked_only_on_this_site,
 );
 
 pub fn config() -> Config {
@@ -242,4 +243,85 @@ async fn search_finds_phones_however_written_and_counts_in_words(env: Env) {
         .await
         .unwrap();
     assert_eq!(attr_values(&html, "data-contact-id"), vec!["c2"]);
+}
+
+/// Signs in through the form of `signin_url` with `next` as posted; the answer, unfollowed.
+async fn sign_in_with_next(env: &Env, signin_url: &str, next: &str) -> reqwest::Response {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = c
+        .get(env.at(signin_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&form, "_csrf").expect("a CSRF token");
+    c.post(env.at("/signin"))
+        .form(&[
+            ("email", ALICE),
+            ("password", PASSWORD),
+            ("_csrf", csrf.as_str()),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn sign_in_returns_to_the_page_that_asked_only_on_this_site(env: Env) {
+    env.put(contact(A, "c1", "Dana", "Reyes", &[]), &[]).await;
+    // Signed out, a contact's link leads to the sign-in page, which remembers it...
+    let asked = format!("/w/{A}/contacts/c1?tab=notes");
+    let c = client();
+    let r = c.get(env.at(&asked)).send().await.unwrap();
+    assert_eq!(r.url().path(), "/signin");
+    let next: Vec<(String, String)> = r.url().query_pairs().into_owned().collect();
+    assert_eq!(next, vec![("next".to_string(), asked.clone())]);
+    let form = r.text().await.unwrap();
+    assert_eq!(
+        field_value(&form, "next").map(|v| v.replace("&amp;", "&")),
+        Some(asked.clone()),
+        "the form carries the page along"
+    );
+    // ...and signing in there lands on it.
+    let signin = format!(
+        "/signin?{}",
+        serde_urlencoded::to_string([("next", &asked)]).unwrap()
+    );
+    let r = sign_in_with_next(&env, &signin, &asked).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], asked.as_str());
+    // Anything but a path of this site is refused: the default page instead.
+    for elsewhere in [
+        "https://evil.example/w/locA/contacts",
+        "//evil.example/w/locA/contacts",
+        "/\\evil.example/",
+        "http:/evil.example",
+    ] {
+        let signin = format!(
+            "/signin?{}",
+            serde_urlencoded::to_string([("next", elsewhere)]).unwrap()
+        );
+        let form = client()
+            .get(env.at(&signin))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            field_value(&form, "next"),
+            None,
+            "{elsewhere:?} not carried"
+        );
+        let r = sign_in_with_next(&env, &signin, elsewhere).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/", "{elsewhere:?} refused");
+    }
 }

@@ -17,6 +17,7 @@ mod feed;
 pub(crate) mod flash;
 pub(crate) mod layout;
 mod meetings;
+mod return_to;
 pub(crate) mod signin;
 mod words;
 
@@ -65,6 +66,7 @@ pub(crate) fn routes(app: Shared) -> Router<Shared> {
         .route("/w/{ws}/settings/tokens", post(feed::create_token))
         .route("/w/{ws}/settings/timezone", post(feed::set_timezone))
         .layer(axum::middleware::from_fn_with_state(app, flash::clear))
+        .layer(axum::middleware::from_fn(return_to::remember))
 }
 
 /// Path and query of the request: what a live region fetches again to refresh itself.
