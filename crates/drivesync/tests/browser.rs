@@ -331,6 +331,64 @@ async fn contact_search_runs_as_you_type_and_reads_phone_numbers() {
     .await;
 }
 
+/// At phone width (390×844) every page fits: the navigation wraps (Settings on screen), no
+/// page scrolls sideways, no table scrolls or clips, and the board's Complete buttons are
+/// whole on screen. Screenshots `phone-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone() {
+    with_demo_and_browser("phone", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let contact = first_contact(&b).await;
+        b.c.set_window_size(390, 844)
+            .await
+            .expect("the window is phone-sized");
+        let width = b
+            .js("return window.innerWidth;", json!(null))
+            .await
+            .expect("the width");
+        assert!(
+            width.as_i64().is_some_and(|w| w <= 400),
+            "a phone's width: {width}"
+        );
+        let pages = [
+            ("contacts", format!("/w/{ws}/contacts")),
+            ("contact", format!("/w/{ws}/contacts/{contact}")),
+            ("board", format!("/w/{ws}/tasks")),
+            ("meetings", format!("/w/{ws}/meetings")),
+            ("feed", format!("/w/{ws}/feed")),
+            ("alerts", format!("/w/{ws}/alerts")),
+            ("settings", format!("/w/{ws}/settings")),
+        ];
+        for (name, path) in pages {
+            b.goto(&path).await;
+            b.wait_for("[data-testid=nav-settings]", LIVE).await;
+            let misfits = b
+                .js(
+                    "const w = window.innerWidth; const out = []; \
+                     if (document.documentElement.scrollWidth > w) \
+                       out.push('the page scrolls sideways: ' + document.documentElement.scrollWidth); \
+                     const s = document.querySelector('[data-testid=nav-settings]').getBoundingClientRect(); \
+                     if (s.left < 0 || s.right > w) out.push('Settings is off-screen'); \
+                     document.querySelectorAll('.table-wrap, table').forEach(t => { \
+                       if (t.scrollWidth > t.clientWidth + 1) out.push((t.id || t.className) + ' scrolls sideways'); }); \
+                     document.querySelectorAll('button, .btn').forEach(e => { \
+                       const r = e.getBoundingClientRect(); \
+                       if (r.width > 0 && (r.left < 0 || r.right > w)) out.push('cut: ' + e.textContent.trim()); }); \
+                     return out;",
+                    json!(null),
+                )
+                .await
+                .expect("the layout is measured");
+            b.screenshot(&format!("phone-{name}")).await;
+            assert_eq!(misfits, json!([]), "{name} at 390×844");
+        }
+        // The board's buttons are there to be pressed.
+        b.goto(&format!("/w/{ws}/tasks")).await;
+        b.wait_for("#board [data-testid=complete-task]", LIVE).await;
+    })
+    .await;
+}
+
 /// The first contact of the workspace's contact list, once the backfill has brought one.
 async fn first_contact(b: &Page) -> String {
     // Signing in lands on the list; clicking it again would swap the page under the test.
