@@ -14,6 +14,7 @@ on_both_backends!(
     overdue_and_done_lists_only_done_tasks,
     search_finds_phones_however_written_and_counts_in_words,
     sign_in_returns_to_the_page_that_asked_only_on_this_site,
+    every_input_is_labelled_with_a_skip_link_and_contact_links,
 );
 
 pub fn config() -> Config {
@@ -324,4 +325,75 @@ async fn sign_in_returns_to_the_page_that_asked_only_on_this_site(env: Env) {
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], "/", "{elsewhere:?} refused");
     }
+}
+
+/// The ids of the page's form controls (not hidden inputs) that no `<label for>` names and
+/// that carry no `aria-label`.
+fn unlabelled(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tag in ["<input", "<textarea", "<select"] {
+        for (i, _) in html.match_indices(tag) {
+            let end = html[i..].find('>').map_or(html.len(), |e| i + e);
+            let element = &html[i..end];
+            if element.contains("type=\"hidden\"") || element.contains("aria-label=") {
+                continue;
+            }
+            let id = element
+                .split("id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("");
+            if id.is_empty() || !html.contains(&format!("for=\"{id}\"")) {
+                out.push(format!("{tag} #{id}"));
+            }
+        }
+    }
+    out
+}
+
+async fn every_input_is_labelled_with_a_skip_link_and_contact_links(env: Env) {
+    let mut dana = contact(A, "c1", "Dana", "Reyes", &[]);
+    dana.data["phone"] = serde_json::json!("+1 201-000-0021");
+    env.put(dana, &[]).await;
+    let (alice, _) = sign_in(&env, ALICE).await;
+    for page in [
+        "contacts",
+        "contacts/c1",
+        "tasks",
+        "meetings",
+        "feed",
+        "alerts",
+        "settings",
+    ] {
+        let html = alice
+            .get(env.at(&format!("/w/{A}/{page}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            unlabelled(&html),
+            Vec::<String>::new(),
+            "{page}: unlabelled"
+        );
+        assert!(
+            html.contains("data-testid=\"skip-link\"") && html.contains("id=\"main\""),
+            "{page}: a skip link to the page's content"
+        );
+    }
+    let html = alice
+        .get(env.at(&format!("/w/{A}/contacts/c1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("href=\"mailto:c1@example.net\""),
+        "a mailto link"
+    );
+    assert!(html.contains("href=\"tel:+12010000021\""), "a tel link");
 }

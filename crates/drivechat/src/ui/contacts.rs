@@ -113,8 +113,8 @@ pub(crate) async fn list(
                     @for c in &page.items {
                         tr data-contact-id=(c.record_id) {
                             td { a href=(format!("{}/contacts/{}", ctx.base(), c.record_id)) { (components::contact_name(c)) } }
-                            td { (field(&c.data, "email")) }
-                            td { (field(&c.data, "phone")) }
+                            td { (reach("email", &field(&c.data, "email"))) }
+                            td { (reach("phone", &field(&c.data, "phone"))) }
                             td { (field(&c.data, "companyName")) }
                             td.contact-assignee { (ctx.seen.user_label(c.assignee.as_deref()).unwrap_or_default()) }
                             td { div.tags { @for t in &c.tags { span.tag { (t) } } } }
@@ -144,6 +144,24 @@ fn field(data: &Value, key: &str) -> String {
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
         _ => String::new(),
+    }
+}
+
+/// An email as a mailto: link, a phone as a tel: link (its digits and a leading +), anything
+/// else as text.
+fn reach(key: &str, value: &str) -> Markup {
+    match key {
+        "email" if value.contains('@') => html! { a href=(format!("mailto:{value}")) { (value) } },
+        "phone" if value.chars().any(|c| c.is_ascii_digit()) => {
+            let dial: String = value
+                .chars()
+                .enumerate()
+                .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+                .map(|(_, c)| c)
+                .collect();
+            html! { a href=(format!("tel:{dial}")) { (value) } }
+        }
+        _ => html! { (value) },
     }
 }
 
@@ -341,6 +359,7 @@ pub(crate) async fn page(
             h2 { "Notes " span.count { (view.notes.len()) } }
             form #add-note-form method="post" action=(format!("{base}/notes")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="note-body" { "Note" }
                 textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
                 div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
             }
@@ -378,7 +397,7 @@ pub(crate) async fn page(
             dl {
                 @for (key, label) in PROFILE {
                     @let v = field(&c.data, key);
-                    @if !v.is_empty() { dt { (label) } dd { (v) } }
+                    @if !v.is_empty() { dt { (label) } dd { (reach(key, &v)) } }
                 }
                 @if let Some(a) = seen.user_label(c.assignee.as_deref()) {
                     dt { "Assigned to" } dd #contact-assigned-to data-user-id=[c.assignee.as_deref()] { (a) }
@@ -425,6 +444,7 @@ pub(crate) async fn page(
             }
             form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="tag-input" { "Tags to add" }
                 input #tag-input type="text" name="tags" placeholder="Add tags, comma-separated" required;
                 button.btn.small type="submit" data-testid="add-tag" { "Add" }
             }
@@ -456,6 +476,7 @@ pub(crate) async fn page(
             h2 { "Thread" }
             form #message-form method="post" action=(format!("{base}/messages")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="message-body" { "Message about this contact" }
                 textarea #message-body name="body" placeholder="Message your team about this contact…" required {}
                 div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
             }
