@@ -171,10 +171,16 @@
   setInterval(tick, 10000);
 
   // "Sent to HighLevel … pending until HighLevel confirms" goes once HighLevel confirmed:
-  // the notice carries its command's badge, which turns "done" by itself.
+  // the notice carries its command's badge, which turns "done" by itself; the notice then
+  // says so for a few seconds and goes.
   function settleNotice() {
-    var notice = document.querySelector("#flash[data-command-id]");
-    if (notice && notice.querySelector("[data-testid=done-badge]")) notice.remove();
+    var notice = document.querySelector("#flash[data-command-id]:not([data-confirmed])");
+    if (!notice || !notice.querySelector("[data-testid=done-badge]")) return;
+    notice.setAttribute("data-confirmed", "");
+    notice.textContent = "HighLevel confirmed it.";
+    setTimeout(function () {
+      notice.remove();
+    }, 4000);
   }
 
   function connect() {
