@@ -183,6 +183,48 @@
     }, 4000);
   }
 
+  // "/" (outside a text field) or Ctrl-K / Cmd-K jumps to the contact search, from any page
+  // of the workspace: the contacts page is opened and its search field focused.
+  var FOCUS_SEARCH = "drivechat-focus-search";
+
+  function focusSearch() {
+    var search = document.getElementById("contact-search");
+    if (!search) return false;
+    search.focus();
+    search.select();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey;
+    var k = (e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K");
+    if (!slash && !k) return;
+    var t = e.target;
+    var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    if (slash && typing) return;
+    var live = document.body.getAttribute("data-live");
+    if (!live) return;
+    e.preventDefault();
+    if (focusSearch()) return;
+    try {
+      sessionStorage.setItem(FOCUS_SEARCH, "1");
+    } catch (_) {
+      /* the contacts page opens, unfocused */
+    }
+    window.location.href = live.replace(/\/live$/, "/contacts");
+  });
+
+  function focusSearchIfAsked() {
+    try {
+      if (!sessionStorage.getItem(FOCUS_SEARCH)) return;
+      sessionStorage.removeItem(FOCUS_SEARCH);
+    } catch (_) {
+      return;
+    }
+    focusSearch();
+  }
+  document.addEventListener("DOMContentLoaded", focusSearchIfAsked);
+
   function connect() {
     var url = document.body.getAttribute("data-live");
     if (!url || !window.EventSource) return;

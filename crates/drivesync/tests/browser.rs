@@ -391,6 +391,62 @@ async fn pages_fit_a_phone() {
     .await;
 }
 
+/// "/" on any page, or Ctrl-K in a text field, jumps to the contact search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_and_ctrl_k_jump_to_contact_search() {
+    with_demo_and_browser("shortcut", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let focused = || async {
+            b.js(
+                "return [location.pathname, document.activeElement && document.activeElement.id];",
+                json!(null),
+            )
+            .await
+            .unwrap_or_default()
+        };
+        let contacts = format!("/w/{ws}/contacts");
+        b.goto(&format!("/w/{ws}/tasks")).await;
+        b.wait_for("#board-filters", LIVE).await;
+        let body =
+            b.c.find(fantoccini::Locator::Css("body"))
+                .await
+                .expect("the body");
+        body.send_keys("/").await.expect("/ typed");
+        until("the search focused after /", LIVE, || async {
+            let v = focused().await;
+            if v == json!([contacts, "contact-search"]) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        })
+        .await;
+        // Ctrl-K works even while typing elsewhere (here: the feed's message box).
+        b.goto(&format!("/w/{ws}/feed")).await;
+        b.wait_for("#feed-message-body", LIVE).await;
+        let field =
+            b.c.find(fantoccini::Locator::Css("#feed-message-body"))
+                .await
+                .expect("the message box");
+        field.send_keys("/").await.expect("a slash typed");
+        let ctrl = char::from(fantoccini::key::Key::Control);
+        field
+            .send_keys(&format!("{ctrl}k{ctrl}"))
+            .await
+            .expect("Ctrl-K typed");
+        until("the search focused after Ctrl-K", LIVE, || async {
+            let v = focused().await;
+            if v == json!([contacts, "contact-search"]) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
 /// The first contact of the workspace's contact list, once the backfill has brought one.
 async fn first_contact(b: &Page) -> String {
     // Signing in lands on the list; clicking it again would swap the page under the test.
