@@ -396,4 +396,10 @@ async fn every_input_is_labelled_with_a_skip_link_and_contact_links(env: Env) {
         "a mailto link"
     );
     assert!(html.contains("href=\"tel:+12010000021\""), "a tel link");
+    assert!(
+        html.contains(&format!(
+            "href=\"https://app.gohighlevel.com/v2/location/{A}/contacts/detail/c1\""
+        )),
+        "an Open in HighLevel link"
+    );
 }

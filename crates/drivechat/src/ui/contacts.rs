@@ -498,7 +498,15 @@ pub(crate) async fn page(
                     p { (field(&c.data, "companyName")) }
                 }
             }
-            a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
+            div.row {
+                @if !c.is_deleted() {
+                    a.btn.ghost #open-in-highlevel data-testid="open-in-highlevel" target="_blank" rel="noopener noreferrer"
+                        href=(super::highlevel_link::contact(&app.config.highlevel_app_url, ctx.loc(), cid)) {
+                        "Open in HighLevel ↗"
+                    }
+                }
+                a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
+            }
         }
         @if let Some(at) = c.deleted_at_ms {
             div.flash.error #deleted-banner role="alert" data-testid="deleted-banner" {

@@ -15,6 +15,7 @@ pub(crate) mod components;
 mod contacts;
 mod feed;
 pub(crate) mod flash;
+mod highlevel_link;
 pub(crate) mod layout;
 mod meetings;
 mod return_to;
