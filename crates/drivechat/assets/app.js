@@ -1,5 +1,6 @@
 // Drive Chat's live updates. The page names its event stream in <body data-live>. New feed
-// entries are put at the top of the feed (#feed-list) or of a contact's thread
+// entries are put at the top of the feed (#feed-list, HighLevel changes only in the general
+// channel's; #alerts shows messages of its own channel only) or of a contact's thread
 // (#thread-list[data-contact]) as they arrive; regions marked data-live-region (task lists,
 // the board, tags...) are fetched again, a moment later so that a burst of changes costs one
 // refresh. Whenever the stream (re)connects everything live is refreshed, so nothing committed
@@ -34,11 +35,18 @@
     if (first) first.classList.add("fresh");
   }
 
+  // The channel a feed list shows (the Feed's is "general").
+  function channelOf(list) {
+    return list.getAttribute("data-channel") || "general";
+  }
+
   function onChange(e) {
     var d = JSON.parse(e.data);
     var id = "c" + d.id;
+    // HighLevel changes belong to the Feed (the general channel) and to their contact's
+    // thread, never to another channel's list such as #alerts.
     prepend("feed-list", d.html, id, function (list) {
-      return !list.hasAttribute("data-contact");
+      return !list.hasAttribute("data-contact") && channelOf(list) === "general";
     });
     prepend("thread-list", d.html, id, function (list) {
       return list.getAttribute("data-contact") === d.contact_id;
@@ -50,12 +58,172 @@
     var d = JSON.parse(e.data);
     var id = "m" + d.id;
     prepend("feed-list", d.html, id, function (list) {
-      return d.channel === (list.getAttribute("data-channel") || "general");
+      return d.channel === channelOf(list);
     });
     prepend("thread-list", d.html, id, function (list) {
       return d.channel === "contact" && list.getAttribute("data-contact") === d.contact_id;
     });
   }
+
+  // Nothing a person types is lost. A live region refreshing under a half-written note
+  // keeps the text (saved before the swap, put back after it), and a form HighLevel's side
+  // refused (the page comes back with an error message) is filled again as it was sent.
+  var typedFields = "textarea[id], input[id][type=text], input[id][type=search]";
+  var typed = null;
+  var DRAFT = "drivechat-draft";
+
+  function saveTyped(root) {
+    root.querySelectorAll(typedFields).forEach(function (el) {
+      if (el.value && el.value !== el.defaultValue) {
+        typed = typed || {};
+        typed[el.id] = el.value;
+      }
+    });
+  }
+
+  function restoreTyped() {
+    if (!typed) return;
+    Object.keys(typed).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && !el.value) el.value = typed[id];
+    });
+    typed = null;
+  }
+
+  function saveDraft(form) {
+    if (!form.id || (form.method || "").toLowerCase() !== "post") return;
+    var fields = {};
+    form.querySelectorAll(typedFields).forEach(function (el) {
+      if (el.value) fields[el.id] = el.value;
+    });
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify({ form: form.id, fields: fields }));
+    } catch (_) {
+      /* storage off: nothing to keep it in */
+    }
+  }
+
+  // After a page is shown: an error message means the last form sent was refused, so its
+  // text goes back in; any other page means it went through.
+  function settleDraft() {
+    var raw = null;
+    try {
+      raw = sessionStorage.getItem(DRAFT);
+      sessionStorage.removeItem(DRAFT);
+    } catch (_) {
+      return;
+    }
+    if (!raw || !document.querySelector("#flash[data-kind=error]")) return;
+    var draft = JSON.parse(raw);
+    if (!document.getElementById(draft.form)) return;
+    Object.keys(draft.fields).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && !el.value) el.value = draft.fields[id];
+    });
+  }
+
+  document.addEventListener(
+    "submit",
+    function (e) {
+      saveDraft(e.target);
+    },
+    true
+  );
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-live-region")) {
+      saveTyped(target);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    restoreTyped();
+    settleNotice();
+    if (e.target === document.body) settleDraft();
+  });
+  document.addEventListener("DOMContentLoaded", settleDraft);
+
+  // Relative times ("5 minutes ago", server-written in time[data-relative]) are read again
+  // from their datetime as the minutes pass; the wording is the server's (src/time.rs).
+  function plural(n, unit) {
+    return n === 1 ? "1 " + unit : n + " " + unit + "s";
+  }
+
+  function relative(ms, now) {
+    var d = ms - now;
+    var a = Math.floor(Math.abs(d) / 1000);
+    var span;
+    if (a < 60) return "just now";
+    if (a < 3600) span = plural(Math.floor(a / 60), "minute");
+    else if (a < 86400) span = plural(Math.floor(a / 3600), "hour");
+    else span = plural(Math.floor(a / 86400), "day");
+    return d > 0 ? "in " + span : span + " ago";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var ms = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(ms)) return;
+      var text = relative(ms, now);
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  setInterval(tick, 10000);
+
+  // "Sent to HighLevel … pending until HighLevel confirms" goes once HighLevel confirmed:
+  // the notice carries its command's badge, which turns "done" by itself; the notice then
+  // says so for a few seconds and goes.
+  function settleNotice() {
+    var notice = document.querySelector("#flash[data-command-id]:not([data-confirmed])");
+    if (!notice || !notice.querySelector("[data-testid=done-badge]")) return;
+    notice.setAttribute("data-confirmed", "");
+    notice.textContent = "HighLevel confirmed it.";
+    setTimeout(function () {
+      notice.remove();
+    }, 4000);
+  }
+
+  // "/" (outside a text field) or Ctrl-K / Cmd-K jumps to the contact search, from any page
+  // of the workspace: the contacts page is opened and its search field focused.
+  var FOCUS_SEARCH = "drivechat-focus-search";
+
+  function focusSearch() {
+    var search = document.getElementById("contact-search");
+    if (!search) return false;
+    search.focus();
+    search.select();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey;
+    var k = (e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K");
+    if (!slash && !k) return;
+    var t = e.target;
+    var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    if (slash && typing) return;
+    var live = document.body.getAttribute("data-live");
+    if (!live) return;
+    e.preventDefault();
+    if (focusSearch()) return;
+    try {
+      sessionStorage.setItem(FOCUS_SEARCH, "1");
+    } catch (_) {
+      /* the contacts page opens, unfocused */
+    }
+    window.location.href = live.replace(/\/live$/, "/contacts");
+  });
+
+  function focusSearchIfAsked() {
+    try {
+      if (!sessionStorage.getItem(FOCUS_SEARCH)) return;
+      sessionStorage.removeItem(FOCUS_SEARCH);
+    } catch (_) {
+      return;
+    }
+    focusSearch();
+  }
+  document.addEventListener("DOMContentLoaded", focusSearchIfAsked);
 
   function connect() {
     var url = document.body.getAttribute("data-live");

@@ -211,25 +211,15 @@ pub(crate) async fn command(app: &App, location_id: &str, id: i64) -> Result<Com
         .ok_or(Error::NotFound("command"))
 }
 
-/// A live record of this workspace, or 404.
+/// A live record of this workspace: 404 when it never was one, [`Error::Deleted`] when
+/// HighLevel deleted it.
 pub(crate) async fn live_record(
     app: &App,
     location_id: &str,
     kind: RecordKind,
     id: &str,
 ) -> Result<Record, Error> {
-    let what = match kind {
-        RecordKind::Contact => "contact",
-        RecordKind::Task => "task",
-        RecordKind::Note => "note",
-        RecordKind::Appointment => "appointment",
-        RecordKind::AppointmentNote => "appointment note",
-    };
-    app.store
-        .record(location_id, kind, id)
-        .await?
-        .filter(|r| !r.is_deleted())
-        .ok_or(Error::NotFound(what))
+    crate::records::live(app, location_id, kind, id).await
 }
 
 async fn live_contact(app: &App, location_id: &str, contact_id: &str) -> Result<Record, Error> {

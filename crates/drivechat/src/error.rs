@@ -25,6 +25,12 @@ pub enum Error {
     #[error("{message}")]
     RateLimited { message: String, retry_after_s: u64 },
 
+    /// The record was deleted in HighLevel. Its page still shows what was known (marked
+    /// deleted), but an action on it is refused with this reason rather than "not found":
+    /// the person saw it a moment ago.
+    #[error("this {0} was deleted in HighLevel, so nothing was sent to it")]
+    Deleted(&'static str),
+
     #[error("{0}")]
     BadRequest(String),
 
@@ -65,6 +71,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::SignInRequired | Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Deleted(_) => StatusCode::GONE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) | Error::Store(StoreError::InvalidArgument(_)) => {
                 StatusCode::BAD_REQUEST

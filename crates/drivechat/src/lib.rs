@@ -33,6 +33,7 @@ mod fields;
 mod live;
 mod password;
 mod reads;
+mod records;
 mod secret;
 mod session;
 mod time;
@@ -65,6 +66,9 @@ pub struct Config {
     pub live_poll_interval: Duration,
     /// Rows per page of lists (contacts, the board, the feed).
     pub page_size: u32,
+    /// HighLevel's own web app, for "Open in HighLevel" links: `https://app.gohighlevel.com`,
+    /// or an agency's white-label domain.
+    pub highlevel_app_url: String,
 }
 
 impl Default for Config {
@@ -77,6 +81,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             live_poll_interval: Duration::from_millis(250),
             page_size: 50,
+            highlevel_app_url: "https://app.gohighlevel.com".into(),
         }
     }
 }

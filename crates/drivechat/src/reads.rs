@@ -58,10 +58,13 @@ pub(crate) async fn contacts(
     })
 }
 
-/// Which due dates the board shows.
+/// Which due dates the board shows. Due and status are independent filters, both applied:
+/// `Overdue` is "due before today", and the status filter (open by default) says open, done
+/// or both. So Overdue + Open are the tasks that are late, Overdue + Done those due before
+/// today and done (with Reopen buttons, never Complete), Overdue + All both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Due {
-    /// Open and due before today.
+    /// Due before today (late when still open).
     Overdue,
     Today,
     /// Today and the six days after.
@@ -167,11 +170,12 @@ impl BoardFilter {
             Some(Due::Today) => (Some(today), Some(zone::days_later(now, self.zone, 1))),
             Some(Due::Week) => (Some(today), Some(zone::days_later(now, self.zone, 7))),
         };
-        // Overdue means not done yet, whatever the status filter says.
-        let status = match (self.due, self.status) {
-            (Some(Due::Overdue), _) | (_, StatusFilter::Open) => Some("open".to_string()),
-            (_, StatusFilter::Done) => Some("done".to_string()),
-            (_, StatusFilter::All) => None,
+        // The status filter is applied as chosen, whatever the due filter (see `Due`): a
+        // board asked for done tasks lists only done ones.
+        let status = match self.status {
+            StatusFilter::Open => Some("open".to_string()),
+            StatusFilter::Done => Some("done".to_string()),
+            StatusFilter::All => None,
         };
         BoardQuery {
             location_id: loc.into(),
@@ -394,7 +398,8 @@ pub(crate) async fn contact(
     contact_id: &str,
     now: i64,
 ) -> Result<ContactView, Error> {
-    let contact = crate::actions::live_record(app, loc, RecordKind::Contact, contact_id).await?;
+    // A contact deleted in HighLevel is still shown, marked: its page may be open.
+    let contact = crate::records::known(app, loc, RecordKind::Contact, contact_id).await?;
     let list = |kind, status: Option<&str>, order, from, before, limit| RecordQuery {
         location_id: loc.into(),
         kind: Some(kind),
@@ -616,8 +621,14 @@ mod tests {
             ..BoardFilter::default()
         };
         let q = f.query("L", now);
-        assert_eq!(q.status.as_deref(), Some("open"));
+        assert_eq!(q.status, None, "overdue with every status: open and done");
         assert_eq!((q.due_from, q.due_before), (None, Some(10 * DAY_MS)));
+        let f = BoardFilter {
+            due: Some(Due::Overdue),
+            status: StatusFilter::Done,
+            ..BoardFilter::default()
+        };
+        assert_eq!(f.query("L", now).status.as_deref(), Some("done"));
         let f = BoardFilter {
             due: Some(Due::Week),
             status: StatusFilter::All,

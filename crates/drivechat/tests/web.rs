@@ -136,7 +136,11 @@ async fn sign_in_refusals_and_rate_limit(env: Env) {
     assert_eq!(out.status(), 303);
     let after = c.get(env.at(&format!("/w/{B}/feed"))).send().await.unwrap();
     assert_eq!(after.status(), 303);
-    assert_eq!(after.headers()["location"], "/signin");
+    // To the sign-in page, which will bring them back here (issue #12).
+    assert_eq!(
+        after.headers()["location"],
+        format!("/signin?next=%2Fw%2F{B}%2Ffeed")
+    );
 }
 
 async fn seed_contact(env: &Env) {

@@ -72,6 +72,441 @@ async fn pages_left_behind_do_not_starve_the_page_in_front() {
     .await;
 }
 
+/// #alerts shows write-backs HighLevel refused and its own channel's messages. A HighLevel
+/// change arriving while it is open belongs to the Feed: it must not be appended under
+/// #alerts' Messages (where a reload would not show it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_do_not_fill_with_highlevel_changes() {
+    with_demo_and_browser("alerts-channel", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click("[data-testid=nav-alerts]", LIVE).await;
+        b.wait_for("#alert-message-form", LIVE).await;
+        b.wait_live(LIVE).await;
+        let probe = ChangeProbe::open(&b).await;
+        let tag = format!("alerts-leak-{}", std::process::id());
+        sandbox
+            .api(
+                &token,
+                Method::POST,
+                &format!("/contacts/{contact}/tags"),
+                Some(json!({ "tags": [tag] })),
+            )
+            .await
+            .expect("a tag added in HighLevel");
+        probe.wait_for_change(&b).await;
+        // app.js handles the same event on its own stream; give it a moment past ours.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let messages = b
+            .text("[data-channel=alerts]")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(
+            !b.exists("[data-channel=alerts] li.change")
+                .await
+                .unwrap_or(true)
+                && !messages.contains(&tag),
+            "a HighLevel change was appended to #alerts' messages: {messages:?}"
+        );
+        b.screenshot("alerts").await;
+    })
+    .await;
+}
+
+/// A contact deleted in HighLevel while its page is open: the page says so without a
+/// reload, the half-written note survives the refresh, and adding it is refused on the page
+/// with the reason, the note still in the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_deleted_in_highlevel_is_marked_live_and_the_typed_note_kept() {
+    with_demo_and_browser("deleted-contact", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click(
+            &format!("#contacts tr[data-contact-id='{contact}'] a"),
+            LIVE,
+        )
+        .await;
+        b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
+            .await;
+        b.wait_live(LIVE).await;
+        let note = format!("Left a voicemail {}", std::process::id());
+        b.type_into("#note-body", &note).await;
+        sandbox
+            .api(
+                &token,
+                Method::DELETE,
+                &format!("/contacts/{contact}"),
+                None,
+            )
+            .await
+            .expect("the contact deleted in HighLevel");
+        b.wait_for("[data-testid=deleted-banner]", LIVE).await;
+        let typed = || async {
+            b.js(
+                "return document.getElementById('note-body').value;",
+                json!(null),
+            )
+            .await
+            .expect("the note field is read")
+        };
+        assert_eq!(typed().await, json!(note), "the live refresh kept the note");
+        b.click("[data-testid=add-note]", LIVE).await;
+        let refusal = until("the refusal on the page", LIVE, || async {
+            b.text("#flash[data-kind=error]")
+                .await?
+                .ok_or_else(|| "no refusal yet".to_string())
+        })
+        .await;
+        assert!(
+            refusal.contains("deleted in HighLevel"),
+            "the refusal says why: {refusal:?}"
+        );
+        assert!(
+            b.exists("[data-testid=deleted-banner]")
+                .await
+                .unwrap_or(false),
+            "still on the contact's page, marked deleted"
+        );
+        assert_eq!(
+            typed().await,
+            json!(note),
+            "the refused note is still there"
+        );
+        b.screenshot("contact-deleted").await;
+    })
+    .await;
+}
+
+/// An open page keeps up: a contact renamed in HighLevel is renamed in the page's heading,
+/// "just now" becomes "5 minutes ago" as time passes, the "pending until HighLevel confirms"
+/// notice goes once HighLevel confirmed, and "Open tasks N" counts the rows below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_contact_page_keeps_up() {
+    with_demo_and_browser("keeps-up", |b, sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        b.click(
+            &format!("#contacts tr[data-contact-id='{contact}'] a"),
+            LIVE,
+        )
+        .await;
+        b.wait_for(&format!("#contact-name[data-contact-id='{contact}']"), LIVE)
+            .await;
+        b.wait_live(LIVE).await;
+
+        // A rename in HighLevel reaches the heading.
+        let renamed = format!("Renamed{}", std::process::id());
+        sandbox
+            .api(
+                &token,
+                Method::PUT,
+                &format!("/contacts/{contact}"),
+                Some(json!({ "firstName": renamed })),
+            )
+            .await
+            .expect("the contact renamed in HighLevel");
+        until("the new name in the heading", LIVE, || async {
+            let h = b.text("#contact-name").await?.unwrap_or_default();
+            if h.contains(&renamed) {
+                Ok(())
+            } else {
+                Err(h)
+            }
+        })
+        .await;
+
+        // Relative times tick: the rename's thread line, said to be 5 minutes old, reads so.
+        let line = "#thread-list time[data-relative]";
+        b.wait_for(line, LIVE).await;
+        b.js(
+            "const t = document.querySelector(arguments[0]); \
+             t.setAttribute('datetime', new Date(Date.now() - 5 * 60000 - 1000).toISOString());",
+            json!(line),
+        )
+        .await
+        .expect("the line is dated back");
+        until("the time to tick", LIVE, || async {
+            let t = b.text(line).await?.unwrap_or_default();
+            if t == "5 minutes ago" {
+                Ok(())
+            } else {
+                Err(t)
+            }
+        })
+        .await;
+
+        // A task created here: the notice goes once HighLevel confirms; the count matches.
+        b.click("#contact-tasks details summary", LIVE).await;
+        let title = format!("Send the quote {}", std::process::id());
+        b.type_into("#task-title", &title).await;
+        b.click("[data-testid=create-task]", LIVE).await;
+        let counts = || async {
+            b.js(
+                "return [Number(document.querySelector('#open-task-count').textContent), \
+                 document.querySelectorAll('#tasks-open tr.task').length];",
+                json!(null),
+            )
+            .await
+            .expect("the count and the rows")
+        };
+        until("the new task in the open tasks", LIVE, || async {
+            let t = b.text("#tasks-open").await?.unwrap_or_default();
+            if t.contains(&title) {
+                Ok(())
+            } else {
+                Err(t)
+            }
+        })
+        .await;
+        // Once HighLevel confirmed, the notice says so a moment, then goes.
+        b.wait_for("#flash[data-command-id][data-confirmed]", LIVE)
+            .await;
+        let said = b.text("#flash").await.ok().flatten().unwrap_or_default();
+        assert!(
+            !said.contains("pending"),
+            "confirmed, not pending: {said:?}"
+        );
+        b.wait_gone("#flash[data-command-id]", LIVE).await;
+        let v = counts().await;
+        assert_eq!(v[0], v[1], "Open tasks N counts the rows once confirmed");
+        b.screenshot("contact-keeps-up").await;
+    })
+    .await;
+}
+
+/// Contact search runs as the person types (no Enter), and a phone number written the way
+/// people write it finds the contact HighLevel stores it for (+1XXXXXXXXXX).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_search_runs_as_you_type_and_reads_phone_numbers() {
+    with_demo_and_browser("search", |b, _sandbox, _demo| async move {
+        sign_in(&b).await;
+        let contact = first_contact(&b).await;
+        let phone = b
+            .text(&format!(
+                "#contacts tr[data-contact-id='{contact}'] td:nth-child(3)"
+            ))
+            .await
+            .ok()
+            .flatten()
+            .expect("the contact's phone");
+        // "+12010000056" typed as "+1 201-000-0056".
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(digits.len(), 11, "a North American number: {phone:?}");
+        let typed = format!(
+            "+{} {}-{}-{}",
+            &digits[..1],
+            &digits[1..4],
+            &digits[4..7],
+            &digits[7..]
+        );
+        b.type_into("#contact-search", &typed).await;
+        until("the search results as typed", LIVE, || async {
+            let count = b.text("#contact-count").await?.unwrap_or_default();
+            let rows = b
+                .js(
+                    "return [...document.querySelectorAll('#contacts tr[data-contact-id]')]\
+                     .map(r => r.getAttribute('data-contact-id'));",
+                    json!(null),
+                )
+                .await?;
+            if rows == json!([contact]) && count == "1 contact" {
+                Ok(())
+            } else {
+                Err(format!("{count:?}, rows {rows}"))
+            }
+        })
+        .await;
+        assert!(
+            b.c.current_url()
+                .await
+                .map(|u| u.query().unwrap_or_default().contains("q="))
+                .unwrap_or(false),
+            "the address keeps the search"
+        );
+        b.screenshot("contacts-search").await;
+    })
+    .await;
+}
+
+/// At phone width (390×844) every page fits: the navigation wraps (Settings on screen), no
+/// page scrolls sideways, no table scrolls or clips, and the board's Complete buttons are
+/// whole on screen. Screenshots `phone-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone() {
+    with_demo_and_browser("phone", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let contact = first_contact(&b).await;
+        b.c.set_window_size(390, 844)
+            .await
+            .expect("the window is phone-sized");
+        let width = b
+            .js("return window.innerWidth;", json!(null))
+            .await
+            .expect("the width");
+        assert!(
+            width.as_i64().is_some_and(|w| w <= 400),
+            "a phone's width: {width}"
+        );
+        let pages = [
+            ("contacts", format!("/w/{ws}/contacts")),
+            ("contact", format!("/w/{ws}/contacts/{contact}")),
+            ("board", format!("/w/{ws}/tasks")),
+            ("meetings", format!("/w/{ws}/meetings")),
+            ("feed", format!("/w/{ws}/feed")),
+            ("alerts", format!("/w/{ws}/alerts")),
+            ("settings", format!("/w/{ws}/settings")),
+        ];
+        for (name, path) in pages {
+            b.goto(&path).await;
+            b.wait_for("[data-testid=nav-settings]", LIVE).await;
+            let misfits = b
+                .js(
+                    "const w = window.innerWidth; const out = []; \
+                     if (document.documentElement.scrollWidth > w) \
+                       out.push('the page scrolls sideways: ' + document.documentElement.scrollWidth); \
+                     const s = document.querySelector('[data-testid=nav-settings]').getBoundingClientRect(); \
+                     if (s.left < 0 || s.right > w) out.push('Settings is off-screen'); \
+                     document.querySelectorAll('.table-wrap, table').forEach(t => { \
+                       if (t.scrollWidth > t.clientWidth + 1) out.push((t.id || t.className) + ' scrolls sideways'); }); \
+                     document.querySelectorAll('button, .btn').forEach(e => { \
+                       const r = e.getBoundingClientRect(); \
+                       if (r.width > 0 && (r.left < 0 || r.right > w)) out.push('cut: ' + e.textContent.trim()); }); \
+                     return out;",
+                    json!(null),
+                )
+                .await
+                .expect("the layout is measured");
+            b.screenshot(&format!("phone-{name}")).await;
+            assert_eq!(misfits, json!([]), "{name} at 390×844");
+        }
+        // The board's buttons are there to be pressed.
+        b.goto(&format!("/w/{ws}/tasks")).await;
+        b.wait_for("#board [data-testid=complete-task]", LIVE).await;
+    })
+    .await;
+}
+
+/// "/" on any page, or Ctrl-K in a text field, jumps to the contact search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_and_ctrl_k_jump_to_contact_search() {
+    with_demo_and_browser("shortcut", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let focused = || async {
+            b.js(
+                "return [location.pathname, document.activeElement && document.activeElement.id];",
+                json!(null),
+            )
+            .await
+            .unwrap_or_default()
+        };
+        let contacts = format!("/w/{ws}/contacts");
+        b.goto(&format!("/w/{ws}/tasks")).await;
+        b.wait_for("#board-filters", LIVE).await;
+        let body =
+            b.c.find(fantoccini::Locator::Css("body"))
+                .await
+                .expect("the body");
+        body.send_keys("/").await.expect("/ typed");
+        until("the search focused after /", LIVE, || async {
+            let v = focused().await;
+            if v == json!([contacts, "contact-search"]) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        })
+        .await;
+        // Ctrl-K works even while typing elsewhere (here: the feed's message box).
+        b.goto(&format!("/w/{ws}/feed")).await;
+        b.wait_for("#feed-message-body", LIVE).await;
+        let field =
+            b.c.find(fantoccini::Locator::Css("#feed-message-body"))
+                .await
+                .expect("the message box");
+        field.send_keys("/").await.expect("a slash typed");
+        let ctrl = char::from(fantoccini::key::Key::Control);
+        field
+            .send_keys(&format!("{ctrl}k{ctrl}"))
+            .await
+            .expect("Ctrl-K typed");
+        until("the search focused after Ctrl-K", LIVE, || async {
+            let v = focused().await;
+            if v == json!([contacts, "contact-search"]) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+/// The first contact of the workspace's contact list, once the backfill has brought one.
+async fn first_contact(b: &Page) -> String {
+    // Signing in lands on the list; clicking it again would swap the page under the test.
+    if !b.path().await.ends_with("/contacts") {
+        b.click("[data-testid=nav-contacts]", LIVE).await;
+        b.wait_for("#contact-filters", LIVE).await;
+    }
+    let row = "#contacts tbody tr[data-contact-id]";
+    until("a contact in the list", Duration::from_secs(60), || async {
+        if let Some(id) = b.attr(row, "data-contact-id").await? {
+            return Ok(id);
+        }
+        b.click("[data-testid=nav-contacts]", LIVE).await;
+        Err("no contact yet".to_string())
+    })
+    .await
+}
+
+/// A second event stream opened by the test in the page, counting `change` events: it
+/// tells the test when the page's own stream has had the event too.
+struct ChangeProbe;
+
+impl ChangeProbe {
+    async fn open(b: &Page) -> ChangeProbe {
+        b.js(
+            "window.__changes = 0; \
+             const s = new EventSource(document.body.getAttribute('data-live')); \
+             s.addEventListener('change', () => { window.__changes += 1; }); \
+             window.__probe = s; return true;",
+            json!(null),
+        )
+        .await
+        .expect("the probe stream is opened");
+        until("the probe stream to open", LIVE, || async {
+            let v = b
+                .js("return window.__probe.readyState;", json!(null))
+                .await?;
+            if v.as_i64() == Some(1) {
+                Ok(())
+            } else {
+                Err(format!("readyState {v}"))
+            }
+        })
+        .await;
+        ChangeProbe
+    }
+
+    async fn wait_for_change(&self, b: &Page) {
+        until("a change on the probe stream", LIVE, || async {
+            let v = b.js("return window.__changes;", json!(null)).await?;
+            if v.as_i64().unwrap_or(0) > 0 {
+                Ok(())
+            } else {
+                Err(format!("changes seen: {v}"))
+            }
+        })
+        .await
+    }
+}
+
 /// Starts the demo and a browser, runs `steps` in a task of its own so that, pass or fail,
 /// the browser is closed after it and a failure comes with what the demo printed.
 async fn with_demo_and_browser<F, Fut>(name: &str, steps: F)

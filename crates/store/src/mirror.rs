@@ -169,7 +169,9 @@ pub struct RecordQuery {
     pub status: Option<String>,
     /// Contacts with this tag.
     pub tag: Option<String>,
-    /// Records whose search text contains this (case-insensitive).
+    /// Records whose search text contains this (case-insensitive). Text that reads as a
+    /// phone number (digits and `+ - ( ) .` or spaces only, at least 3 digits) matches by its
+    /// digits whatever the formatting on either side: "+1 201-000-0021" finds +12010000021.
     pub text: Option<String>,
     /// due_ms >= this
     pub due_from: Option<i64>,
@@ -620,13 +622,19 @@ impl Filter {
             ));
         }
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = text
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let p = f.arg(Arg::S(format!("%{escaped}%")));
-            f.clauses.push(format!("r.search LIKE {p} ESCAPE '\\'"));
+            if let Some(digits) = phone_digits(text) {
+                let p = f.arg(Arg::S(format!("%{digits}%")));
+                f.clauses
+                    .push(format!("{} LIKE {p}", digits_only("r.search")));
+            } else {
+                let escaped = text
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let p = f.arg(Arg::S(format!("%{escaped}%")));
+                f.clauses.push(format!("r.search LIKE {p} ESCAPE '\\'"));
+            }
         }
         if let Some(from) = q.due_from {
             let p = f.arg(Arg::I(from));
@@ -646,6 +654,26 @@ impl Filter {
         self.args.push(a);
         format!("${}", self.args.len())
     }
+}
+
+/// The characters a phone number is written with besides its digits.
+const PHONE_PUNCTUATION: [char; 6] = [' ', '+', '-', '(', ')', '.'];
+
+/// The digits of `text` when it reads as a phone number: digits and phone punctuation only,
+/// at least 3 digits. (A search such as "0021" is one too, and still matches as before.)
+pub(crate) fn phone_digits(text: &str) -> Option<String> {
+    let only_phone = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || PHONE_PUNCTUATION.contains(&c));
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    (only_phone && digits.len() >= 3).then_some(digits)
+}
+
+/// SQL for `column` with phone punctuation taken out (same in SQLite and PostgreSQL).
+fn digits_only(column: &str) -> String {
+    PHONE_PUNCTUATION.iter().fold(column.to_string(), |e, c| {
+        format!("REPLACE({e}, '{c}', '')")
+    })
 }
 
 /// The sort expression of an order, and whether it is text.
@@ -759,5 +787,30 @@ impl ChangeRow {
             actor: self.actor,
             at_ms: self.at_ms,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_searches_are_read_as_digits() {
+        assert_eq!(
+            phone_digits("+1 201-000-0021").as_deref(),
+            Some("12010000021")
+        );
+        assert_eq!(
+            phone_digits("(201) 000.0021").as_deref(),
+            Some("2010000021")
+        );
+        assert_eq!(phone_digits("0021").as_deref(), Some("0021"));
+        assert_eq!(phone_digits("12"), None, "too short to be a phone");
+        assert_eq!(phone_digits("Suite 12-3"), None, "words are text");
+        assert_eq!(
+            digits_only("r.search"),
+            "REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(r.search, ' ', ''), '+', ''), \
+             '-', ''), '(', ''), ')', ''), '.', '')"
+        );
     }
 }

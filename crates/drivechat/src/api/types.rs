@@ -492,8 +492,10 @@ pub(crate) struct ContactsParams {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct TasksParams {
-    /// overdue (open and due before today), today, or week (today and the next six days);
-    /// days are those of your time zone (`timezone` in `/api/v1/workspace`).
+    /// overdue (due before today), today, or week (today and the next six days); days are
+    /// those of your time zone (`timezone` in `/api/v1/workspace`). Combined with `status`
+    /// (open by default): overdue + open are the late tasks, overdue + done those due before
+    /// today and done.
     pub(crate) due: Option<String>,
     /// A HighLevel user id (see `/api/v1/users`), or `me`: the HighLevel user whose email is
     /// yours (400 when there is none).

@@ -1,5 +1,6 @@
 //! The task board: every task of the workspace in one list, filtered by due date (overdue,
-//! today, this week), assignee and status, sorted by due date or title, one page at a time
+//! today, this week), assignee and status (both filters apply: Overdue + Done lists done
+//! tasks that were due before today, never open ones; see `reads::Due`), sorted by due date or title, one page at a time
 //! by keyset cursor (a page costs the same at task 100,000 as at task 1).
 
 use axum::extract::{Path, Query, State};
@@ -125,9 +126,9 @@ pub(crate) async fn page(
         .board_count(&filter.query(ctx.loc(), now), reads::BOARD_COUNT_CAP)
         .await?;
     let total = if total > i64::from(reads::BOARD_COUNT_CAP) {
-        format!("{}+", reads::BOARD_COUNT_CAP)
+        format!("{}+ tasks", reads::BOARD_COUNT_CAP)
     } else {
-        total.to_string()
+        super::words::counted(total, "task")
     };
     let assignees = ctx
         .seen
@@ -188,7 +189,7 @@ pub(crate) async fn page(
     };
     let content = html! {
         div.page-head {
-            div { h1 { "Tasks" } p.count #task-count { (total) " tasks" } }
+            div { h1 { "Tasks" } p.count #task-count { (total) } }
             @if ctx.seen.me.is_some() {
                 a.btn.ghost #assigned-to-me href=(format!("{path}?assignee={ME}")) { "Assigned to me" }
             }

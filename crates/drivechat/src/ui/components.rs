@@ -52,9 +52,7 @@ pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Marku
                     }
                 }
                 div.meta {
-                    time datetime=(time::rfc3339(c.at_ms)) title=(seen.when(c.at_ms)) {
-                        (time::relative(c.at_ms, now))
-                    }
+                    (super::ago::ago(seen, c.at_ms, now))
                     @if let Some(actor) = &c.actor { " · " (actor) }
                     " · " span.origin { (origin_label(&c.origin)) }
                 }
@@ -92,9 +90,7 @@ pub(crate) fn message_item(seen: &Seen, m: &Message, now: i64) -> Markup {
                 div.meta {
                     strong.author { (m.author_name) }
                     " · "
-                    time datetime=(time::rfc3339(m.at_ms)) title=(seen.when(m.at_ms)) {
-                        (time::relative(m.at_ms, now))
-                    }
+                    (super::ago::ago(seen, m.at_ms, now))
                 }
                 div.text { (m.body) }
             }

@@ -73,12 +73,17 @@ pub(crate) async fn list(
     let path = format!("{}/contacts", ctx.base());
     let content = html! {
         div.page-head {
-            div { h1 { "Contacts" } p.count #contact-count { (total) " contacts" } }
+            div { h1 { "Contacts" } p.count #contact-count { (super::words::counted(total, "contact")) } }
         }
         form.filters #contact-filters method="get" action=(path) {
             div.field {
                 label for="contact-search" { "Search" }
-                input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company";
+                // Searches as the person types (after a pause), keeping the other filters:
+                // the results and the count are swapped in, the address follows.
+                input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company"
+                    autocomplete="off" hx-get=(path) hx-trigger="input changed delay:300ms, search"
+                    hx-include="#contact-filters" hx-target="#contact-results" hx-select="#contact-results"
+                    hx-select-oob="#contact-count" hx-swap="outerHTML" hx-push-url="true";
             }
             div.field {
                 label for="contact-tag" { "Tag" }
@@ -100,6 +105,7 @@ pub(crate) async fn list(
             }
             button.btn type="submit" { "Filter" }
         }
+        div #contact-results {
         div.panel.table-wrap {
             table #contacts {
                 thead { tr { th { "Name" } th { "Email" } th { "Phone" } th { "Company" } th { "Assigned to" } th { "Tags" } } }
@@ -107,8 +113,8 @@ pub(crate) async fn list(
                     @for c in &page.items {
                         tr data-contact-id=(c.record_id) {
                             td { a href=(format!("{}/contacts/{}", ctx.base(), c.record_id)) { (components::contact_name(c)) } }
-                            td { (field(&c.data, "email")) }
-                            td { (field(&c.data, "phone")) }
+                            td { (reach("email", &field(&c.data, "email"))) }
+                            td { (reach("phone", &field(&c.data, "phone"))) }
                             td { (field(&c.data, "companyName")) }
                             td.contact-assignee { (ctx.seen.user_label(c.assignee.as_deref()).unwrap_or_default()) }
                             td { div.tags { @for t in &c.tags { span.tag { (t) } } } }
@@ -121,6 +127,7 @@ pub(crate) async fn list(
             }
         }
         (components::next_link(&path, &[("q", q.clone()), ("tag", tag.clone()), ("assignee", assignee.clone())], page.next.as_deref()))
+        }
     };
     Ok(layout::page(
         &ctx,
@@ -137,6 +144,24 @@ fn field(data: &Value, key: &str) -> String {
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
         _ => String::new(),
+    }
+}
+
+/// An email as a mailto: link, a phone as a tel: link (its digits and a leading +), anything
+/// else as text.
+fn reach(key: &str, value: &str) -> Markup {
+    match key {
+        "email" if value.contains('@') => html! { a href=(format!("mailto:{value}")) { (value) } },
+        "phone" if value.chars().any(|c| c.is_ascii_digit()) => {
+            let dial: String = value
+                .chars()
+                .enumerate()
+                .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+                .map(|(_, c)| c)
+                .collect();
+            html! { a href=(format!("tel:{dial}")) { (value) } }
+        }
+        _ => html! { (value) },
     }
 }
 
@@ -265,13 +290,21 @@ pub(crate) async fn page(
     let me = seen.me_id();
     let contact_zone = Seen::contact_zone(&c.data);
 
+    // Tasks asked for from here and not yet in HighLevel are rows of the open list too, so
+    // the count says how many rows there are.
+    let new_tasks: Vec<&store::Command> = view
+        .commands
+        .iter()
+        .filter(|c| c.state != store::CommandState::Done)
+        .filter(|c| matches!(c.typed, Ok(HighLevelCommand::CreateTask { .. })))
+        .collect();
     let tasks = html! {
         div.panel {
-            h2 { "Open tasks " span.count { (view.open_tasks.len()) } }
+            h2 { "Open tasks " span.count #open-task-count { (view.open_tasks.len() + new_tasks.len()) } }
             table #tasks-open {
                 tbody {
                     @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false)) }
-                    @for cmd in view.commands.iter().filter(|c| c.state != store::CommandState::Done) {
+                    @for cmd in &new_tasks {
                         @if let Ok(HighLevelCommand::CreateTask { title, due_date, assigned_to, .. }) = &cmd.typed {
                             tr.task.new data-command-id=(cmd.id) {
                                 td.task-title { span.title { (title) } }
@@ -285,7 +318,7 @@ pub(crate) async fn page(
                             }
                         }
                     }
-                    @if view.open_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
+                    @if view.open_tasks.is_empty() && new_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
                 }
             }
             details {
@@ -329,6 +362,7 @@ pub(crate) async fn page(
             h2 { "Notes " span.count { (view.notes.len()) } }
             form #add-note-form method="post" action=(format!("{base}/notes")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="note-body" { "Note" }
                 textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
                 div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
             }
@@ -368,7 +402,7 @@ pub(crate) async fn page(
             dl {
                 @for (key, label) in PROFILE {
                     @let v = field(&c.data, key);
-                    @if !v.is_empty() { dt { (label) } dd { (v) } }
+                    @if !v.is_empty() { dt { (label) } dd { (reach(key, &v)) } }
                 }
                 @if let Some(a) = seen.user_label(c.assignee.as_deref()) {
                     dt { "Assigned to" } dd #contact-assigned-to data-user-id=[c.assignee.as_deref()] { (a) }
@@ -415,6 +449,7 @@ pub(crate) async fn page(
             }
             form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="tag-input" { "Tags to add" }
                 input #tag-input type="text" name="tags" placeholder="Add tags, comma-separated" required;
                 button.btn.small type="submit" data-testid="add-tag" { "Add" }
             }
@@ -430,7 +465,7 @@ pub(crate) async fn page(
                         div.entry-body {
                             div { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
                             div.meta {
-                                time datetime=(time::rfc3339(cmd.created_at_ms)) title=(seen.when(cmd.created_at_ms)) { (time::relative(cmd.created_at_ms, now)) }
+                                (super::ago::ago(seen, cmd.created_at_ms, now))
                                 @if let Some(by) = &cmd.requested_by { " · " (by) }
                             }
                         }
@@ -446,6 +481,7 @@ pub(crate) async fn page(
             h2 { "Thread" }
             form #message-form method="post" action=(format!("{base}/messages")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
+                label.visually-hidden for="message-body" { "Message about this contact" }
                 textarea #message-body name="body" placeholder="Message your team about this contact…" required {}
                 div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
             }
@@ -456,7 +492,9 @@ pub(crate) async fn page(
         }
     };
 
-    let content = html! {
+    // The heading and the deleted banner refresh live too: a rename or a deletion in
+    // HighLevel shows on the open page.
+    let head = html! {
         div.page-head {
             div.contact-head {
                 div.avatar-lg aria-hidden="true" { (initials.to_uppercase()) }
@@ -465,8 +503,26 @@ pub(crate) async fn page(
                     p { (field(&c.data, "companyName")) }
                 }
             }
-            a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
+            div.row {
+                @if !c.is_deleted() {
+                    a.btn.ghost #open-in-highlevel data-testid="open-in-highlevel" target="_blank" rel="noopener noreferrer"
+                        href=(super::highlevel_link::contact(&app.config.highlevel_app_url, ctx.loc(), cid)) {
+                        "Open in HighLevel ↗"
+                    }
+                }
+                a.btn.ghost href=(format!("{}/contacts", ctx.base())) { "← Contacts" }
+            }
         }
+        @if let Some(at) = c.deleted_at_ms {
+            div.flash.error #deleted-banner role="alert" data-testid="deleted-banner" {
+                strong { "This contact was deleted in HighLevel" }
+                " (" time datetime=(time::rfc3339(at)) { (seen.when(at)) } "). "
+                "What is shown is what Drive Chat knew before; actions on it are refused."
+            }
+        }
+    };
+    let content = html! {
+        (live_region("contact-head", &here, Some(cid), head))
         div.grid {
             div.stack {
                 (live_region("contact-tasks", &here, Some(cid), tasks))
@@ -587,16 +643,22 @@ pub(crate) async fn act(
         )
         .await?;
         Ok(if created {
-            format!(
-                "Sent to HighLevel: {}. It shows as pending until HighLevel confirms.",
-                components::describe(&cmd)
+            (
+                format!(
+                    "Sent to HighLevel: {}. It shows as pending until HighLevel confirms.",
+                    components::describe(&cmd)
+                ),
+                Some(cmd.id),
             )
         } else {
-            "That was already sent; nothing was done twice.".to_string()
+            (
+                "That was already sent; nothing was done twice.".to_string(),
+                None,
+            )
         })
     }
     .await;
-    Ok(flash::after_action(&app.config, &to, result))
+    Ok(flash::after_command(&app.config, &to, result))
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use store::Channel;
 
+use super::ago::ago;
 use super::back_to;
 use super::components::{self, csrf, idem, return_to};
 use super::contacts::Common;
@@ -45,6 +46,7 @@ pub(crate) async fn page(
         div.panel {
             form #feed-message-form method="post" action=(format!("{path}/messages")) {
                 (csrf(&ctx)) (idem()) (return_to(&path))
+                label.visually-hidden for="feed-message-body" { "Message to the team" }
                 textarea #feed-message-body name="body" placeholder="Message the team…" required {}
                 div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
             }
@@ -153,7 +155,7 @@ pub(crate) async fn alerts(
                                 }
                             }
                             div { (components::command_badge(ctx.loc(), c)) }
-                            div.meta { (time::relative(c.updated_at_ms, now)) @if let Some(by) = &c.requested_by { " · asked by " (by) } }
+                            div.meta { (ago(&ctx.seen, c.updated_at_ms, now)) @if let Some(by) = &c.requested_by { " · asked by " (by) } }
                         }
                     }
                 }
@@ -164,7 +166,8 @@ pub(crate) async fn alerts(
             h2 { "Messages" }
             form #alert-message-form method="post" action=(format!("{path}/messages")) {
                 (csrf(&ctx)) (idem()) (return_to(&path))
-                textarea name="body" placeholder="Say something in #alerts…" required {}
+                label.visually-hidden for="alert-message-body" { "Message in #alerts" }
+                textarea #alert-message-body name="body" placeholder="Say something in #alerts…" required {}
                 div.row { button.btn.small type="submit" { "Post" } }
             }
             ul.feed #feed-list data-channel="alerts" {

@@ -22,18 +22,30 @@ pub(crate) enum Kind {
     Error,
 }
 
-/// The message carried over from the previous request, if any.
+/// The message carried over from the previous request, if any, and the command it is about
+/// (an action sent to HighLevel).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Flash(pub(crate) Option<(Kind, String)>);
+pub(crate) struct Flash(pub(crate) Option<(Kind, String)>, pub(crate) Option<i64>);
 
 impl Flash {
-    pub(crate) fn render(&self) -> Markup {
-        match &self.0 {
-            None => html! { div #flash hidden {} },
-            Some((Kind::Notice, text)) => html! {
+    /// The message; `base` is the workspace's URL prefix. A notice about a command carries
+    /// the command's badge, which asks again until HighLevel settles it: the live script
+    /// then takes the "pending until HighLevel confirms" notice away.
+    pub(crate) fn render(&self, base: &str) -> Markup {
+        match (&self.0, self.1) {
+            (None, _) => html! { div #flash hidden {} },
+            (Some((Kind::Notice, text)), Some(id)) => html! {
+                div #flash .flash.notice role="status" data-testid="flash" data-kind="notice"
+                    data-command-id=(id) {
+                    (text) " "
+                    span hx-get=(format!("{base}/commands/{id}/badge")) hx-trigger="load"
+                        hx-swap="outerHTML" {}
+                }
+            },
+            (Some((Kind::Notice, text)), None) => html! {
                 div #flash .flash.notice role="status" data-testid="flash" data-kind="notice" { (text) }
             },
-            Some((Kind::Error, text)) => html! {
+            (Some((Kind::Error, text)), _) => html! {
                 div #flash .flash.error role="alert" data-testid="flash" data-kind="error" { (text) }
             },
         }
@@ -50,14 +62,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
                     .decode(v)
                     .ok()
             })
-            .and_then(|b| serde_json::from_slice::<(Kind, String)>(&b).ok());
-        Ok(Flash(parsed))
+            .and_then(|b| serde_json::from_slice::<(Kind, String, Option<i64>)>(&b).ok());
+        Ok(match parsed {
+            Some((kind, text, command)) => Flash(Some((kind, text)), command),
+            None => Flash::default(),
+        })
     }
 }
 
-/// A 303 to `to` that shows `text` on the page it leads to.
-pub(crate) fn redirect(config: &Config, to: &str, kind: Kind, text: &str) -> Response {
-    let value = serde_json::to_vec(&(kind, text)).unwrap_or_default();
+/// A 303 to `to` that shows `text` (about `command`, when given) on the page it leads to.
+pub(crate) fn redirect(
+    config: &Config,
+    to: &str,
+    kind: Kind,
+    text: &str,
+    command: Option<i64>,
+) -> Response {
+    let value = serde_json::to_vec(&(kind, text, command)).unwrap_or_default();
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value);
     (
         StatusCode::SEE_OTHER,
@@ -76,16 +97,28 @@ pub(crate) fn redirect(config: &Config, to: &str, kind: Kind, text: &str) -> Res
 }
 
 /// After an action: back to the page with a notice, or with the refusal when the input was
-/// refused for a reason the person can fix. Anything else (not found, a forged form, a server
+/// refused for a reason the person can fix or should know (the record was deleted in
+/// HighLevel meanwhile). Anything else (not found, a forged form, a server
 /// error) is an error page with its own status: a 404 must stay a 404.
 pub(crate) fn after_action(config: &Config, to: &str, result: Result<String, Error>) -> Response {
+    after_command(config, to, result.map(|notice| (notice, None)))
+}
+
+/// [`after_action`] for an action that sent command `Some(id)` to HighLevel: the notice
+/// follows the command until HighLevel settles it.
+pub(crate) fn after_command(
+    config: &Config,
+    to: &str,
+    result: Result<(String, Option<i64>), Error>,
+) -> Response {
     match result {
-        Ok(notice) => redirect(config, to, Kind::Notice, &notice),
+        Ok((notice, command)) => redirect(config, to, Kind::Notice, &notice, command),
         Err(
             e @ (Error::BadRequest(_)
+            | Error::Deleted(_)
             | Error::Conflict(_)
             | Error::Store(store::StoreError::InvalidArgument(_))),
-        ) => redirect(config, to, Kind::Error, &e.public_message()),
+        ) => redirect(config, to, Kind::Error, &e.public_message(), None),
         Err(e) => e.into_response(),
     }
 }

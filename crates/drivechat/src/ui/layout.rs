@@ -56,6 +56,8 @@ pub(crate) fn page(
         html lang="en" {
             (head(title))
             body hx-boost="true" hx-headers=(hx_headers) data-live=(format!("{base}/live")) {
+                // The first stop of the Tab key: straight to the page, past the navigation.
+                a.skip-link href="#main" hx-boost="false" data-testid="skip-link" { "Skip to content" }
                 div.shell {
                     aside.sidebar {
                         a.brand href="/" { span.logo { "◆" } " Drive Chat" }
@@ -92,8 +94,8 @@ pub(crate) fn page(
                             }
                         }
                     }
-                    main.main {
-                        (flash.render())
+                    main.main #main tabindex="-1" {
+                        (flash.render(&base))
                         (content)
                     }
                 }

@@ -6,6 +6,7 @@
 //! `/contacts/{id}`, `/tasks`, `/meetings`, `/feed`, `/alerts`, `/settings`, `/live` (SSE),
 //! plus the form targets of each action.
 
+mod ago;
 pub(crate) mod assets;
 mod board;
 
@@ -14,9 +15,12 @@ pub(crate) mod components;
 mod contacts;
 mod feed;
 pub(crate) mod flash;
+mod highlevel_link;
 pub(crate) mod layout;
 mod meetings;
+mod return_to;
 pub(crate) mod signin;
+mod words;
 
 use axum::http::Uri;
 use axum::routing::{get, post};
@@ -63,6 +67,7 @@ pub(crate) fn routes(app: Shared) -> Router<Shared> {
         .route("/w/{ws}/settings/tokens", post(feed::create_token))
         .route("/w/{ws}/settings/timezone", post(feed::set_timezone))
         .layer(axum::middleware::from_fn_with_state(app, flash::clear))
+        .layer(axum::middleware::from_fn(return_to::remember))
 }
 
 /// Path and query of the request: what a live region fetches again to refresh itself.

@@ -1,7 +1,7 @@
 //! Signing in and out. Refusals say what happened: a wrong email or password (one message
 //! for both, so the page does not reveal who has an account), or too many attempts.
 
-use axum::extract::{FromRequestParts as _, Path, State};
+use axum::extract::{FromRequestParts as _, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,7 +10,7 @@ use maud::html;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::layout;
+use super::{layout, return_to};
 use crate::session::{
     check_csrf, client_ip, connect_ip, cookie, csrf_of, set_cookie, SignedIn, CSRF_FIELD,
     PRESESSION_COOKIE, SESSION_COOKIE,
@@ -53,17 +53,28 @@ pub(crate) async fn workspace_home(
     Ok(Redirect::to(&format!("{}/contacts", ctx.base())))
 }
 
-pub(crate) async fn form(State(app): State<Shared>, headers: HeaderMap) -> Response {
+/// `?next=PATH`: the page that asked for the sign-in (see [`return_to`]).
+#[derive(Deserialize, Default)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+pub(crate) async fn form(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = q.next.as_deref().and_then(return_to::safe_next);
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         if let Ok(Some(_)) = app.store.session_user(&secret::token_hash(token)).await {
-            return Redirect::to("/").into_response();
+            return Redirect::to(next.unwrap_or("/")).into_response();
         }
     }
     let (pre, set) = match cookie(&headers, PRESESSION_COOKIE) {
         Some(p) => (p.to_string(), false),
         None => (secret::random_token(), true),
     };
-    let mut response = render(&csrf_of(&pre), "", None, StatusCode::OK);
+    let mut response = render(&csrf_of(&pre), "", next, None, StatusCode::OK);
     if set {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -73,7 +84,13 @@ pub(crate) async fn form(State(app): State<Shared>, headers: HeaderMap) -> Respo
     response
 }
 
-fn render(csrf: &str, email: &str, error: Option<&str>, status: StatusCode) -> Response {
+fn render(
+    csrf: &str,
+    email: &str,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let page = layout::bare(
         "Sign in",
         html! {
@@ -84,6 +101,7 @@ fn render(csrf: &str, email: &str, error: Option<&str>, status: StatusCode) -> R
             }
             form #signin-form method="post" action="/signin" {
                 input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                @if let Some(n) = next { input type="hidden" name="next" value=(n); }
                 div.field {
                     label for="email" { "Email" }
                     input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
@@ -107,6 +125,9 @@ pub(crate) struct SignInForm {
     password: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    /// The page to go back to, checked by [`return_to::safe_next`].
+    #[serde(default)]
+    next: String,
 }
 
 pub(crate) async fn submit(
@@ -125,6 +146,7 @@ pub(crate) async fn submit(
     }
     let csrf = csrf_of(pre);
     check_csrf(&csrf, Some(&f.csrf))?;
+    let next = return_to::safe_next(&f.next);
 
     let email = admin::normalize_email(&f.email).unwrap_or_else(|_| f.email.trim().to_lowercase());
     let ip = client_ip(&parts.headers, connect_ip(&parts), &app.config);
@@ -139,7 +161,13 @@ pub(crate) async fn submit(
             "Too many failed sign-ins for this email from your address. Wait {minutes} minutes, \
              then try again."
         );
-        let mut r = render(&csrf, &email, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+        let mut r = render(
+            &csrf,
+            &email,
+            next,
+            Some(&msg),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
         if let Ok(v) = header::HeaderValue::from_str(&app.config.login_window.as_secs().to_string())
         {
             r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -154,6 +182,7 @@ pub(crate) async fn submit(
         return Ok(render(
             &csrf,
             &email,
+            next,
             Some("Wrong email or password."),
             StatusCode::UNAUTHORIZED,
         ));
@@ -166,7 +195,8 @@ pub(crate) async fn submit(
         .create_session(&secret::token_hash(&token), user.id, expires)
         .await?;
     tracing::info!(user_id = user.id, "signed in");
-    let mut r = Redirect::to("/").into_response();
+    // Back to the page that asked, else `/` (the first workspace).
+    let mut r = Redirect::to(next.unwrap_or("/")).into_response();
     let h = r.headers_mut();
     h.append(
         header::SET_COOKIE,
