@@ -11,7 +11,7 @@
 //!     webhook_id,
 //!     location_id: "loc-1".into(),
 //!     event_type: "ContactUpdate".into(),
-//!     ordering_key: "contact:abc".into(),
+//!     ordering_key: store::jobs::contact_key("abc"),
 //!     body,
 //!     received_at_ms: 1_750_000_000_000,
 //! };
@@ -24,11 +24,9 @@
 
 use crate::clock::now_ms;
 use crate::db::{is_transient, ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::jobs::JobKind;
 use crate::queue::{job_insert_sql, validate_key, NewJob};
 use crate::{Store, StoreError};
-
-/// The `kind` of the job created for each accepted webhook.
-pub const WEBHOOK_JOB_KIND: &str = "webhook";
 
 /// How many times a transaction PostgreSQL aborted to break a deadlock is run in all.
 const TRANSIENT_ATTEMPTS: usize = 3;
@@ -56,7 +54,7 @@ pub struct InboxEvent {
 /// What [`Store::accept_webhook`] did with a webhook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accepted {
-    /// Stored, with a pending job of kind [`WEBHOOK_JOB_KIND`] whose `event_id` is this.
+    /// Stored, with a pending job of kind [`JobKind::Webhook`] whose `event_id` is this.
     Stored { event_id: i64 },
     /// A webhook with this id is already in the inbox; nothing was written.
     Duplicate,
@@ -300,7 +298,7 @@ impl Store {
 
 fn webhook_job(e: &InboxEvent) -> NewJob {
     NewJob {
-        kind: WEBHOOK_JOB_KIND.into(),
+        kind: JobKind::Webhook.into(),
         location_id: e.location_id.clone(),
         ordering_key: e.ordering_key.clone(),
         payload: serde_json::json!({

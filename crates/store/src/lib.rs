@@ -23,6 +23,7 @@ mod db;
 mod error;
 mod ghl_tokens;
 pub mod inbox;
+pub mod jobs;
 mod lease;
 mod locations;
 pub mod mirror;
@@ -52,7 +53,8 @@ pub use mirror::{
     Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
-pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
+pub use jobs::JobKind;
+pub use outbox::{Command, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
