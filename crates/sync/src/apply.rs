@@ -38,10 +38,10 @@ use ghl::models::{WebhookEnvelope, WebhookEvent};
 use serde_json::{Map, Value};
 use store::{Record, RecordKind, Store, StoredEvent};
 
-use crate::clients::Clients;
+use crate::gate::LocationGate;
 use crate::converge::{self, Outcome};
 use crate::describe::Origin;
-use crate::engine::SyncError;
+use crate::error::SyncError;
 use crate::records;
 use crate::settle;
 
@@ -75,7 +75,7 @@ impl Applied {
 /// from an agency connection); without it app events are logged and skipped.
 pub async fn apply_webhook(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     app: Option<&ghl::OAuthApp>,
     event: &StoredEvent,
 ) -> Result<Applied, SyncError> {
@@ -114,7 +114,7 @@ pub async fn apply_webhook(
         .filter(|s| !s.is_empty());
     let reads = Reads {
         store,
-        clients,
+        gate,
         location: l,
         late: lag_ms.is_some_and(|lag| lag > LATE_FIRST_SIGHT_MS),
         version,
@@ -217,7 +217,7 @@ pub async fn apply_webhook(
             if appt.get("dateUpdated").is_none() {
                 refetch(
                     store,
-                    clients,
+                    gate,
                     l,
                     RecordKind::Appointment,
                     id,
@@ -293,7 +293,7 @@ enum Base {
 /// What the reads of one webhook's apply share.
 struct Reads<'a> {
     store: &'a Store,
-    clients: &'a Clients,
+    gate: &'a LocationGate,
     location: &'a str,
     /// The webhook is older than [`LATE_FIRST_SIGHT_MS`].
     late: bool,
@@ -317,7 +317,7 @@ impl Reads<'_> {
         if old.is_none() && self.late && readable {
             let o = refetch(
                 store,
-                self.clients,
+                self.gate,
                 location,
                 kind,
                 id,
@@ -336,7 +336,7 @@ impl Reads<'_> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn refetch(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
     kind: RecordKind,
     id: &str,
@@ -344,9 +344,9 @@ pub(crate) async fn refetch(
     deleted_at_ms: i64,
     origin: Origin,
 ) -> Result<Outcome, SyncError> {
-    let handle = clients.location(location).await?;
+    let handle = gate.location(location).await?;
     let read_at = chrono::Utc::now().timestamp_millis();
-    match crate::poller::walk::fetch(&handle, kind, id, contact, None).await? {
+    match crate::fetch::record(&handle, kind, id, contact, None).await? {
         Some(rec) => Ok(converge::apply_read(store, rec, origin, true, read_at).await?),
         None => Ok(converge::apply_delete(store, location, kind, id, deleted_at_ms, origin).await?),
     }

@@ -18,7 +18,7 @@
 use serde_json::json;
 use store::{NewJob, Store};
 
-use crate::engine::SyncError;
+use crate::error::SyncError;
 
 /// Refresh a location's context now: `{}`.
 pub const REFRESH_CONTEXT_JOB_KIND: &str = "refresh_context";

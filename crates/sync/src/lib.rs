@@ -7,11 +7,14 @@
 
 pub mod apply;
 pub mod backfill;
-pub mod clients;
+pub mod config;
 pub mod context;
 pub mod converge;
 pub mod describe;
 pub mod engine;
+pub mod error;
+pub mod fetch;
+pub mod gate;
 pub mod ingest;
 pub mod installs;
 pub mod poller;

@@ -29,12 +29,12 @@
 use serde_json::{json, Value};
 use store::{Job, NewJob, RecordKind, Store};
 
-use crate::clients::Clients;
+use crate::gate::LocationGate;
 use crate::converge;
 use crate::describe::Origin;
-use crate::engine::SyncError;
+use crate::fetch;
+use crate::error::SyncError;
 use crate::millis;
-use crate::poller::walk;
 
 /// How long a read waits after the event that asked for it. The events HighLevel sends for
 /// one change arrive within milliseconds of each other and are applied in a few more: reading
@@ -71,7 +71,7 @@ pub(crate) async fn request(
 }
 
 /// Runs a read job.
-pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(), SyncError> {
+pub(crate) async fn run(store: &Store, gate: &LocationGate, job: &Job) -> Result<(), SyncError> {
     let contact = job
         .payload
         .get("contactId")
@@ -84,12 +84,12 @@ pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(
         })?;
     let location = job.location_id.as_str();
     match job.kind.as_str() {
-        READ_NOTES_JOB_KIND => read_notes(store, clients, location, contact).await,
+        READ_NOTES_JOB_KIND => read_notes(store, gate, location, contact).await,
         _ => {
             let now = chrono::Utc::now().timestamp_millis();
             crate::apply::refetch(
                 store,
-                clients,
+                gate,
                 location,
                 RecordKind::Contact,
                 contact,
@@ -105,11 +105,11 @@ pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(
 
 async fn read_notes(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
     contact: &str,
 ) -> Result<(), SyncError> {
-    let handle = clients.location(location).await?;
+    let handle = gate.location(location).await?;
     let read_at = chrono::Utc::now().timestamp_millis();
     let notes = match handle.notes(contact).await {
         Ok(n) => n,
@@ -118,7 +118,7 @@ async fn read_notes(
         Err(e) => return Err(e.into()),
     };
     for n in &notes {
-        if let Some(rec) = walk::note_record(location, contact, n) {
+        if let Some(rec) = fetch::note_record(location, contact, n) {
             converge::apply_read(store, rec, Origin::Settle, true, read_at).await?;
         }
     }

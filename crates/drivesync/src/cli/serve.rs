@@ -150,7 +150,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let engine_config = engine_config(&config)
         .wake_on(ingest.notifier())
         .with_handler(
-            store::WRITE_BACK_JOB_KIND,
+            store::JobKind::WriteBack,
             Arc::new(super::writeback_job::WriteBackJob),
         );
     let engine = sync::engine::Engine::start(store.clone(), client.clone(), app, engine_config)
@@ -318,8 +318,8 @@ fn read_key(path: &PathBuf) -> anyhow::Result<String> {
     })
 }
 
-fn engine_config(config: &Config) -> sync::engine::EngineConfig {
-    let mut e = sync::engine::EngineConfig {
+fn engine_config(config: &Config) -> sync::config::EngineConfig {
+    let mut e = sync::config::EngineConfig {
         workers: config.sync.workers,
         // A process killed mid-job holds its jobs (and their contacts' later events) until
         // the lease runs out: short leases bound that wait; heartbeats renew at a third.
@@ -327,12 +327,12 @@ fn engine_config(config: &Config) -> sync::engine::EngineConfig {
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
         task_poll_interval: Some(config.sync.task_poll_interval).filter(|d| !d.is_zero()),
-        ..sync::engine::EngineConfig::default()
+        ..sync::config::EngineConfig::default()
     };
     for (id, s) in &config.sync.locations {
         e.per_location.insert(
             id.clone(),
-            sync::engine::LocationSchedule {
+            sync::config::LocationSchedule {
                 poll_interval: s.poll_interval.unwrap_or(config.sync.poll_interval),
                 reconcile_interval: s
                     .reconcile_interval

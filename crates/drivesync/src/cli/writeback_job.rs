@@ -18,7 +18,7 @@ impl JobHandler for WriteBackJob {
                 job.id, job.payload
             )));
         };
-        let location = match ctx.clients.location(&job.location_id).await {
+        let location = match ctx.gate.location(&job.location_id).await {
             // A person clicked and waits: ahead of polls, settle reads and imports.
             Ok(l) => l.with_priority(ghl::api::Priority::Interactive),
             Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),

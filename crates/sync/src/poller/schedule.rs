@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use store::{LocationState, NewJob, Store};
 
 use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND, TASK_POLL_JOB_KIND};
-use crate::clients::Clients;
-use crate::engine::{EngineConfig, SyncError};
+use crate::gate::LocationGate;
+use crate::config::EngineConfig;
+use crate::error::SyncError;
 use crate::millis;
 
 /// The scheduler's memory: the intervals last saved per location.
@@ -39,7 +40,7 @@ impl Scheduler {
     pub async fn tick(
         &mut self,
         store: &Store,
-        clients: &Clients,
+        gate: &LocationGate,
         config: &EngineConfig,
     ) -> Result<usize, SyncError> {
         let now = chrono::Utc::now().timestamp_millis();
@@ -77,7 +78,7 @@ impl Scheduler {
                 && config
                     .task_poll_interval
                     .is_some_and(|every| due(state.last_task_poll_ms, millis(every)));
-            if !(reconcile || poll || tasks) || !clients.schedulable(&loc.location_id, loc.state) {
+            if !(reconcile || poll || tasks) || !gate.schedulable(&loc.location_id, loc.state) {
                 continue;
             }
             if loc.state == LocationState::BudgetExhausted && reconcile {

@@ -4,14 +4,14 @@
 
 use store::{Job, Store};
 
-use crate::clients::Clients;
-use crate::engine::SyncError;
+use crate::gate::LocationGate;
+use crate::error::SyncError;
 
 /// What a handler gets: the store and the location handles.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     pub store: Store,
-    pub clients: Clients,
+    pub gate: LocationGate,
 }
 
 /// How a job failed, which decides what happens to it.

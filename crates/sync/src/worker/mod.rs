@@ -28,7 +28,8 @@ use parking_lot::Mutex;
 use store::{Job, RetryPolicy};
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::engine::{EngineConfig, SyncError};
+use crate::config::EngineConfig;
+use crate::error::SyncError;
 use crate::millis;
 use crate::{apply, context, poller, settle};
 
@@ -235,17 +236,19 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     }
 }
 
+const WEBHOOK: &str = store::JobKind::Webhook.as_str();
+
 async fn run(shared: &Shared, job: &Job) -> Ending {
     if *shared.stop.borrow() {
         return Ending::Released;
     }
     let result = match job.kind.as_str() {
-        store::inbox::WEBHOOK_JOB_KIND => webhook(shared, job).await,
+        WEBHOOK => webhook(shared, job).await,
         poller::POLL_JOB_KIND => {
             bump(&shared.metrics.polls);
             poller::poll(
                 &shared.ctx.store,
-                &shared.ctx.clients,
+                &shared.ctx.gate,
                 &job.location_id,
                 shared.config.poll_overlap,
                 shared.config.fetch_concurrency,
@@ -258,7 +261,7 @@ async fn run(shared: &Shared, job: &Job) -> Ending {
             bump(&shared.metrics.reconciles);
             poller::reconcile(
                 &shared.ctx.store,
-                &shared.ctx.clients,
+                &shared.ctx.gate,
                 &job.location_id,
                 shared.config.fetch_concurrency,
                 shared.config.appointment_window,
@@ -268,18 +271,18 @@ async fn run(shared: &Shared, job: &Job) -> Ending {
             .map(drop)
         }
         poller::TASK_POLL_JOB_KIND => {
-            poller::poll_open_tasks(&shared.ctx.store, &shared.ctx.clients, &job.location_id)
+            poller::poll_open_tasks(&shared.ctx.store, &shared.ctx.gate, &job.location_id)
                 .await
                 .map(drop)
         }
         context::REFRESH_CONTEXT_JOB_KIND => {
-            match shared.ctx.clients.location(&job.location_id).await {
+            match shared.ctx.gate.location(&job.location_id).await {
                 Ok(handle) => context::refresh(&shared.ctx.store, &handle).await.map(drop),
                 Err(e) => Err(e),
             }
         }
         settle::READ_CONTACT_JOB_KIND | settle::READ_NOTES_JOB_KIND => {
-            settle::run(&shared.ctx.store, &shared.ctx.clients, job).await
+            settle::run(&shared.ctx.store, &shared.ctx.gate, job).await
         }
         kind => {
             return match shared.handlers.get(kind) {
@@ -317,7 +320,7 @@ async fn webhook(shared: &Shared, job: &Job) -> Result<(), SyncError> {
             event_id,
         })?;
     let applied =
-        apply::apply_webhook(store, &shared.ctx.clients, shared.app.as_ref(), &event).await?;
+        apply::apply_webhook(store, &shared.ctx.gate, shared.app.as_ref(), &event).await?;
     let location = applied.location_id.clone();
     if !shared.ensured.lock().contains(&location) {
         let s = shared.config.schedule_of(&location);

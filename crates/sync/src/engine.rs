@@ -5,20 +5,15 @@
 //!
 //! ```no_run
 //! # async fn run(store: store::Store, client: ghl::GhlClient,
-//! #              ingest: sync::ingest::IngestState) -> Result<(), sync::engine::SyncError> {
-//! use sync::engine::{Engine, EngineConfig};
+//! #              ingest: sync::ingest::IngestState) -> Result<(), sync::error::SyncError> {
+//! use sync::config::EngineConfig;
+//! use sync::engine::Engine;
 //! let config = EngineConfig::default().wake_on(ingest.notifier());
 //! let engine = Engine::start(store, client, None, config).await?;
 //! // ... serve until asked to stop ...
 //! engine.shutdown().await;
 //! # Ok(()) }
 //! ```
-
-mod config;
-mod error;
-
-pub use config::{EngineConfig, LocationSchedule};
-pub use error::SyncError;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +24,9 @@ use store::{NewJob, Store};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::clients::Clients;
+use crate::config::EngineConfig;
+use crate::error::SyncError;
+use crate::gate::LocationGate;
 use crate::poller::{self, schedule::Scheduler};
 use crate::worker::{self, JobContext, Shared, WorkerMetricsSnapshot};
 
@@ -64,7 +61,7 @@ impl Engine {
         app: Option<ghl::OAuthApp>,
         config: EngineConfig,
     ) -> Result<Engine, SyncError> {
-        let clients = Clients::new(store.clone(), client);
+        let gate = LocationGate::new(store.clone(), client);
         let (stop_tx, stop_rx) = watch::channel(false);
         let handlers: HashMap<String, Arc<dyn worker::JobHandler>> =
             config.handlers.iter().cloned().collect();
@@ -76,7 +73,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             ctx: JobContext {
                 store: store.clone(),
-                clients,
+                gate,
             },
             app,
             slots: Arc::new(Semaphore::new(config.workers.max(1))),
@@ -248,7 +245,7 @@ async fn schedule_loop(shared: Arc<Shared>, mut scheduler: Scheduler) {
             break;
         }
         match scheduler
-            .tick(&shared.ctx.store, &shared.ctx.clients, &shared.config)
+            .tick(&shared.ctx.store, &shared.ctx.gate, &shared.config)
             .await
         {
             Ok(n) if n > 0 => shared.wake.notify_waiters(),

@@ -59,7 +59,7 @@ pub struct EngineConfig {
     pub fetch_concurrency: usize,
     /// Which appointments a reconcile lists through the calendars (older or later ones it
     /// holds are still confirmed by id).
-    pub appointment_window: crate::poller::listing::AppointmentWindow,
+    pub appointment_window: crate::fetch::listing::AppointmentWindow,
     /// How often a location's open tasks are searched: HighLevel sends no webhook when a task
     /// is edited (title, due date, assignee) or reopened. Each search costs one request per
     /// 100 open tasks. `None`: only polls of changed contacts and the reconcile find them.
@@ -93,7 +93,7 @@ impl Default for EngineConfig {
             upkeep_interval: Some(Duration::from_secs(10)),
             shutdown_grace: Duration::from_secs(10),
             fetch_concurrency: 4,
-            appointment_window: crate::poller::listing::AppointmentWindow::default(),
+            appointment_window: crate::fetch::listing::AppointmentWindow::default(),
             task_poll_interval: Some(Duration::from_secs(5 * 60)),
             wake: None,
             handlers: Vec::new(),
