@@ -49,11 +49,11 @@ pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
+pub use jobs::JobKind;
 pub use mirror::{
     Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
-pub use jobs::JobKind;
 pub use outbox::{Command, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;

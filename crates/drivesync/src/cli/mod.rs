@@ -25,7 +25,6 @@ mod serve;
 mod status;
 mod users;
 mod verify;
-mod writeback_job;
 
 use clap::{Parser, Subcommand};
 

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -147,12 +146,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let ingest =
         sync::ingest::IngestState::new(store.clone(), ingest_config(&config, &extra_webhook_keys)?);
-    let engine_config = engine_config(&config)
-        .wake_on(ingest.notifier())
-        .with_handler(
-            store::JobKind::WriteBack,
-            Arc::new(super::writeback_job::WriteBackJob),
-        );
+    let engine_config = engine_config(&config).wake_on(ingest.notifier());
     let engine = sync::engine::Engine::start(store.clone(), client.clone(), app, engine_config)
         .await
         .context("starting the sync engine")?;

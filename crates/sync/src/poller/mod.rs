@@ -11,12 +11,13 @@
 //!   found here. A task or note stored without its contact is placed when the walk meets it
 //!   under its contact.
 //!
-//! Both run as jobs under one ordering key per location (`poll:<location>`), queued by
+//! Both run as jobs under one ordering key per location ([`store::jobs::poll_key`]), queued by
 //! [`schedule`] only when none of their kind is waiting, so any number of drivesync processes
 //! on one database make one poll between them. HighLevel does not bump a contact's
 //! `dateUpdated` when its tasks or notes change, so the poll finds those changes only for
 //! contacts that changed themselves; the reconcile finds the rest.
 
+pub mod job;
 pub mod schedule;
 
 use std::collections::HashSet;
@@ -25,22 +26,12 @@ use std::time::Duration;
 use store::{Record, RecordKind, RecordQuery, Store};
 use tokio::sync::watch;
 
-use crate::gate::LocationGate;
 use crate::converge;
 use crate::describe::Origin;
-use crate::fetch::{self, listing, walk, Fetched};
 use crate::error::SyncError;
+use crate::fetch::{self, listing, walk, Fetched};
+use crate::gate::LocationGate;
 use crate::millis;
-
-/// Job kinds.
-pub const POLL_JOB_KIND: &str = "poll";
-pub const RECONCILE_JOB_KIND: &str = "reconcile";
-pub const TASK_POLL_JOB_KIND: &str = "task_poll";
-
-/// The ordering key of a location's polls and reconciles.
-pub fn ordering_key(location: &str) -> String {
-    format!("poll:{location}")
-}
 
 /// What a poll or reconcile did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
