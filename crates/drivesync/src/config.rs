@@ -1,5 +1,5 @@
 //! The settings every command runs from, and the one path they take: each setting's default
-//! is written once below (the engine's come from [`sync::engine::EngineConfig::default`]);
+//! is written once below (the engine's come from [`sync::config::EngineConfig::default`]);
 //! the config file (`drivesync.toml`, [`TEMPLATE`]) is read over the defaults; then
 //! `DRIVESYNC_*` variables and flags ([`Overrides`]) over the file; and the result is
 //! validated once, in [`Config::load`], before a command does anything.
@@ -201,7 +201,7 @@ impl Default for Sync {
     /// The engine's own defaults, so a `sync::engine::Engine` started without a config file
     /// runs as `drivesync serve` does.
     fn default() -> Self {
-        let engine = sync::engine::EngineConfig::default();
+        let engine = sync::config::EngineConfig::default();
         Sync {
             workers: engine.workers,
             poll_interval: engine.poll_interval,

@@ -11,7 +11,7 @@
 //!     webhook_id,
 //!     location_id: "loc-1".into(),
 //!     event_type: "ContactUpdate".into(),
-//!     ordering_key: "contact:abc".into(),
+//!     ordering_key: store::jobs::contact_key("abc"),
 //!     body,
 //!     received_at_ms: 1_750_000_000_000,
 //! };
@@ -24,12 +24,11 @@
 
 use crate::clock::now_ms;
 use crate::db::{ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::jobs::JobKind;
 use crate::queue::{job_insert_sql, validate_key, NewJob};
 use crate::retry::retry_transient;
 use crate::{Store, StoreError};
 
-/// The `kind` of the job created for each accepted webhook.
-pub const WEBHOOK_JOB_KIND: &str = "webhook";
 
 /// Inbox rows deleted per statement by [`Store::prune_inbox`], so a large prune does not hold
 /// SQLite's write lock (and stall ingest) for long.
@@ -54,7 +53,7 @@ pub struct InboxEvent {
 /// What [`Store::accept_webhook`] did with a webhook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accepted {
-    /// Stored, with a pending job of kind [`WEBHOOK_JOB_KIND`] whose `event_id` is this.
+    /// Stored, with a pending job of kind [`JobKind::Webhook`] whose `event_id` is this.
     Stored { event_id: i64 },
     /// A webhook with this id is already in the inbox; nothing was written.
     Duplicate,
@@ -216,7 +215,7 @@ impl Store {
 
 fn webhook_job(e: &InboxEvent) -> NewJob {
     NewJob {
-        kind: WEBHOOK_JOB_KIND.into(),
+        kind: JobKind::Webhook.into(),
         location_id: e.location_id.clone(),
         ordering_key: e.ordering_key.clone(),
         payload: serde_json::json!({

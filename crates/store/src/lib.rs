@@ -24,6 +24,7 @@ mod db;
 mod error;
 mod ghl_tokens;
 pub mod inbox;
+pub mod jobs;
 mod lease;
 mod locations;
 pub mod members;
@@ -50,12 +51,13 @@ pub use error::StoreError;
 pub use ghl::UserType;
 pub use ghl_tokens::GhlTokens;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
+pub use jobs::JobKind;
 pub use members::{ChatUser, Member, Membership, Role, Workspace};
 pub use mirror::{
     Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
-pub use outbox::{Command, CommandState, NewCommand, WRITE_BACK_JOB_KIND};
+pub use outbox::{Command, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};

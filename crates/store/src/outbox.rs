@@ -7,12 +7,10 @@ use serde_json::Value;
 use crate::clock::now_ms;
 use crate::command::{CommandError, HighLevelCommand};
 use crate::db::{ordering_lock_ids, with_pool, KeyLocks as _};
+use crate::jobs::{contact_key, location_key, JobKind};
 use crate::queue::{job_insert_sql, validate_key};
 use crate::retry::retry_transient;
 use crate::{Store, StoreError};
-
-/// The job kind that runs an outbox command; its payload is `{"outbox_id": N}`.
-pub const WRITE_BACK_JOB_KIND: &str = "write_back";
 
 /// Where a command is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,8 +117,8 @@ impl Store {
             }
         }
         let ordering_key = match contact_id {
-            Some(contact) => format!("contact:{contact}"),
-            None => format!("location:{}", c.location_id),
+            Some(contact) => contact_key(contact),
+            None => location_key(&c.location_id),
         };
         let locks = ordering_lock_ids([ordering_key.as_str()]);
         let insert_job = job_insert_sql(&self.db);
@@ -148,7 +146,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 let _job: i64 = sqlx::query_scalar(insert_job)
-                    .bind(WRITE_BACK_JOB_KIND)
+                    .bind(JobKind::WriteBack.as_str())
                     .bind(&c.location_id)
                     .bind(ordering_key)
                     .bind(None::<i64>)

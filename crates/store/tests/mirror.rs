@@ -11,8 +11,11 @@ use common::Env;
 use serde_json::json;
 use store::{
     BackfillCheckpoint, CommandState, Expect, HighLevelCommand, NewChange, NewCommand, Record,
-    RecordKind, RecordOrder, RecordQuery, Written, WRITE_BACK_JOB_KIND,
+    RecordKind, RecordOrder, RecordQuery, Written,
 };
+
+/// The kind of the job queued with each outbox command, as `jobs.kind` holds it.
+const WRITE_BACK_JOB_KIND: &str = store::JobKind::WriteBack.as_str();
 
 on_both_backends!(
     guarded_writes_refuse_the_loser_of_a_race,

@@ -15,11 +15,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::Env;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use store::inbox::WEBHOOK_JOB_KIND;
 use store::{
     Accepted, FailOutcome, InboxEvent, Job, JobState, Keyring, NewJob, QueueDepth, RetryPolicy,
     Store, StoreError,
 };
+
+/// The kind of the job queued with each webhook, as `jobs.kind` holds it.
+const WEBHOOK_JOB_KIND: &str = store::JobKind::Webhook.as_str();
 
 on_both_backends!(
     duplicate_webhook_is_stored_once,

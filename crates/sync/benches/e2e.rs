@@ -20,7 +20,8 @@ use ghl::webhook::WebhookKeys;
 use ghl_sandbox::Signer;
 use parking_lot::Mutex;
 use sqlx::Connection as _;
-use sync::engine::{Engine, EngineConfig};
+use sync::config::EngineConfig;
+use sync::engine::Engine;
 use sync::ingest::{IngestConfig, IngestState};
 
 mod support;

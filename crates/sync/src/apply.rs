@@ -32,18 +32,23 @@
 //! Unknown event types are counted (`unknown_events` of the location's sync state) and the
 //! job completes; INSTALL and UNINSTALL go to [`crate::installs`].
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ghl::models::{WebhookEnvelope, WebhookEvent};
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
-use store::{Record, RecordKind, Store, StoredEvent};
+use store::{Job, JobKind, Record, RecordKind, Store, StoredEvent};
 
-use crate::clients::Clients;
+use crate::config::EngineConfig;
 use crate::converge::{self, Outcome};
 use crate::describe::Origin;
-use crate::engine::SyncError;
+use crate::error::SyncError;
+use crate::gate::LocationGate;
+use crate::millis;
 use crate::records;
 use crate::settle;
+use crate::worker::{bump, JobContext, JobError, JobHandler};
 
 /// A webhook for an unknown record older than this (from its `timestamp` to its apply) is
 /// confirmed by a read (see the module documentation). Prompt deliveries are applied within a
@@ -75,7 +80,7 @@ impl Applied {
 /// from an agency connection); without it app events are logged and skipped.
 pub async fn apply_webhook(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     app: Option<&ghl::OAuthApp>,
     event: &StoredEvent,
 ) -> Result<Applied, SyncError> {
@@ -114,7 +119,7 @@ pub async fn apply_webhook(
         .filter(|s| !s.is_empty());
     let reads = Reads {
         store,
-        clients,
+        gate,
         location: l,
         late: lag_ms.is_some_and(|lag| lag > LATE_FIRST_SIGHT_MS),
         version,
@@ -140,7 +145,7 @@ pub async fn apply_webhook(
             let settled = body.get("dateUpdated").is_some()
                 || !(first_sight || outcome == Outcome::Unchanged);
             if !settled && outcome != Outcome::Gone {
-                settle::request(store, l, settle::READ_CONTACT_JOB_KIND, id).await?;
+                settle::request(store, l, JobKind::ReadContact, id).await?;
             }
             outcome
         }
@@ -200,7 +205,7 @@ pub async fn apply_webhook(
             if let (true, Some(c), Outcome::Created | Outcome::Changed) =
                 (unknown_author, placed.as_deref(), outcome)
             {
-                settle::request(store, l, settle::READ_NOTES_JOB_KIND, c).await?;
+                settle::request(store, l, JobKind::ReadNotes, c).await?;
             }
             outcome
         }
@@ -215,9 +220,9 @@ pub async fn apply_webhook(
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| malformed("no `appointment.id`".into()))?;
             if appt.get("dateUpdated").is_none() {
-                refetch(
+                settle::refetch(
                     store,
-                    clients,
+                    gate,
                     l,
                     RecordKind::Appointment,
                     id,
@@ -293,7 +298,7 @@ enum Base {
 /// What the reads of one webhook's apply share.
 struct Reads<'a> {
     store: &'a Store,
-    clients: &'a Clients,
+    gate: &'a LocationGate,
     location: &'a str,
     /// The webhook is older than [`LATE_FIRST_SIGHT_MS`].
     late: bool,
@@ -315,9 +320,9 @@ impl Reads<'_> {
         let old = store.record(location, kind, id).await?;
         let readable = contact.is_some() || !matches!(kind, RecordKind::Task | RecordKind::Note);
         if old.is_none() && self.late && readable {
-            let o = refetch(
+            let o = settle::refetch(
                 store,
-                self.clients,
+                self.gate,
                 location,
                 kind,
                 id,
@@ -331,24 +336,89 @@ impl Reads<'_> {
     }
 }
 
-/// Reads one record from HighLevel and converges it as `origin` (a webhook caused the read);
-/// a 404 records the deletion at `deleted_at_ms`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn refetch(
-    store: &Store,
-    clients: &Clients,
-    location: &str,
-    kind: RecordKind,
-    id: &str,
-    contact: Option<&str>,
-    deleted_at_ms: i64,
-    origin: Origin,
-) -> Result<Outcome, SyncError> {
-    let handle = clients.location(location).await?;
-    let read_at = chrono::Utc::now().timestamp_millis();
-    match crate::poller::walk::fetch(&handle, kind, id, contact, None).await? {
-        Some(rec) => Ok(converge::apply_read(store, rec, origin, true, read_at).await?),
-        None => Ok(converge::apply_delete(store, location, kind, id, deleted_at_ms, origin).await?),
+/// Runs [`JobKind::Webhook`] jobs: the stored webhook applied; the location's sync state made
+/// sure to exist (once per location in this process); the webhook's lag kept for
+/// [`WebhookJob::flush_lags`].
+pub struct WebhookJob {
+    /// Needed to apply INSTALL events.
+    app: Option<ghl::OAuthApp>,
+    /// Each location's poll and reconcile intervals, for the sync states made here.
+    config: EngineConfig,
+    /// Locations whose sync state this process has made sure exists.
+    ensured: Mutex<HashSet<String>>,
+    /// The latest webhook lag per location, written to the store once a second rather than
+    /// once per webhook (each write is an fsync on SQLite).
+    lags: Mutex<HashMap<String, i64>>,
+}
+
+impl WebhookJob {
+    pub fn new(app: Option<ghl::OAuthApp>, config: EngineConfig) -> WebhookJob {
+        WebhookJob {
+            app,
+            config,
+            ensured: Mutex::new(HashSet::new()),
+            lags: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Writes the buffered webhook lags to the locations' sync states.
+    pub async fn flush_lags(&self, store: &Store) {
+        let lags: Vec<(String, i64)> = self.lags.lock().drain().collect();
+        for (location, lag) in lags {
+            if let Err(e) = store
+                .record_event_applied(&location, Some(lag), false)
+                .await
+            {
+                tracing::warn!(location, error = %e, "recording the webhook lag failed");
+            }
+        }
+    }
+
+    async fn apply(&self, ctx: &JobContext, job: &Job) -> Result<(), SyncError> {
+        let store = &ctx.store;
+        let Some(event_id) = job.event_id else {
+            return Err(SyncError::EventMissing {
+                job_id: job.id,
+                event_id: 0,
+            });
+        };
+        let event = store
+            .inbox_event(event_id)
+            .await?
+            .ok_or(SyncError::EventMissing {
+                job_id: job.id,
+                event_id,
+            })?;
+        let applied = apply_webhook(store, &ctx.gate, self.app.as_ref(), &event).await?;
+        let location = applied.location_id.clone();
+        if !self.ensured.lock().contains(&location) {
+            let s = self.config.schedule_of(&location);
+            store
+                .ensure_sync_state(
+                    &location,
+                    millis(s.poll_interval),
+                    millis(s.reconcile_interval),
+                )
+                .await?;
+            self.ensured.lock().insert(location.clone());
+        }
+        bump(&ctx.metrics.webhooks_applied);
+        if applied.unknown {
+            bump(&ctx.metrics.unknown_events);
+            store
+                .record_event_applied(&location, applied.lag_ms, true)
+                .await?;
+        } else if let Some(lag) = applied.lag_ms {
+            self.lags.lock().insert(location, lag);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for WebhookJob {
+    async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+        Ok(self.apply(ctx, job).await?)
     }
 }
 

@@ -8,7 +8,7 @@
 //!   contacts added meanwhile), each with its notes (HighLevel lists notes only per contact:
 //!   one request each). `tasks`: every task of the location from task search, a page of 100
 //!   at a time. `appointments`: every appointment of each calendar through calendar events
-//!   (see [`crate::poller::listing`]), each with its notes (one request each). That is about
+//!   (see [`crate::fetch::listing`]), each with its notes (one request each). That is about
 //!   1.2 requests per contact where reading tasks, notes and appointments under every contact
 //!   took 3.2; see BENCHMARKS.md.
 //! - **Streaming.** At most one page is held (plus the next being fetched in the contacts
@@ -86,7 +86,7 @@ pub struct BackfillOptions {
     /// Contacts imported at once.
     pub concurrency: usize,
     /// Which appointments the calendars are asked for.
-    pub appointment_window: crate::poller::listing::AppointmentWindow,
+    pub appointment_window: crate::fetch::listing::AppointmentWindow,
 }
 
 impl Default for BackfillOptions {
@@ -223,7 +223,7 @@ pub async fn backfill(
     if let Err(e) = crate::context::refresh(store, location).await {
         tracing::warn!(location = %lid, error = %e, "the location's context was not read");
     }
-    let listings = crate::poller::listing::Listings::probe(location)
+    let listings = crate::fetch::listing::Listings::probe(location)
         .await
         .map_err(|e| sync_failed(&lid, "asking which listings the token may use", e))?;
     let parts = listings.per_contact_parts();
@@ -311,7 +311,7 @@ async fn contacts_phase(
     location: &Location,
     progress: &dyn Progress,
     opts: &BackfillOptions,
-    parts: crate::poller::walk::Parts,
+    parts: crate::fetch::Parts,
     cursor: Cursor,
     report: &mut BackfillReport,
 ) -> Result<(), BackfillError> {
@@ -399,7 +399,7 @@ async fn tasks_phase(
     progress.phase_started(PHASE_TASKS, None, cursor.counts.tasks);
     let totals = parking_lot::Mutex::new(cursor.counts);
     let imported = parking_lot::Mutex::new(Counts::default());
-    let listed = crate::poller::listing::for_each_task_page(location, None, cursor.skip, |page| {
+    let listed = crate::fetch::listing::for_each_task_page(location, None, cursor.skip, |page| {
         let (lid, totals, imported) = (&lid, &totals, &imported);
         async move {
             let n = page.records.len() as u64;
@@ -434,11 +434,11 @@ async fn tasks_phase(
         .map_err(|e| sync_failed(&lid, "listing tasks", e))
 }
 
-/// A [`crate::engine::SyncError`] of a listing as a backfill error.
-fn sync_failed(location: &str, during: &str, e: crate::engine::SyncError) -> BackfillError {
+/// A [`crate::error::SyncError`] of a listing as a backfill error.
+fn sync_failed(location: &str, during: &str, e: crate::error::SyncError) -> BackfillError {
     match e {
-        crate::engine::SyncError::Ghl(e) => high_level(location, during.into())(e),
-        crate::engine::SyncError::Store(source) => BackfillError::Store {
+        crate::error::SyncError::Ghl(e) => high_level(location, during.into())(e),
+        crate::error::SyncError::Store(source) => BackfillError::Store {
             location: location.to_string(),
             source,
         },
@@ -463,13 +463,13 @@ async fn appointments_phase(
     let counts = parking_lot::Mutex::new(Counts::default());
     let window = opts.appointment_window;
     let pages =
-        crate::poller::listing::for_each_appointment_page(location, calendars, window, |page| {
+        crate::fetch::listing::for_each_appointment_page(location, calendars, window, |page| {
             let counts = &counts;
             async move {
                 let notes_read_at = now_ms();
-                // Owned records: see `poller::walk::everything`.
+                // Owned records: see `fetch::walk::everything`.
                 let notes = stream::iter(page.records.clone())
-                    .map(|a| async move { crate::poller::walk::notes_of(location, &a).await })
+                    .map(|a| async move { crate::fetch::notes_of(location, &a).await })
                     .buffer_unordered(opts.concurrency.max(1))
                     .collect::<Vec<_>>()
                     .await;
@@ -526,7 +526,7 @@ async fn import_page(
     store: &Store,
     location: &Location,
     contacts: Vec<Contact>,
-    parts: crate::poller::walk::Parts,
+    parts: crate::fetch::Parts,
     concurrency: usize,
 ) -> Result<Counts, BackfillError> {
     stream::iter(contacts)
@@ -551,11 +551,11 @@ async fn import_contact(
     store: &Store,
     location: &Location,
     contact: Contact,
-    parts: crate::poller::walk::Parts,
+    parts: crate::fetch::Parts,
 ) -> Result<Counts, BackfillError> {
     let lid = location.id();
     let mut counts = Counts::default();
-    let Some(w) = crate::poller::walk::walk_contact(location, &contact, parts)
+    let Some(w) = crate::fetch::walk_contact(location, &contact, parts)
         .await
         .map_err(|e| sync_failed(lid, &format!("reading under contact {}", contact.id), e))?
     else {

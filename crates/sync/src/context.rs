@@ -5,7 +5,7 @@
 //! times instead of ids and UTC.
 //!
 //! Three requests. Refreshed at the start of every reconcile, when a location is imported, and
-//! on demand (a [`REFRESH_CONTEXT_JOB_KIND`] job, e.g. after a user or custom field was met
+//! on demand (a [`JobKind::RefreshContext`] job, e.g. after a user or custom field was met
 //! that the store does not know). HighLevel sends no webhook when users or custom fields
 //! change, so between refreshes a new one shows as its id.
 //!
@@ -16,12 +16,10 @@
 //! Chat's settings page name so the location can be reconnected with it.
 
 use serde_json::json;
-use store::{NewJob, Store};
+use store::{jobs, Job, JobKind, NewJob, Store};
 
-use crate::engine::SyncError;
-
-/// Refresh a location's context now: `{}`.
-pub const REFRESH_CONTEXT_JOB_KIND: &str = "refresh_context";
+use crate::error::SyncError;
+use crate::worker::{JobContext, JobError, JobHandler};
 
 /// What a refresh read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,13 +34,25 @@ pub struct Refreshed {
 /// Queues a refresh unless one is already waiting for the location.
 pub async fn request(store: &Store, location: &str) -> Result<(), SyncError> {
     let job = NewJob::new(
-        REFRESH_CONTEXT_JOB_KIND,
+        JobKind::RefreshContext,
         location,
-        format!("context:{location}"),
+        jobs::context_key(location),
         json!({}),
     );
     store.enqueue_if_idle(&job).await?;
     Ok(())
+}
+
+/// Runs [`JobKind::RefreshContext`] jobs: [`refresh`] of the job's location.
+pub struct RefreshContextJob;
+
+#[async_trait::async_trait]
+impl JobHandler for RefreshContextJob {
+    async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+        let handle = ctx.gate.location(&job.location_id).await?;
+        refresh(&ctx.store, &handle).await?;
+        Ok(())
+    }
 }
 
 /// Reads the three parts the token may read and saves them.

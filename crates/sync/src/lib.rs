@@ -4,14 +4,24 @@
 //! words for the feed) and [`installs`] (what INSTALL and UNINSTALL do to connected locations),
 //! [`backfill`] (a location imported page by page, resumable) and [`writeback`] (Drive Chat's
 //! outbox commands carried out in HighLevel).
+//!
+//! The [`engine`] runs the queue's jobs through the [`worker`]s, each kind by its handler, next
+//! to the work it does: [`apply`] (webhooks), [`poller`] (polls, reconciles, open-task
+//! searches), [`settle`] (reads a webhook cannot spare), [`context`] (a location's users, fields
+//! and time zone) and [`writeback`]. What they share lies below them: [`fetch`] (reading
+//! HighLevel as records), [`gate`] (whether a location may be called), [`config`] and
+//! [`error`].
 
 pub mod apply;
 pub mod backfill;
-pub mod clients;
+pub mod config;
 pub mod context;
 pub mod converge;
 pub mod describe;
 pub mod engine;
+pub mod error;
+pub mod fetch;
+pub mod gate;
 pub mod ingest;
 pub mod installs;
 pub mod poller;

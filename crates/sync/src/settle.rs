@@ -27,14 +27,15 @@
 //! meanwhile).
 
 use serde_json::{json, Value};
-use store::{Job, NewJob, RecordKind, Store};
+use store::{jobs, Job, JobKind, NewJob, RecordKind, Store};
 
-use crate::clients::Clients;
-use crate::converge;
+use crate::converge::{self, Outcome};
 use crate::describe::Origin;
-use crate::engine::SyncError;
+use crate::error::SyncError;
+use crate::fetch;
+use crate::gate::LocationGate;
 use crate::millis;
-use crate::poller::walk;
+use crate::worker::{JobContext, JobError, JobHandler};
 
 /// How long a read waits after the event that asked for it. The events HighLevel sends for
 /// one change arrive within milliseconds of each other and are applied in a few more: reading
@@ -42,27 +43,18 @@ use crate::poller::walk;
 /// its send time, could win against) the newer state read; and the read then covers them all.
 pub const SETTLE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Read a contact: `{ "contactId": … }`.
-pub const READ_CONTACT_JOB_KIND: &str = "read_contact";
-/// Read a contact's notes: `{ "contactId": … }`.
-pub const READ_NOTES_JOB_KIND: &str = "read_notes";
-
-/// The ordering key of a contact's settle reads.
-pub fn settle_key(contact_id: &str) -> String {
-    format!("settle:contact:{contact_id}")
-}
-
-/// Queues a read of `kind` for the contact unless one is already waiting.
+/// Queues a read of `kind` ([`JobKind::ReadContact`] or [`JobKind::ReadNotes`]) for the
+/// contact unless one is already waiting.
 pub(crate) async fn request(
     store: &Store,
     location: &str,
-    kind: &'static str,
+    kind: JobKind,
     contact_id: &str,
 ) -> Result<(), SyncError> {
     let mut job = NewJob::new(
         kind,
         location,
-        settle_key(contact_id),
+        jobs::settle_key(contact_id),
         json!({ "contactId": contact_id }),
     );
     job.run_at_ms = Some(chrono::Utc::now().timestamp_millis() + millis(SETTLE_DELAY));
@@ -70,10 +62,32 @@ pub(crate) async fn request(
     Ok(())
 }
 
-/// Runs a read job.
-pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(), SyncError> {
-    let contact = job
-        .payload
+/// Reads one record from HighLevel now and converges it as `origin` (a webhook, or a settle
+/// read, caused the read); a 404 records the deletion at `deleted_at_ms`. The apply calls it
+/// for what a payload cannot settle and must not wait for: a late first sight, an appointment
+/// event without `dateUpdated`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn refetch(
+    store: &Store,
+    gate: &LocationGate,
+    location: &str,
+    kind: RecordKind,
+    id: &str,
+    contact: Option<&str>,
+    deleted_at_ms: i64,
+    origin: Origin,
+) -> Result<Outcome, SyncError> {
+    let handle = gate.location(location).await?;
+    let read_at = chrono::Utc::now().timestamp_millis();
+    match fetch::record(&handle, kind, id, contact, None).await? {
+        Some(rec) => Ok(converge::apply_read(store, rec, origin, true, read_at).await?),
+        None => Ok(converge::apply_delete(store, location, kind, id, deleted_at_ms, origin).await?),
+    }
+}
+
+/// The contact a read job is for.
+fn contact_of(job: &Job) -> Result<&str, SyncError> {
+    job.payload
         .get("contactId")
         .and_then(Value::as_str)
         .filter(|c| !c.is_empty())
@@ -81,35 +95,50 @@ pub(crate) async fn run(store: &Store, clients: &Clients, job: &Job) -> Result<(
             webhook_id: format!("job {}", job.id),
             event_type: job.kind.clone(),
             reason: "no contactId in the read job".into(),
-        })?;
-    let location = job.location_id.as_str();
-    match job.kind.as_str() {
-        READ_NOTES_JOB_KIND => read_notes(store, clients, location, contact).await,
-        _ => {
-            let now = chrono::Utc::now().timestamp_millis();
-            crate::apply::refetch(
-                store,
-                clients,
-                location,
-                RecordKind::Contact,
-                contact,
-                None,
-                now,
-                Origin::Settle,
-            )
-            .await?;
-            Ok(())
-        }
+        })
+}
+
+/// Runs [`JobKind::ReadContact`] jobs: the contact read and converged.
+pub struct ReadContactJob;
+
+#[async_trait::async_trait]
+impl JobHandler for ReadContactJob {
+    async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+        let contact = contact_of(job)?;
+        let now = chrono::Utc::now().timestamp_millis();
+        refetch(
+            &ctx.store,
+            &ctx.gate,
+            &job.location_id,
+            RecordKind::Contact,
+            contact,
+            None,
+            now,
+            Origin::Settle,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Runs [`JobKind::ReadNotes`] jobs: the contact's notes read and converged.
+pub struct ReadNotesJob;
+
+#[async_trait::async_trait]
+impl JobHandler for ReadNotesJob {
+    async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+        let contact = contact_of(job)?;
+        Ok(read_notes(&ctx.store, &ctx.gate, &job.location_id, contact).await?)
     }
 }
 
 async fn read_notes(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
     contact: &str,
 ) -> Result<(), SyncError> {
-    let handle = clients.location(location).await?;
+    let handle = gate.location(location).await?;
     let read_at = chrono::Utc::now().timestamp_millis();
     let notes = match handle.notes(contact).await {
         Ok(n) => n,
@@ -118,7 +147,7 @@ async fn read_notes(
         Err(e) => return Err(e.into()),
     };
     for n in &notes {
-        if let Some(rec) = walk::note_record(location, contact, n) {
+        if let Some(rec) = fetch::note_record(location, contact, n) {
             converge::apply_read(store, rec, Origin::Settle, true, read_at).await?;
         }
     }

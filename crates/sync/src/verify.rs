@@ -23,8 +23,8 @@ use serde_json::Value;
 use store::{Record, RecordKind, Store};
 use tokio::sync::watch;
 
-use crate::engine::SyncError;
-use crate::poller::walk::{self, Fetched};
+use crate::error::SyncError;
+use crate::fetch::{self, walk, Fetched};
 
 /// One record, named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,7 +64,7 @@ pub struct VerifyOptions {
     pub recheck_after: std::time::Duration,
     /// Which appointments are listed through the calendars (others held locally are read by
     /// id).
-    pub appointment_window: crate::poller::listing::AppointmentWindow,
+    pub appointment_window: crate::fetch::listing::AppointmentWindow,
 }
 
 impl Default for VerifyOptions {
@@ -199,7 +199,7 @@ pub async fn verify_with(
                 continue;
             };
             let (contact, parent) = (local.contact_id.clone(), local.parent_id.clone());
-            match walk::fetch_one(location, kind, &id, contact.as_deref(), parent.as_deref())
+            match fetch::fetch_one(location, kind, &id, contact.as_deref(), parent.as_deref())
                 .await?
             {
                 Fetched::Found(remote) => {
@@ -242,7 +242,7 @@ async fn recheck(
     s: Suspect,
     r: &mut VerifyReport,
 ) -> Result<(), SyncError> {
-    let remote = match walk::fetch_one(
+    let remote = match fetch::fetch_one(
         location,
         s.kind,
         &s.id,

@@ -29,6 +29,8 @@
 //! attempts, and a crash can lose one anywhere. Two identical commands still make two
 //! records: the first's result is claimed by it, so the second does not take it.
 
+pub mod job;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -116,8 +116,8 @@ async fn a_job_whose_worker_vanished_runs_again_and_lands_once(env: Env) {
         .await
         .expect("read")
         .expect("the stored webhook");
-    let clients = sync::clients::Clients::new(store.clone(), idle_client());
-    sync::apply::apply_webhook(&store, &clients, None, &event)
+    let gate = sync::gate::LocationGate::new(store.clone(), idle_client());
+    sync::apply::apply_webhook(&store, &gate, None, &event)
         .await
         .expect("the ghost's apply");
     // The engine puts the expired lease back and runs the job again.
@@ -239,8 +239,8 @@ async fn task_without_contact_is_placed(env: Env) {
             )
             .expect("complete");
     });
-    let clients = sync::clients::Clients::new(store.clone(), w.client.clone());
-    sync::poller::poll_open_tasks(&store, &clients, &location)
+    let gate = sync::gate::LocationGate::new(store.clone(), w.client.clone());
+    sync::poller::poll_open_tasks(&store, &gate, &location)
         .await
         .expect("task poll");
     let after_poll = store
@@ -505,8 +505,8 @@ async fn a_reconcile_without_the_listing_scopes_is_still_whole(env: Env) {
     assert!(report.is_clean(), "{:?}", report.lines());
     // Its open-task poll completes (and is recorded) instead of retrying a refusal that
     // would hold up the location's polls and reconciles.
-    let clients = sync::clients::Clients::new(store.clone(), w.client.clone());
-    sync::poller::poll_open_tasks(&store, &clients, &location)
+    let gate = sync::gate::LocationGate::new(store.clone(), w.client.clone());
+    sync::poller::poll_open_tasks(&store, &gate, &location)
         .await
         .expect("a task poll without the scope is skipped, not failed");
     let state = store

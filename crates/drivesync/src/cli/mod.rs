@@ -26,7 +26,6 @@ mod serve;
 mod status;
 mod users;
 mod verify;
-mod writeback_job;
 
 use clap::{Parser, Subcommand};
 

@@ -20,9 +20,9 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
     let locations = super::common::target_locations(&store, args.location.as_deref()).await?;
     for id in locations {
         let job = store::NewJob::new(
-            sync::poller::RECONCILE_JOB_KIND,
+            store::JobKind::Reconcile,
             id.clone(),
-            sync::poller::ordering_key(&id),
+            store::jobs::poll_key(&id),
             serde_json::json!({ "requested": "command line" }),
         );
         let job_id = store.enqueue(&job).await?;

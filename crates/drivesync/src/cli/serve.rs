@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -107,12 +106,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let ingest =
         sync::ingest::IngestState::new(store.clone(), ingest_config(&config, &extra_webhook_keys)?);
-    let engine_config = engine_config(&config)
-        .wake_on(ingest.notifier())
-        .with_handler(
-            store::WRITE_BACK_JOB_KIND,
-            Arc::new(super::writeback_job::WriteBackJob),
-        );
+    let engine_config = engine_config(&config).wake_on(ingest.notifier());
     let engine = sync::engine::Engine::start(store.clone(), client.clone(), app, engine_config)
         .await
         .context("starting the sync engine")?;
@@ -222,18 +216,18 @@ fn read_key(path: &PathBuf) -> anyhow::Result<String> {
 
 /// The engine as the settings say; what they do not say (the lease, retries, housekeeping) is
 /// the engine's own default.
-fn engine_config(config: &Config) -> sync::engine::EngineConfig {
-    let mut e = sync::engine::EngineConfig {
+fn engine_config(config: &Config) -> sync::config::EngineConfig {
+    let mut e = sync::config::EngineConfig {
         workers: config.sync.workers,
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
         task_poll_interval: Some(config.sync.task_poll_interval).filter(|d| !d.is_zero()),
-        ..sync::engine::EngineConfig::default()
+        ..sync::config::EngineConfig::default()
     };
     for (id, s) in &config.sync.locations {
         e.per_location.insert(
             id.clone(),
-            sync::engine::LocationSchedule {
+            sync::config::LocationSchedule {
                 poll_interval: s.poll_interval.unwrap_or(config.sync.poll_interval),
                 reconcile_interval: s
                     .reconcile_interval

@@ -177,7 +177,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const DAILY_BUDGET: u64 = sync::poller::listing::DAILY_BUDGET;
+const DAILY_BUDGET: u64 = sync::fetch::listing::DAILY_BUDGET;
 
 /// The share of the daily budget the location's reconciles take at its interval.
 fn daily_share(cost: u64, state: Option<&store::SyncState>) -> f64 {
@@ -215,7 +215,7 @@ async fn reconcile_cost(
     }
     let [c, t, a] = counts;
     Ok((
-        sync::poller::listing::reconcile_cost_estimate(c, t, a),
+        sync::fetch::listing::reconcile_cost_estimate(c, t, a),
         false,
     ))
 }

@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn the_template_is_the_engines_defaults() {
         let file = Config::parse(TEMPLATE).unwrap().sync;
-        let engine = sync::engine::EngineConfig::default();
+        let engine = sync::config::EngineConfig::default();
         assert_eq!(file.workers, engine.workers);
         assert_eq!(file.poll_interval, engine.poll_interval);
         assert_eq!(file.reconcile_interval, engine.reconcile_interval);

@@ -4,6 +4,7 @@
 //! so a signed event whose fields surprise `ghl::models` is kept, not refused.
 
 use serde_json::{Map, Value};
+use store::jobs;
 
 use super::refusal::Refusal;
 
@@ -74,7 +75,7 @@ pub fn read(body: &[u8]) -> Result<Envelope, Refusal> {
         Some(v) => Some(timestamp(v).ok_or(Refusal::InvalidTimestamp)?),
     };
     let ordering_key = if company_only {
-        format!("company:{location_id}")
+        jobs::company_key(&location_id)
     } else {
         ordering_key(&event_type, obj, &location_id)
     };
@@ -126,19 +127,19 @@ fn id(obj: &Map<String, Value>, key: &str) -> Option<String> {
 /// the location key: ordered behind everything else of the location, never ahead of it.
 pub fn ordering_key(event_type: &str, obj: &Map<String, Value>, location_id: &str) -> String {
     let entity = if event_type.starts_with("Contact") {
-        id(obj, "id").map(|c| format!("contact:{c}"))
+        id(obj, "id").map(|c| jobs::contact_key(&c))
     } else if event_type.starts_with("Task") || event_type.starts_with("Note") {
-        id(obj, "contactId").map(|c| format!("contact:{c}"))
+        id(obj, "contactId").map(|c| jobs::contact_key(&c))
     } else if event_type.starts_with("Appointment") {
         obj.get("appointment")
             .and_then(Value::as_object)
             .and_then(|a| id(a, "id"))
             .or_else(|| id(obj, "id"))
-            .map(|a| format!("appointment:{a}"))
+            .map(|a| jobs::appointment_key(&a))
     } else {
         None
     };
-    entity.unwrap_or_else(|| format!("location:{location_id}"))
+    entity.unwrap_or_else(|| jobs::location_key(location_id))
 }
 
 /// RFC 3339 (HighLevel's format) or the other date forms HighLevel writes, or epoch

@@ -11,15 +11,14 @@
 //!   found here. A task or note stored without its contact is placed when the walk meets it
 //!   under its contact.
 //!
-//! Both run as jobs under one ordering key per location (`poll:<location>`), queued by
+//! Both run as jobs under one ordering key per location ([`store::jobs::poll_key`]), queued by
 //! [`schedule`] only when none of their kind is waiting, so any number of drivesync processes
 //! on one database make one poll between them. HighLevel does not bump a contact's
 //! `dateUpdated` when its tasks or notes change, so the poll finds those changes only for
 //! contacts that changed themselves; the reconcile finds the rest.
 
-pub mod listing;
+pub mod job;
 pub mod schedule;
-pub mod walk;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -27,22 +26,12 @@ use std::time::Duration;
 use store::{Record, RecordKind, RecordQuery, Store};
 use tokio::sync::watch;
 
-use crate::clients::Clients;
 use crate::converge;
 use crate::describe::Origin;
-use crate::engine::SyncError;
+use crate::error::SyncError;
+use crate::fetch::{self, listing, walk, Fetched};
+use crate::gate::LocationGate;
 use crate::millis;
-use walk::Fetched;
-
-/// Job kinds.
-pub const POLL_JOB_KIND: &str = "poll";
-pub const RECONCILE_JOB_KIND: &str = "reconcile";
-pub const TASK_POLL_JOB_KIND: &str = "task_poll";
-
-/// The ordering key of a location's polls and reconciles.
-pub fn ordering_key(location: &str) -> String {
-    format!("poll:{location}")
-}
 
 /// What a poll or reconcile did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +54,7 @@ fn now_ms() -> i64 {
 async fn converge_walked(
     store: &Store,
     handle: &ghl::api::Location,
-    w: walk::WalkedContact,
+    w: fetch::WalkedContact,
     origin: Origin,
     announce: bool,
     started_ms: i64,
@@ -164,7 +153,7 @@ async fn confirm(
         return Ok(());
     }
     let read_at = now_ms();
-    let fetched = walk::fetch_one(
+    let fetched = fetch::fetch_one(
         handle,
         stored.kind,
         &stored.record_id,
@@ -181,7 +170,7 @@ async fn confirm(
             // An appointment no contact lists (its contact was deleted): its notes too.
             if let Some(a) = appointment {
                 let read_at = now_ms();
-                if let Some(notes) = walk::notes_of(handle, &a).await? {
+                if let Some(notes) = fetch::notes_of(handle, &a).await? {
                     for n in notes {
                         converge::apply_read(store, n, origin, true, read_at).await?;
                     }
@@ -273,10 +262,10 @@ async fn walk_everything(
 /// tasks, plus one per such task.
 pub async fn poll_open_tasks(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
 ) -> Result<WalkReport, SyncError> {
-    let handle = clients.location(location).await?;
+    let handle = gate.location(location).await?;
     let started = now_ms();
     let report = parking_lot::Mutex::new(WalkReport::default());
     let mut met = HashSet::new();
@@ -343,13 +332,13 @@ pub async fn poll_open_tasks(
 /// One incremental poll of `location` (see the module documentation).
 pub async fn poll(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
     overlap: Duration,
     concurrency: usize,
     stop: &watch::Receiver<bool>,
 ) -> Result<WalkReport, SyncError> {
-    let handle = clients.location(location).await?;
+    let handle = gate.location(location).await?;
     let started = now_ms();
     let cursor = store
         .sync_state(location)
@@ -369,7 +358,7 @@ pub async fn poll(
         let (report, newest) = (&report, &newest);
         async move {
             let updated = c.date_updated.map(|t| t.timestamp_millis());
-            if let Some(w) = walk::walk_contact(&h, &c, walk::Parts::ALL).await? {
+            if let Some(w) = fetch::walk_contact(&h, &c, fetch::Parts::ALL).await? {
                 converge_walked(store, &h, w, Origin::Poll, true, started, report).await?;
             }
             if let Some(u) = updated {
@@ -410,14 +399,14 @@ pub async fn poll(
 /// One full reconcile of `location` (see the module documentation).
 pub async fn reconcile(
     store: &Store,
-    clients: &Clients,
+    gate: &LocationGate,
     location: &str,
     concurrency: usize,
     window: listing::AppointmentWindow,
     stop: &watch::Receiver<bool>,
 ) -> Result<WalkReport, SyncError> {
     // A full walk waits behind clicks, settle reads and polls for the location's budget.
-    let handle = clients
+    let handle = gate
         .location(location)
         .await?
         .with_priority(ghl::api::Priority::Bulk);

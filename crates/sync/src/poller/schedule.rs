@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use store::{LocationState, NewJob, Store};
+use store::{jobs, JobKind, LocationState, NewJob, Store};
 
-use super::{ordering_key, POLL_JOB_KIND, RECONCILE_JOB_KIND, TASK_POLL_JOB_KIND};
-use crate::clients::Clients;
-use crate::engine::{EngineConfig, SyncError};
+use crate::config::EngineConfig;
+use crate::error::SyncError;
+use crate::gate::LocationGate;
 use crate::millis;
 
 /// The scheduler's memory: the intervals last saved per location.
@@ -39,7 +39,7 @@ impl Scheduler {
     pub async fn tick(
         &mut self,
         store: &Store,
-        clients: &Clients,
+        gate: &LocationGate,
         config: &EngineConfig,
     ) -> Result<usize, SyncError> {
         let now = chrono::Utc::now().timestamp_millis();
@@ -80,7 +80,7 @@ impl Scheduler {
                 && config
                     .task_poll_interval
                     .is_some_and(|every| due(state.last_task_poll_ms, millis(every)));
-            if !(reconcile || poll || tasks) || !clients.schedulable(&loc.location_id, loc.state) {
+            if !(reconcile || poll || tasks) || !gate.schedulable(&loc.location_id, loc.state) {
                 continue;
             }
             if loc.state == LocationState::BudgetExhausted && reconcile {
@@ -88,9 +88,9 @@ impl Scheduler {
                 continue;
             }
             for (kind, wanted) in [
-                (RECONCILE_JOB_KIND, reconcile),
-                (POLL_JOB_KIND, poll),
-                (TASK_POLL_JOB_KIND, tasks && !reconcile),
+                (JobKind::Reconcile, reconcile),
+                (JobKind::Poll, poll),
+                (JobKind::TaskPoll, tasks && !reconcile),
             ] {
                 if !wanted {
                     continue;
@@ -98,11 +98,11 @@ impl Scheduler {
                 let job = NewJob::new(
                     kind,
                     loc.location_id.clone(),
-                    ordering_key(&loc.location_id),
+                    jobs::poll_key(&loc.location_id),
                     serde_json::json!({}),
                 );
                 if store.enqueue_if_idle(&job).await?.is_some() {
-                    tracing::debug!(location = %loc.location_id, kind, "scheduled");
+                    tracing::debug!(location = %loc.location_id, %kind, "scheduled");
                     queued += 1;
                 }
             }

@@ -1,6 +1,7 @@
 //! The workers: one claimer per process takes jobs from the queue as capacity frees up
-//! (`EngineConfig::workers` at once), runs each in its own task, renews every running job's
-//! lease at a third of its length, and settles it:
+//! (`EngineConfig::workers` at once), runs each in its own task with the handler registered
+//! for its kind ([`Handlers`]), renews every running job's lease at a third of its length,
+//! and settles it:
 //!
 //! | result | the job |
 //! | --- | --- |
@@ -8,7 +9,7 @@
 //! | [`JobError::Retry`] — HighLevel 5xx, 429, timeouts, a busy store | back in line after backoff; dead-lettered with its last error after the retry policy's last attempt |
 //! | [`JobError::Settled`] | completed: the handler recorded the failure itself |
 //! | [`JobError::Dead`] — a body that cannot be read | dead-lettered at once |
-//! | the engine is stopping | given back untouched (no attempt counted) |
+//! | the engine is stopping ([`JobError::Interrupted`]) | given back untouched (no attempt counted) |
 //!
 //! Jobs claimed together never share an ordering key (the queue hands out only the first
 //! job of each key), so running them at once keeps each key's order. Idle, the claimer
@@ -17,85 +18,33 @@
 //! work this one did not hear about.
 
 mod handler;
+mod metrics;
 
-pub use handler::{JobContext, JobError, JobHandler};
+pub use handler::{Handlers, JobContext, JobError, JobHandler};
+pub(crate) use metrics::bump;
+pub use metrics::{WorkerMetrics, WorkerMetricsSnapshot};
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use store::{Job, RetryPolicy};
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
-use crate::engine::{EngineConfig, SyncError};
-use crate::millis;
-use crate::{apply, context, poller, settle};
-
-/// Counters of what the workers did (plain atomics; see [`crate::engine::Engine::metrics`]).
-#[derive(Debug, Default)]
-pub struct WorkerMetrics {
-    pub webhooks_applied: AtomicU64,
-    pub unknown_events: AtomicU64,
-    pub polls: AtomicU64,
-    pub reconciles: AtomicU64,
-    pub completed: AtomicU64,
-    pub retried: AtomicU64,
-    pub dead: AtomicU64,
-    pub released: AtomicU64,
-}
-
-/// A copy of [`WorkerMetrics`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct WorkerMetricsSnapshot {
-    pub webhooks_applied: u64,
-    pub unknown_events: u64,
-    pub polls: u64,
-    pub reconciles: u64,
-    pub completed: u64,
-    pub retried: u64,
-    pub dead: u64,
-    pub released: u64,
-}
-
-impl WorkerMetrics {
-    pub fn snapshot(&self) -> WorkerMetricsSnapshot {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        WorkerMetricsSnapshot {
-            webhooks_applied: g(&self.webhooks_applied),
-            unknown_events: g(&self.unknown_events),
-            polls: g(&self.polls),
-            reconciles: g(&self.reconciles),
-            completed: g(&self.completed),
-            retried: g(&self.retried),
-            dead: g(&self.dead),
-            released: g(&self.released),
-        }
-    }
-}
-
-fn bump(a: &AtomicU64) {
-    a.fetch_add(1, Ordering::Relaxed);
-}
+use crate::config::EngineConfig;
 
 /// What the workers share with the engine.
 pub(crate) struct Shared {
+    /// What every handler gets; its `stop` is the engine's.
     pub ctx: JobContext,
-    pub app: Option<ghl::OAuthApp>,
     pub config: EngineConfig,
-    pub handlers: HashMap<String, Arc<dyn JobHandler>>,
+    pub handlers: Handlers,
     pub wake: Arc<Notify>,
-    pub stop: watch::Receiver<bool>,
     /// The lease owner of every job this process runs.
     pub worker: String,
     pub running: Mutex<HashSet<i64>>,
-    /// The latest webhook lag per location, written to the store once a second rather than
-    /// once per webhook (each write is an fsync on SQLite).
-    pub lags: Mutex<HashMap<String, i64>>,
-    /// Locations whose sync state this process has made sure exists.
-    pub ensured: Mutex<HashSet<String>>,
     pub slots: Arc<Semaphore>,
-    pub metrics: WorkerMetrics,
     /// Finished jobs waiting to be completed together (see [`complete_loop`]).
     pub done: tokio::sync::mpsc::UnboundedSender<i64>,
 }
@@ -113,7 +62,7 @@ enum Ending {
 /// like the running ones', and a fair semaphore starts them in the order claimed.
 pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     let cfg = &shared.config;
-    let mut stop = shared.stop.clone();
+    let mut stop = shared.ctx.stop.clone();
     let batch = cfg.claim_batch.max(1);
     let capacity = cfg.workers.max(1) + batch;
     loop {
@@ -183,7 +132,7 @@ pub(crate) async fn complete_loop(
     while done.recv_many(&mut ids, MAX_BATCH).await > 0 {
         match shared.ctx.store.complete_jobs(&ids, &shared.worker).await {
             Ok(n) => {
-                shared.metrics.completed.fetch_add(n, Ordering::Relaxed);
+                shared.ctx.metrics.completed.fetch_add(n, Ordering::Relaxed);
                 if n < ids.len() as u64 {
                     tracing::warn!(
                         finished = ids.len(),
@@ -219,7 +168,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
         tick.tick().await;
         let ids: Vec<i64> = shared.running.lock().iter().copied().collect();
         if ids.is_empty() {
-            if *shared.stop.borrow() {
+            if *shared.ctx.stop.borrow() {
                 break;
             }
             continue;
@@ -235,141 +184,40 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     }
 }
 
+/// Runs the job's kind's handler.
 async fn run(shared: &Shared, job: &Job) -> Ending {
-    if *shared.stop.borrow() {
+    if *shared.ctx.stop.borrow() {
         return Ending::Released;
     }
-    let result = match job.kind.as_str() {
-        store::inbox::WEBHOOK_JOB_KIND => webhook(shared, job).await,
-        poller::POLL_JOB_KIND => {
-            bump(&shared.metrics.polls);
-            poller::poll(
-                &shared.ctx.store,
-                &shared.ctx.clients,
-                &job.location_id,
-                shared.config.poll_overlap,
-                shared.config.fetch_concurrency,
-                &shared.stop,
-            )
-            .await
-            .map(drop)
-        }
-        poller::RECONCILE_JOB_KIND => {
-            bump(&shared.metrics.reconciles);
-            poller::reconcile(
-                &shared.ctx.store,
-                &shared.ctx.clients,
-                &job.location_id,
-                shared.config.fetch_concurrency,
-                shared.config.appointment_window,
-                &shared.stop,
-            )
-            .await
-            .map(drop)
-        }
-        poller::TASK_POLL_JOB_KIND => {
-            poller::poll_open_tasks(&shared.ctx.store, &shared.ctx.clients, &job.location_id)
-                .await
-                .map(drop)
-        }
-        context::REFRESH_CONTEXT_JOB_KIND => {
-            match shared.ctx.clients.location(&job.location_id).await {
-                Ok(handle) => context::refresh(&shared.ctx.store, &handle).await.map(drop),
-                Err(e) => Err(e),
-            }
-        }
-        settle::READ_CONTACT_JOB_KIND | settle::READ_NOTES_JOB_KIND => {
-            settle::run(&shared.ctx.store, &shared.ctx.clients, job).await
-        }
-        kind => {
-            return match shared.handlers.get(kind) {
-                Some(h) => match h.run(&shared.ctx, job).await {
-                    Ok(()) => Ending::Done,
-                    Err(e) => Ending::Failed(e),
-                },
-                None => Ending::Failed(JobError::Retry(format!(
-                    "no handler is registered for jobs of kind {kind:?} in this process; \
-                     register one (EngineConfig::with_handler) or run a drivesync that has it"
-                ))),
-            };
-        }
+    let Some(handler) = shared.handlers.get(&job.kind) else {
+        let kind = &job.kind;
+        return Ending::Failed(JobError::Retry(format!(
+            "no handler is registered for jobs of kind {kind:?} in this process; run a \
+             drivesync that knows the kind"
+        )));
     };
-    match result {
+    match handler.run(&shared.ctx, job).await {
         Ok(()) => Ending::Done,
-        Err(SyncError::Interrupted) => Ending::Released,
-        Err(e) => Ending::Failed(e.into()),
-    }
-}
-
-async fn webhook(shared: &Shared, job: &Job) -> Result<(), SyncError> {
-    let store = &shared.ctx.store;
-    let Some(event_id) = job.event_id else {
-        return Err(SyncError::EventMissing {
-            job_id: job.id,
-            event_id: 0,
-        });
-    };
-    let event = store
-        .inbox_event(event_id)
-        .await?
-        .ok_or(SyncError::EventMissing {
-            job_id: job.id,
-            event_id,
-        })?;
-    let applied =
-        apply::apply_webhook(store, &shared.ctx.clients, shared.app.as_ref(), &event).await?;
-    let location = applied.location_id.clone();
-    if !shared.ensured.lock().contains(&location) {
-        let s = shared.config.schedule_of(&location);
-        store
-            .ensure_sync_state(
-                &location,
-                millis(s.poll_interval),
-                millis(s.reconcile_interval),
-            )
-            .await?;
-        shared.ensured.lock().insert(location.clone());
-    }
-    bump(&shared.metrics.webhooks_applied);
-    if applied.unknown {
-        bump(&shared.metrics.unknown_events);
-        store
-            .record_event_applied(&location, applied.lag_ms, true)
-            .await?;
-    } else if let Some(lag) = applied.lag_ms {
-        shared.lags.lock().insert(location, lag);
-    }
-    Ok(())
-}
-
-/// Writes the buffered webhook lags to the locations' sync states.
-pub(crate) async fn flush_lags(shared: &Shared) {
-    let lags: Vec<(String, i64)> = shared.lags.lock().drain().collect();
-    for (location, lag) in lags {
-        if let Err(e) = shared
-            .ctx
-            .store
-            .record_event_applied(&location, Some(lag), false)
-            .await
-        {
-            tracing::warn!(location, error = %e, "recording the webhook lag failed");
-        }
+        Err(JobError::Interrupted) => Ending::Released,
+        Err(e) => Ending::Failed(e),
     }
 }
 
 async fn settle(shared: &Shared, job: &Job, ending: Ending) {
     let store = &shared.ctx.store;
     let worker = shared.worker.as_str();
-    let m = &shared.metrics;
+    let m = &shared.ctx.metrics;
     let result = match ending {
         Ending::Done => store.complete_job(job.id, worker).await.map(|done| {
             if done {
                 bump(&m.completed);
             }
         }),
-        Ending::Released => store.release_job(job.id, worker).await.map(|_| {
-            bump(&m.released);
-        }),
+        Ending::Released | Ending::Failed(JobError::Interrupted) => {
+            store.release_job(job.id, worker).await.map(|_| {
+                bump(&m.released);
+            })
+        }
         Ending::Failed(JobError::Settled(msg)) => {
             tracing::warn!(job_id = job.id, kind = %job.kind, error = %msg, "job failed for good; its outcome is recorded, so it is completed");
             store.complete_job(job.id, worker).await.map(|done| {
@@ -379,18 +227,16 @@ async fn settle(shared: &Shared, job: &Job, ending: Ending) {
             })
         }
         Ending::Failed(e) => {
-            let (msg, policy) = match &e {
-                JobError::Dead(msg) => (
-                    msg,
-                    RetryPolicy {
-                        max_attempts: 1,
-                        ..shared.config.retry.clone()
-                    },
-                ),
-                JobError::Retry(msg) | JobError::Settled(msg) => (msg, shared.config.retry.clone()),
+            let policy = match &e {
+                JobError::Dead(_) => RetryPolicy {
+                    max_attempts: 1,
+                    ..shared.config.retry.clone()
+                },
+                _ => shared.config.retry.clone(),
             };
+            let msg = e.to_string();
             store
-                .fail_job(job.id, worker, msg, &policy)
+                .fail_job(job.id, worker, &msg, &policy)
                 .await
                 .map(|outcome| match outcome {
                     store::FailOutcome::Retry { attempts, .. } => {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use ghl_sandbox::{RateLimitConfig, RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
 use store::Store;
-use sync::engine::EngineConfig;
+use sync::config::EngineConfig;
 
 use crate::common;
 

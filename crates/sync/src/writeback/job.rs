@@ -1,13 +1,19 @@
-//! The `write_back` job: one Drive Chat outbox command carried out in HighLevel by
-//! [`sync::writeback::execute`], with its failures sorted into retry, settled or dead.
+//! The [`JobKind::WriteBack`] job: one Drive Chat outbox command carried out in HighLevel by
+//! [`super::execute`], with its failures sorted into retry, settled or dead.
+//!
+//! [`JobKind::WriteBack`]: store::JobKind::WriteBack
 
-use sync::worker::{JobContext, JobError, JobHandler};
+use store::Job;
 
+use crate::worker::{JobContext, JobError, JobHandler};
+
+/// Runs write-back jobs (payload `{"outbox_id": N}`) at the `Interactive` priority: a person
+/// clicked and waits.
 pub struct WriteBackJob;
 
 #[async_trait::async_trait]
 impl JobHandler for WriteBackJob {
-    async fn run(&self, ctx: &JobContext, job: &store::Job) -> Result<(), JobError> {
+    async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
         let Some(id) = job
             .payload
             .get("outbox_id")
@@ -18,7 +24,7 @@ impl JobHandler for WriteBackJob {
                 job.id, job.payload
             )));
         };
-        let location = match ctx.clients.location(&job.location_id).await {
+        let location = match ctx.gate.location(&job.location_id).await {
             // A person clicked and waits: ahead of polls, settle reads and imports.
             Ok(l) => l.with_priority(ghl::api::Priority::Interactive),
             Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
@@ -33,7 +39,7 @@ impl JobHandler for WriteBackJob {
                 return Err(JobError::Settled(why));
             }
         };
-        match sync::writeback::execute(&ctx.store, &location, id).await {
+        match super::execute(&ctx.store, &location, id).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_retryable() => Err(JobError::Retry(e.to_string())),
             Err(e) => Err(JobError::Dead(e.to_string())),

@@ -1,12 +1,13 @@
-//! The sync engine of one drivesync process: workers applying queued jobs (webhooks, polls,
-//! reconciles and registered kinds such as the write-back), the poll/reconcile scheduler,
-//! and housekeeping (leases that expired put back, the inbox pruned, table statistics kept
-//! fresh).
+//! The sync engine of one drivesync process: workers running queued jobs — every
+//! [`JobKind`] by the handler the engine registers for it (webhooks, polls, reconciles, task
+//! polls, context refreshes, settle reads, write-backs) — the poll/reconcile scheduler, and
+//! housekeeping (leases that expired put back, the inbox pruned, table statistics kept fresh).
 //!
 //! ```no_run
 //! # async fn run(store: store::Store, client: ghl::GhlClient,
-//! #              ingest: sync::ingest::IngestState) -> Result<(), sync::engine::SyncError> {
-//! use sync::engine::{Engine, EngineConfig};
+//! #              ingest: sync::ingest::IngestState) -> Result<(), sync::error::SyncError> {
+//! use sync::config::EngineConfig;
+//! use sync::engine::Engine;
 //! let config = EngineConfig::default().wake_on(ingest.notifier());
 //! let engine = Engine::start(store, client, None, config).await?;
 //! // ... serve until asked to stop ...
@@ -14,24 +15,25 @@
 //! # Ok(()) }
 //! ```
 
-mod config;
-mod error;
-
-pub use config::{EngineConfig, LocationSchedule};
-pub use error::SyncError;
-
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use store::{NewJob, Store};
+use store::{jobs, JobKind, NewJob, Store};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::clients::Clients;
-use crate::poller::{self, schedule::Scheduler};
-use crate::worker::{self, JobContext, Shared, WorkerMetricsSnapshot};
+use crate::apply::WebhookJob;
+use crate::config::EngineConfig;
+use crate::context::RefreshContextJob;
+use crate::error::SyncError;
+use crate::gate::LocationGate;
+use crate::poller::job::{PollJob, ReconcileJob, TaskPollJob};
+use crate::poller::schedule::Scheduler;
+use crate::settle::{ReadContactJob, ReadNotesJob};
+use crate::worker::{self, Handlers, JobContext, Shared, WorkerMetricsSnapshot};
+use crate::writeback::job::WriteBackJob;
 
 /// How often buffered webhook lags are written to the sync states.
 const LAG_FLUSH: Duration = Duration::from_secs(1);
@@ -40,6 +42,8 @@ const LAG_FLUSH: Duration = Duration::from_secs(1);
 /// (running jobs are then re-run after their leases expire).
 pub struct Engine {
     shared: Arc<Shared>,
+    /// The webhook handler, whose buffered lags housekeeping and shutdown write.
+    webhooks: Arc<WebhookJob>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -64,10 +68,10 @@ impl Engine {
         app: Option<ghl::OAuthApp>,
         config: EngineConfig,
     ) -> Result<Engine, SyncError> {
-        let clients = Clients::new(store.clone(), client);
+        let gate = LocationGate::new(store.clone(), client);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let handlers: HashMap<String, Arc<dyn worker::JobHandler>> =
-            config.handlers.iter().cloned().collect();
+        let webhooks = Arc::new(WebhookJob::new(app, config.clone()));
+        let handlers = handlers(&config, webhooks.clone());
         let wake = config
             .wake
             .clone()
@@ -76,19 +80,16 @@ impl Engine {
         let shared = Arc::new(Shared {
             ctx: JobContext {
                 store: store.clone(),
-                clients,
+                gate,
+                stop: stop_rx,
+                metrics: Default::default(),
             },
-            app,
             slots: Arc::new(Semaphore::new(config.workers.max(1))),
             worker: format!("{}-w", config.worker_prefix),
             config,
             handlers,
             wake,
-            stop: stop_rx,
             running: Mutex::new(HashSet::new()),
-            lags: Mutex::new(HashMap::new()),
-            ensured: Mutex::new(HashSet::new()),
-            metrics: Default::default(),
             done: done_tx,
         });
         let mut scheduler = Scheduler::default();
@@ -103,7 +104,7 @@ impl Engine {
             tokio::spawn(worker::claim_loop(shared.clone())),
             tokio::spawn(worker::heartbeat_loop(shared.clone())),
             tokio::spawn(worker::complete_loop(shared.clone(), done_rx)),
-            tokio::spawn(housekeeping(shared.clone())),
+            tokio::spawn(housekeeping(shared.clone(), webhooks.clone())),
         ];
         if shared.config.schedule {
             tasks.push(tokio::spawn(schedule_loop(shared.clone(), scheduler)));
@@ -114,6 +115,7 @@ impl Engine {
         tracing::info!(worker = %shared.worker, workers = shared.config.workers, "sync engine started");
         Ok(Engine {
             shared,
+            webhooks,
             stop: stop_tx,
             tasks,
         })
@@ -142,7 +144,7 @@ impl Engine {
                 "jobs still running at shutdown; they run again after their leases expire"
             );
         }
-        worker::flush_lags(&self.shared).await;
+        self.webhooks.flush_lags(&self.shared.ctx.store).await;
         for t in &self.tasks {
             t.abort();
         }
@@ -151,25 +153,25 @@ impl Engine {
 
     /// What the workers did so far.
     pub fn metrics(&self) -> WorkerMetricsSnapshot {
-        self.shared.metrics.snapshot()
+        self.shared.ctx.metrics.snapshot()
     }
 
     /// Queues a poll of `location` now (unless one is already waiting); its job id.
     pub async fn request_poll(&self, location: &str) -> Result<Option<i64>, SyncError> {
-        self.request(location, poller::POLL_JOB_KIND).await
+        self.request(location, JobKind::Poll).await
     }
 
     /// Queues a full reconcile of `location` now (unless one is already waiting); its job id.
     /// The job is gone from the queue once it completed (`store.job(id)` is `None`).
     pub async fn request_reconcile(&self, location: &str) -> Result<Option<i64>, SyncError> {
-        self.request(location, poller::RECONCILE_JOB_KIND).await
+        self.request(location, JobKind::Reconcile).await
     }
 
-    async fn request(&self, location: &str, kind: &str) -> Result<Option<i64>, SyncError> {
+    async fn request(&self, location: &str, kind: JobKind) -> Result<Option<i64>, SyncError> {
         let job = NewJob::new(
             kind,
             location,
-            poller::ordering_key(location),
+            jobs::poll_key(location),
             serde_json::json!({}),
         );
         let id = self.shared.ctx.store.enqueue_if_idle(&job).await?;
@@ -187,8 +189,34 @@ impl Drop for Engine {
     }
 }
 
+/// The handler of every job kind, with the engine's settings; `webhooks` is kept by the engine
+/// too, to write the lags it buffers.
+fn handlers(config: &EngineConfig, webhooks: Arc<WebhookJob>) -> Handlers {
+    Handlers::default()
+        .register(JobKind::Webhook, webhooks)
+        .register(
+            JobKind::Poll,
+            Arc::new(PollJob {
+                overlap: config.poll_overlap,
+                concurrency: config.fetch_concurrency,
+            }),
+        )
+        .register(
+            JobKind::Reconcile,
+            Arc::new(ReconcileJob {
+                concurrency: config.fetch_concurrency,
+                window: config.appointment_window,
+            }),
+        )
+        .register(JobKind::TaskPoll, Arc::new(TaskPollJob))
+        .register(JobKind::RefreshContext, Arc::new(RefreshContextJob))
+        .register(JobKind::ReadContact, Arc::new(ReadContactJob))
+        .register(JobKind::ReadNotes, Arc::new(ReadNotesJob))
+        .register(JobKind::WriteBack, Arc::new(WriteBackJob))
+}
+
 /// Expired leases put back, lags written, the inbox pruned — each on its own clock.
-async fn housekeeping(shared: Arc<Shared>) {
+async fn housekeeping(shared: Arc<Shared>, webhooks: Arc<WebhookJob>) {
     let cfg = &shared.config;
     let store = &shared.ctx.store;
     let mut requeue = tokio::time::interval(cfg.requeue_interval);
@@ -204,7 +232,7 @@ async fn housekeeping(shared: Arc<Shared>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "putting back expired jobs failed"),
             },
-            _ = lags.tick() => worker::flush_lags(&shared).await,
+            _ = lags.tick() => webhooks.flush_lags(store).await,
             _ = prune.tick() => {
                 let retention = i64::try_from(cfg.inbox_retention.as_millis()).unwrap_or(i64::MAX);
                 let before = chrono::Utc::now().timestamp_millis().saturating_sub(retention);
@@ -244,16 +272,28 @@ async fn schedule_loop(shared: Arc<Shared>, mut scheduler: Scheduler) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if *shared.stop.borrow() {
+        if *shared.ctx.stop.borrow() {
             break;
         }
         match scheduler
-            .tick(&shared.ctx.store, &shared.ctx.clients, &shared.config)
+            .tick(&shared.ctx.store, &shared.ctx.gate, &shared.config)
             .await
         {
             Ok(n) if n > 0 => shared.wake.notify_waiters(),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduling polls failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_job_kind_has_a_handler() {
+        let config = EngineConfig::default();
+        let webhooks = Arc::new(WebhookJob::new(None, config.clone()));
+        assert_eq!(handlers(&config, webhooks).missing(), []);
     }
 }

@@ -1,6 +1,7 @@
-//! Per-location HighLevel handles for the workers, from one [`ghl::GhlClient`] whose tokens
-//! come from the store (OAuth refreshed under the store's lease, Private Integration Tokens,
-//! company-derived tokens minted again when they expire — all the client's business).
+//! The gate in front of HighLevel: whether a location may be called now, and if so its
+//! handle — from one [`ghl::GhlClient`] whose tokens come from the store (OAuth refreshed under
+//! the store's lease, Private Integration Tokens, company-derived tokens minted again when
+//! they expire — all the client's business).
 //!
 //! What is decided here is whether a location may be called at all: one marked
 //! `needs_reauth` is not (a person must reconnect it; calling would only fail again), and one
@@ -15,14 +16,16 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use store::{LocationState, Store};
 
-use crate::engine::SyncError;
+use crate::error::SyncError;
 
 /// How often a location whose daily budget ran out is tried again.
 pub const BUDGET_PROBE: Duration = Duration::from_secs(15 * 60);
 const SKIP_LOG_EVERY: Duration = Duration::from_secs(60);
 
+/// Decides, per location, whether HighLevel may be called, and hands out the location's
+/// handle when it may. Cloning is cheap and shares what it remembers (probes, log times).
 #[derive(Clone)]
-pub struct Clients {
+pub struct LocationGate {
     store: Store,
     client: ghl::GhlClient,
     seen: Arc<Mutex<HashMap<String, Seen>>>,
@@ -34,15 +37,15 @@ struct Seen {
     last_log: Option<tokio::time::Instant>,
 }
 
-impl std::fmt::Debug for Clients {
+impl std::fmt::Debug for LocationGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Clients").finish_non_exhaustive()
+        f.debug_struct("LocationGate").finish_non_exhaustive()
     }
 }
 
-impl Clients {
-    pub fn new(store: Store, client: ghl::GhlClient) -> Clients {
-        Clients {
+impl LocationGate {
+    pub fn new(store: Store, client: ghl::GhlClient) -> LocationGate {
+        LocationGate {
             store,
             client,
             seen: Arc::new(Mutex::new(HashMap::new())),

@@ -7,8 +7,6 @@ use std::time::Duration;
 use store::RetryPolicy;
 use tokio::sync::Notify;
 
-use crate::worker::JobHandler;
-
 /// A location's own poll and reconcile intervals (overriding the engine's defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocationSchedule {
@@ -59,15 +57,13 @@ pub struct EngineConfig {
     pub fetch_concurrency: usize,
     /// Which appointments a reconcile lists through the calendars (older or later ones it
     /// holds are still confirmed by id).
-    pub appointment_window: crate::poller::listing::AppointmentWindow,
+    pub appointment_window: crate::fetch::listing::AppointmentWindow,
     /// How often a location's open tasks are searched: HighLevel sends no webhook when a task
     /// is edited (title, due date, assignee) or reopened. Each search costs one request per
     /// 100 open tasks. `None`: only polls of changed contacts and the reconcile find them.
     pub task_poll_interval: Option<Duration>,
     /// Notified when jobs were queued in this process (see `IngestState::notifier`).
     pub wake: Option<Arc<Notify>>,
-    /// Handlers for job kinds beyond `webhook`, `poll` and `reconcile` (e.g. `write_back`).
-    pub handlers: Vec<(String, Arc<dyn JobHandler>)>,
     /// Names this process's workers in leases (`<prefix>-w<n>`); host, pid and a random
     /// suffix by default.
     pub worker_prefix: String,
@@ -96,10 +92,9 @@ impl Default for EngineConfig {
             upkeep_interval: Some(Duration::from_secs(10)),
             shutdown_grace: Duration::from_secs(10),
             fetch_concurrency: 4,
-            appointment_window: crate::poller::listing::AppointmentWindow::default(),
+            appointment_window: crate::fetch::listing::AppointmentWindow::default(),
             task_poll_interval: Some(Duration::from_secs(5 * 60)),
             wake: None,
-            handlers: Vec::new(),
             worker_prefix: default_prefix(),
         }
     }
@@ -120,22 +115,12 @@ impl std::fmt::Debug for EngineConfig {
             .field("upkeep_interval", &self.upkeep_interval)
             .field("inbox_retention", &self.inbox_retention)
             .field("schedule", &self.schedule)
-            .field(
-                "handlers",
-                &self.handlers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
             .field("worker_prefix", &self.worker_prefix)
             .finish_non_exhaustive()
     }
 }
 
 impl EngineConfig {
-    /// Runs jobs of `kind` with `handler`.
-    pub fn with_handler(mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> Self {
-        self.handlers.push((kind.into(), handler));
-        self
-    }
-
     /// Wakes idle workers when `notify` fires (the ingest's [`crate::ingest::IngestState::notifier`]).
     pub fn wake_on(mut self, notify: Arc<Notify>) -> Self {
         self.wake = Some(notify);

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 use store::Record;
 
-use crate::engine::SyncError;
+use crate::error::SyncError;
 use crate::records;
 
 /// Tasks per task-search page (the largest HighLevel is known to answer; see the README).
@@ -162,8 +162,8 @@ impl Listings {
     }
 
     /// What must still be read under each contact.
-    pub fn per_contact_parts(&self) -> super::walk::Parts {
-        super::walk::Parts {
+    pub fn per_contact_parts(&self) -> super::Parts {
+        super::Parts {
             tasks: !self.task_search,
             notes: true,
             appointments: self.calendars.is_none(),
