@@ -38,3 +38,19 @@ pub fn peak_rss_mib() -> f64 {
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
+
+/// A schema of its own on the PostgreSQL at `DRIVESYNC_TEST_PG_URL`; `None` when there is none
+/// to use, after a line saying why: unlike a test, a benchmark reports and goes on.
+pub async fn postgres() -> Option<crate::TestDb> {
+    match crate::TestDb::try_postgres().await {
+        Ok(Some(db)) => Some(db),
+        Ok(None) => {
+            println!("postgres: skipped ({} is not set)", crate::PG_URL_ENV);
+            None
+        }
+        Err(e) => {
+            println!("postgres: skipped ({e})");
+            None
+        }
+    }
+}

@@ -62,7 +62,8 @@ where
 ///
 /// `runner` is called as `runner(backend, [arg,] super::case)` — typically a function of the
 /// crate's `tests/common` that wraps [`run`] and turns the [`TestDb`] into the crate's own
-/// test environment. Give it as an absolute path (`crate::common::run`):
+/// test environment. Give it as an absolute path (`crate::common::run`, or `$crate::…`
+/// from a crate's own forwarding macro):
 ///
 /// ```ignore
 /// testkit::on_both_backends!(crate::common::run => stores_a_token, rotates_the_key);

@@ -97,7 +97,7 @@ where
 #[macro_export]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
-        testkit::on_both_backends!(crate::common::run => $($case),*);
+        testkit::on_both_backends!($crate::common::run => $($case),*);
     };
 }
 
