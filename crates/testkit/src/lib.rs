@@ -8,6 +8,7 @@
 //! - [`net`]: loopback ports, and axum routers served on them;
 //! - [`sandbox`]: the HighLevel sandbox in-process or as a process, and its control routes;
 //! - [`process`]: `drivesync serve` as a process, and killing it;
+//! - [`reference`]: HighLevel's reference files (`shared/ghl/`);
 //! - [`bench`]: benchmark knobs and memory figures.
 //!
 //! A dev-dependency only. It depends on `store`, `ghl-sandbox` and what they use, never on
@@ -21,6 +22,7 @@ pub mod cases;
 pub mod db;
 pub mod net;
 pub mod process;
+pub mod reference;
 pub mod sandbox;
 
 pub use db::{Backend, TestDb, PG_URL_ENV};
