@@ -228,4 +228,3 @@ fn main() {
         run("postgres", &postgres.url, &signer, n, rate).await;
     });
 }
-

@@ -4,7 +4,6 @@
 //! `dateUpdated` as the version) and go through the same conversion the workers use. On
 //! SQLite, and on PostgreSQL when `DRIVESYNC_TEST_PG_URL` is set.
 
-
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use store::{RecordKind, Store};

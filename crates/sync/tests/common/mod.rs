@@ -42,8 +42,11 @@ impl Env {
 
     /// How many inbox rows carry this webhook id, counted behind the store's back.
     pub async fn rows_for(&self, webhook_id: &str) -> i64 {
-        self.scalar_with("SELECT COUNT(*) FROM inbox WHERE webhook_id = $1", &[webhook_id])
-            .await
+        self.scalar_with(
+            "SELECT COUNT(*) FROM inbox WHERE webhook_id = $1",
+            &[webhook_id],
+        )
+        .await
     }
 
     /// Rows in the inbox.
