@@ -32,12 +32,8 @@ const LOOK_BACK: i64 = 64;
 
 async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
     reset_peak_rss();
-    let store = match store::Store::connect(url, store::Keyring::generate()).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{label}: cannot open the store: {e}");
-            return;
-        }
+    let Some(store) = testkit::bench::open_store(label, url).await else {
+        return;
     };
     let mut keys = WebhookKeys::highlevel();
     keys.add_pem(&format!(

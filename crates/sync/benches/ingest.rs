@@ -46,12 +46,8 @@ fn bodies(signer: &Signer, n: usize) -> Vec<Signed> {
 
 async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usize, conc: usize) {
     reset_peak_rss();
-    let store = match store::Store::connect(url, store::Keyring::generate()).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{label}: cannot open the store: {e}");
-            return;
-        }
+    let Some(store) = testkit::bench::open_store(label, url).await else {
+        return;
     };
     let mut keys = WebhookKeys::highlevel();
     let added = keys

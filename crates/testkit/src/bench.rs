@@ -54,3 +54,15 @@ pub async fn postgres() -> Option<crate::TestDb> {
         }
     }
 }
+
+/// The store at `url` under a fresh keyring; `None` after a line saying why it cannot be
+/// opened (the benchmark `label` then goes on to the next).
+pub async fn open_store(label: &str, url: &str) -> Option<store::Store> {
+    match store::Store::connect(url, store::Keyring::generate()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("{label}: cannot open the store: {e}");
+            None
+        }
+    }
+}
