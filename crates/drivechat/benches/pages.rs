@@ -27,14 +27,8 @@ use drivechat::Config;
 use futures::StreamExt as _;
 use store::chat::{BoardQuery, Channel, NewMessage};
 use store::{Expect, RecordKind, Written};
+use testkit::bench::{env_usize, peak_rss_mib, reset_peak_rss, rss_mib};
 use tokio::sync::mpsc;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -47,25 +41,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     }
     let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
-}
-
-/// `VmRSS` or `VmHWM` of this process, in MiB.
-fn proc_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// Resets `VmHWM` to the current RSS (Linux 4.0+), so a phase's peak can be read alone.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// A cheap deterministic jitter.
@@ -224,7 +199,7 @@ async fn bench(env: Env, label: &'static str) {
         seed::CONTACTS,
         seed::TASKS,
         t.elapsed().as_secs_f64(),
-        proc_mib("VmRSS:")
+        rss_mib()
     );
     env.chat.spawn_live_feed().await.expect("live feed");
     let (alice, _) = sign_in(&env, ALICE).await;
@@ -318,8 +293,8 @@ async fn bench(env: Env, label: &'static str) {
     );
 
     // The live feed.
-    let rss_before = proc_mib("VmRSS:");
-    reset_peak();
+    let rss_before = rss_mib();
+    reset_peak_rss();
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
     let mut readers = Vec::with_capacity(clients);
     let live = env.at(&format!("/w/{A}/live"));
@@ -341,7 +316,7 @@ async fn bench(env: Env, label: &'static str) {
             }
         }));
     }
-    let rss_open = proc_mib("VmRSS:");
+    let rss_open = rss_mib();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut all, mut first, mut spread, mut write) = (vec![], vec![], vec![], vec![]);
     for k in 0..reps {
@@ -395,7 +370,7 @@ async fn bench(env: Env, label: &'static str) {
     row(label, "live: write_record itself", &write, "");
     println!(
         "{label:<11} RSS {rss_before:.0} MiB before the live clients, {rss_open:.0} MiB with {clients} open, peak {:.0} MiB during the live runs",
-        proc_mib("VmHWM:")
+        peak_rss_mib()
     );
     for r in readers {
         r.abort();
@@ -412,7 +387,7 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        run_sqlite(config(), |env| bench(env, "SQLite")).await;
-        run_postgres(config(), |env| bench(env, "PostgreSQL")).await;
+        run(Backend::Sqlite, config(), |env| bench(env, "SQLite")).await;
+        run(Backend::Postgres, config(), |env| bench(env, "PostgreSQL")).await;
     });
 }

@@ -144,7 +144,7 @@ fn ids_in(html: &str, id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn board_pages_are_right_at_100k_tasks() {
-    run_sqlite(Config::default(), |env| async move {
+    run(Backend::Sqlite, Config::default(), |env| async move {
         let seeded = today();
         let tasks = seed::tasks(seeded);
         seed::insert(&env.db_url, A, &seed::rows(&tasks)).await;

@@ -4,43 +4,24 @@
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-struct Sandbox {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use testkit::sandbox::SandboxProcess;
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_drivesync"));
+    let mut c = testkit::process::drivesync(env!("CARGO_BIN_EXE_drivesync"));
     // Log everything: the leak check reads these lines too.
-    c.env("RUST_LOG", "trace")
-        .env_remove("DRIVESYNC_MASTER_KEY");
+    c.env("RUST_LOG", "trace");
     c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const CLIENT_ID: &str = "leakcheck-app";
 const CLIENT_SECRET: &str = "leakcheck-client-secret-5f2b9c0d7e";
 
-fn start_sandbox(redirect: &str, data: &std::path::Path) -> Sandbox {
-    let mut child = bin()
+fn start_sandbox(redirect: &str, data: &std::path::Path) -> SandboxProcess {
+    let mut sandbox = bin();
+    sandbox
         .args([
             "sandbox",
             "--addr",
@@ -59,21 +40,8 @@ fn start_sandbox(redirect: &str, data: &std::path::Path) -> Sandbox {
             redirect,
         ])
         .arg("--data-dir")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .split("listening on ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Sandbox { child, base }
+        .arg(data);
+    SandboxProcess::spawn(sandbox)
 }
 
 /// Runs a drivesync command to the end; returns (success, stdout, stderr).
@@ -110,20 +78,9 @@ async fn connect_pit(
     scopes: Option<&[&str]>,
     data: &std::path::Path,
 ) -> (String, (bool, String, String)) {
-    let mut body = json!({ "locationId": location });
-    if let Some(s) = scopes {
-        body["scopes"] = json!(s);
-    }
-    let minted: Value = reqwest::Client::new()
-        .post(format!("{base}/_sandbox/pit"))
-        .json(&body)
-        .send()
+    let pit = testkit::sandbox::mint_pit(&reqwest::Client::new(), base, location, scopes)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pit = minted["token"].as_str().unwrap().to_string();
+        .token;
     let args = [
         "connect",
         "--token",
@@ -166,19 +123,13 @@ impl Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_use_rotate_and_nothing_leaks() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let sandbox_dir = tempfile::tempdir().unwrap();
-    let redirect = format!("http://127.0.0.1:{}/oauth/callback", free_port());
+    let redirect = format!("http://127.0.0.1:{}/oauth/callback", testkit::free_port());
     let sb = start_sandbox(&redirect, sandbox_dir.path());
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
-    let other = locs["locations"][1]["id"].as_str().unwrap().to_string();
+    let locations = testkit::sandbox::location_ids(&reqwest::Client::new(), &sb.base).await;
+    let (location, other) = (locations[0].clone(), locations[1].clone());
     let mut logs = String::new();
 
     // connect: prints the URL, waits for the callback, stores the tokens.
@@ -420,8 +371,8 @@ async fn connect_use_rotate_and_nothing_leaks() {
 
 #[test]
 fn refusals_say_what_to_do() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let (ok, _, err) = run(&["api", "no-such-operation"], d, None);
     assert!(!ok);
     assert!(
@@ -448,17 +399,12 @@ fn refusals_say_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let sandbox_dir = tempfile::tempdir().unwrap();
     let sb = start_sandbox("http://127.0.0.1:9/cb", sandbox_dir.path());
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
+    let location =
+        testkit::sandbox::location_ids(&reqwest::Client::new(), &sb.base).await[0].clone();
     let (ok, _, err) = run(
         &[
             "connect",
@@ -505,18 +451,13 @@ async fn a_bad_token_or_a_missing_scope_is_refused_clearly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spent_daily_budget_is_a_clear_state_not_a_retry_loop() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let sandbox_dir = tempfile::tempdir().unwrap();
     let sb = start_sandbox("http://127.0.0.1:9/cb", sandbox_dir.path());
     let http = reqwest::Client::new();
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
+    let location =
+        testkit::sandbox::location_ids(&reqwest::Client::new(), &sb.base).await[0].clone();
     let (_, (ok, _, err)) = connect_pit(&sb.base, &location, None, d).await;
     assert!(ok, "{err}");
     // New limits start a new count: one call is allowed today.
@@ -567,18 +508,13 @@ async fn a_spent_daily_budget_is_a_clear_state_not_a_retry_loop() {
 /// approved, usable at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_agency_connects_and_its_location_token_is_minted() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let sandbox_dir = tempfile::tempdir().unwrap();
-    let redirect = format!("http://127.0.0.1:{}/oauth/callback", free_port());
+    let redirect = format!("http://127.0.0.1:{}/oauth/callback", testkit::free_port());
     let sb = start_sandbox(&redirect, sandbox_dir.path());
-    let locs: Value = reqwest::get(format!("{}/_sandbox/locations", sb.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let location = locs["locations"][0]["id"].as_str().unwrap().to_string();
+    let location =
+        testkit::sandbox::location_ids(&reqwest::Client::new(), &sb.base).await[0].clone();
     let mut connect = bin()
         .args([
             "connect",

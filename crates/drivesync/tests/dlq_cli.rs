@@ -1,15 +1,12 @@
 //! `drivesync dlq` against a real store holding a job that failed every attempt.
 
-use std::process::Command;
 use std::time::Duration;
 
 fn run(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_drivesync"))
+    let out = testkit::process::drivesync(env!("CARGO_BIN_EXE_drivesync"))
         .args(args)
         .arg("--data-dir")
         .arg(dir)
-        .env_remove("DRIVESYNC_MASTER_KEY")
-        .env_remove("DRIVESYNC_DATABASE_URL")
         .output()
         .unwrap();
     (
@@ -21,14 +18,12 @@ fn run(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
 
 #[tokio::test]
 async fn dead_letters_are_listed_shown_replayed_and_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
     let (ok, out, _) = run(&["dlq", "list"], d);
     assert!(ok && out.contains("No dead letters."), "{out}");
 
-    let url = format!("sqlite://{}", d.join("drivesync.db").display());
-    let keyring = store::Keyring::load_or_create_file(d).unwrap();
-    let store = store::Store::connect(&url, keyring).await.unwrap();
+    let store = db.connect(db.keyring()).await;
     let policy = store::RetryPolicy {
         max_attempts: 1,
         base: Duration::from_millis(1),

@@ -124,7 +124,7 @@ fn child_process_entry() {
     });
 }
 
-async fn two_processes_one_refresh(db: common::Db) {
+async fn two_processes_one_refresh(db: testkit::TestDb) {
     let running = common::sandbox(5).await;
     let base = running.base_url();
     let (location, contact) = common::first_location(&running);
@@ -167,17 +167,17 @@ async fn two_processes_one_refresh(db: common::Db) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_sharing_sqlite_refresh_once() {
-    two_processes_one_refresh(common::sqlite_db()).await;
+    two_processes_one_refresh(testkit::TestDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_sharing_postgres_refresh_once() {
-    if let Some(db) = common::pg_db().await {
+    if let Some(db) = testkit::TestDb::postgres().await {
         two_processes_one_refresh(db).await;
     }
 }
 
-async fn crash_before_commit(db: common::Db) {
+async fn crash_before_commit(db: testkit::TestDb) {
     let running = common::sandbox(5).await;
     let base = running.base_url();
     let (location, contact) = common::first_location(&running);
@@ -242,12 +242,12 @@ async fn crash_before_commit(db: common::Db) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_between_token_response_and_commit_sqlite() {
-    crash_before_commit(common::sqlite_db()).await;
+    crash_before_commit(testkit::TestDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_between_token_response_and_commit_postgres() {
-    if let Some(db) = common::pg_db().await {
+    if let Some(db) = testkit::TestDb::postgres().await {
         crash_before_commit(db).await;
     }
 }

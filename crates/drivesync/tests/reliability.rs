@@ -11,10 +11,12 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use testkit::process::ServeProcess;
+use testkit::TestDb;
 
 const LOCATIONS: usize = 3;
 const CONTACTS: usize = 25;
@@ -23,13 +25,6 @@ const KILLS: usize = 6;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_drivesync")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 struct Setup {
@@ -46,7 +41,7 @@ struct Setup {
 
 impl Setup {
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        let mut c = testkit::process::drivesync(bin());
         c.args(args)
             .arg("--config")
             .arg(&self.config)
@@ -56,37 +51,21 @@ impl Setup {
                 "RUST_LOG",
                 std::env::var("DRIVESYNC_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
-            .env_remove("DRIVESYNC_DATABASE_URL")
-            .env_remove("DRIVESYNC_DATA_DIR")
             .stdin(Stdio::null());
         c
     }
 
-    fn serve(&self, n: usize) -> Server {
+    fn serve(&self, n: usize) -> ServeProcess {
         let log = std::fs::File::create(self.logs.join(format!("serve-{n}.log"))).unwrap();
-        self.command(&["serve"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map(Server)
-            .expect("drivesync serve starts")
+        let mut serve = self.command(&["serve"]);
+        serve.stdout(Stdio::null()).stderr(log);
+        ServeProcess::spawn(serve, self.port)
     }
 
-    async fn wait_healthy(&self) {
-        let url = format!("http://127.0.0.1:{}/healthz", self.port);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(&url).await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    async fn wait_healthy(&self, serve: &ServeProcess) {
+        if let Err(e) = serve.wait_healthy(Duration::from_secs(30)).await {
+            panic!("{e}; see {}", self.dir.display());
         }
-        panic!(
-            "drivesync serve did not become healthy; see {}",
-            self.dir.display()
-        );
     }
 
     fn base(&self) -> String {
@@ -98,14 +77,12 @@ impl Setup {
     }
 }
 
-async fn setup(db: &common::Db) -> Setup {
-    let port = free_port();
+async fn setup(db: &TestDb) -> Setup {
+    let port = testkit::free_port();
     let cfg = ghl_sandbox::SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations: LOCATIONS,
         contacts_per_location: CONTACTS,
         seed: 29,
-        key_dir: common::key_dir(),
         // This run is about loss and duplication, not throughput (the client's tests hold
         // it to HighLevel's 100 per 10 s): a roomier limit keeps each full reconcile of the
         // ~250 contacts the activity leaves per location to seconds.
@@ -113,9 +90,9 @@ async fn setup(db: &common::Db) -> Setup {
             burst: 1000,
             ..Default::default()
         },
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
-    let sandbox = ghl_sandbox::start(cfg).await.expect("sandbox starts");
+    let sandbox = testkit::sandbox::start(cfg).await;
     let master = common::master_key();
     let store = common::open_store(db, &master).await;
     let locations: Vec<String> = sandbox
@@ -126,7 +103,7 @@ async fn setup(db: &common::Db) -> Setup {
         common::connect(&store, l, &t).await;
     }
     store.close().await;
-    let dir = db.dir.path().to_path_buf();
+    let dir = db.data_dir().to_path_buf();
     let key = dir.join("sandbox-webhook.pem");
     std::fs::write(&key, sandbox.sandbox.signer.ed25519_public_pem()).unwrap();
     let app = &sandbox.sandbox.config.app;
@@ -180,23 +157,7 @@ reconcile_interval = "10m"
     }
 }
 
-/// A server process that is killed when dropped, so a failing assertion does not leave it
-/// running.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        kill9(&mut self.0);
-    }
-}
-
-fn kill9(child: &mut Child) {
-    // SIGKILL: no shutdown path runs.
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-async fn run(db: common::Db) {
+async fn run(db: TestDb) {
     let s = setup(&db).await;
     let base = s.base();
     common::admin(
@@ -215,7 +176,7 @@ async fn run(db: common::Db) {
     );
 
     let mut serve = s.serve(0);
-    s.wait_healthy().await;
+    s.wait_healthy(&serve).await;
     common::admin(
         &base,
         "/_sandbox/faults",
@@ -237,10 +198,10 @@ async fn run(db: common::Db) {
             while delivered(&s).await == seen && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            kill9(&mut serve.0);
+            serve.kill();
             kills += 1;
             serve = s.serve(kills);
-            s.wait_healthy().await;
+            s.wait_healthy(&serve).await;
         }
         if !locked && kills == 3 {
             locked = true;
@@ -283,7 +244,7 @@ async fn run(db: common::Db) {
             )),
         "{metrics}"
     );
-    kill9(&mut serve.0);
+    serve.kill();
     check_acknowledged_kept(&s, &db).await;
     check_no_double_effect(&s, &db).await;
     let c = s.counters().await;
@@ -307,11 +268,11 @@ async fn delivered(s: &Setup) -> u64 {
 /// SQLite: another process holds its write lock, since an open SQLite file cannot be made
 /// read-only under a running process): a webhook is answered 429 within 2 s, and the sandbox's retries of what
 /// was refused are stored once the store is back.
-async fn store_unavailable(s: &Setup, db: &common::Db) {
+async fn store_unavailable(s: &Setup, db: &TestDb) {
     let retried_before = s.counters().await["webhooks"]["retried"]
         .as_u64()
         .unwrap_or(0);
-    let hold = common::hold_writes(db).await;
+    let hold = db.hold_writes().await;
     let body = json!({
         "type": "ContactCreate", "locationId": s.locations[0], "id": "lockprobe0000000001",
         "webhookId": format!("probe-{}", rand::random::<u64>()),
@@ -354,7 +315,7 @@ async fn store_unavailable(s: &Setup, db: &common::Db) {
 /// Queues a reconcile of every location after the last change (`quiet`, Unix ms) and waits
 /// until each has finished one: then whatever webhooks were lost, the store has been brought
 /// to HighLevel's state.
-async fn wait_settled(s: &Setup, db: &common::Db, quiet: i64) {
+async fn wait_settled(s: &Setup, db: &TestDb, quiet: i64) {
     let out = s.command(&["reconcile"]).output().unwrap();
     assert!(
         out.status.success(),
@@ -375,11 +336,9 @@ async fn wait_settled(s: &Setup, db: &common::Db, quiet: i64) {
         });
         // Reconciles of a location run in the order queued, so once none is left, the one
         // queued after `quiet` has run; webhooks still queued would be older states.
-        let left: Vec<(i64,)> = common::query_rows(
-            db,
-            "SELECT COUNT(*) FROM jobs WHERE kind IN ('reconcile', 'webhook') AND state <> 'dead'",
-        )
-        .await;
+        let left: Vec<(i64,)> = db
+            .rows("SELECT COUNT(*) FROM jobs WHERE kind IN ('reconcile', 'webhook') AND state <> 'dead'")
+            .await;
         if reconciled && left.first().is_some_and(|(n,)| *n == 0) {
             return;
         }
@@ -392,7 +351,7 @@ async fn wait_settled(s: &Setup, db: &common::Db, quiet: i64) {
     }
 }
 
-async fn check_acknowledged_kept(s: &Setup, db: &common::Db) {
+async fn check_acknowledged_kept(s: &Setup, db: &TestDb) {
     let ids: Vec<String> = reqwest::get(format!("{}/_sandbox/deliveries", s.base()))
         .await
         .unwrap()
@@ -425,24 +384,24 @@ async fn check_acknowledged_kept(s: &Setup, db: &common::Db) {
     );
 }
 
-async fn check_no_double_effect(_s: &Setup, db: &common::Db) {
-    let twice: Vec<(String, String, i64)> = common::query_rows(
-        db,
-        "SELECT kind, record_id, COUNT(*) FROM changes WHERE action = 'created' \
-         GROUP BY kind, record_id HAVING COUNT(*) > 1",
-    )
-    .await;
+async fn check_no_double_effect(_s: &Setup, db: &TestDb) {
+    let twice: Vec<(String, String, i64)> = db
+        .rows(
+            "SELECT kind, record_id, COUNT(*) FROM changes WHERE action = 'created' \
+             GROUP BY kind, record_id HAVING COUNT(*) > 1",
+        )
+        .await;
     assert!(twice.is_empty(), "announced as created twice: {twice:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn faults_kills_and_a_locked_store_lose_nothing_sqlite() {
-    run(common::sqlite_db()).await;
+    run(TestDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn faults_kills_and_a_read_only_store_lose_nothing_postgres() {
-    if let Some(db) = common::pg_database().await {
+    if let Some(db) = TestDb::postgres_database().await {
         run(db).await;
     }
 }

@@ -2,63 +2,19 @@
 //! OS-chosen loopback ports.
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
-
-struct Proc {
-    child: Child,
-    base: String,
-    banner: Vec<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use testkit::sandbox::SandboxProcess;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_drivesync"))
+    testkit::process::drivesync(env!("CARGO_BIN_EXE_drivesync"))
 }
 
 /// Starts the command and waits (bounded) for its "listening on" line.
-fn spawn(args: &[&str]) -> Proc {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("drivesync starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Keep draining stdout after the banner: a closed pipe would fail the process's later
-    // prints.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut banner = Vec::new();
-    let mut base = None;
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            base = Some(rest.trim().to_string());
-        }
-        let done = line.contains("admin:");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let base = base.unwrap_or_else(|| panic!("no 'listening on' line; got {banner:?}"));
-    Proc {
-        child,
-        base,
-        banner,
-    }
+fn spawn(args: &[&str]) -> SandboxProcess {
+    let mut c = bin();
+    c.args(args);
+    SandboxProcess::spawn(c)
 }
 
 fn data_dir() -> tempfile::TempDir {
@@ -70,16 +26,9 @@ async fn get(url: &str) -> Value {
 }
 
 async fn pit(base: &str, loc: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(format!("{base}/_sandbox/pit"))
-        .json(&json!({ "locationId": loc }))
-        .send()
+    testkit::sandbox::mint_pit(&reqwest::Client::new(), base, loc, None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["token"].as_str().unwrap().to_string()
+        .token
 }
 
 async fn search(base: &str, token: &str, loc: &str) -> Value {

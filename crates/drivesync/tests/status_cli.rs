@@ -2,19 +2,13 @@
 //! all fail their signature is flagged loudly, refusals are listed by reason, scopes the
 //! connection lacks are named, and a reconcile's cost is shown (estimated until measured).
 
-use std::process::Command;
-
 fn status(dir: &std::path::Path, json: bool) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drivesync"));
+    let mut cmd = testkit::process::drivesync(env!("CARGO_BIN_EXE_drivesync"));
     cmd.arg("status").arg("--data-dir").arg(dir);
     if json {
         cmd.arg("--json");
     }
-    let out = cmd
-        .env_remove("DRIVESYNC_MASTER_KEY")
-        .env_remove("DRIVESYNC_DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -61,11 +55,9 @@ fn refused(
 
 #[tokio::test]
 async fn signature_failures_scopes_and_reconcile_cost_are_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let url = format!("sqlite://{}", d.join("drivesync.db").display());
-    let keyring = store::Keyring::load_or_create_file(d).unwrap();
-    let store = store::Store::connect(&url, keyring).await.unwrap();
+    let db = testkit::TestDb::sqlite();
+    let d = db.data_dir();
+    let store = db.connect(db.keyring()).await;
     connect(&store, "locA").await;
     connect(&store, "locB").await;
     let now = chrono::Utc::now().timestamp_millis();

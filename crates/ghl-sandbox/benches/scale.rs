@@ -12,17 +12,7 @@ use serde_json::{json, Value};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
+use testkit::bench::rss_mib;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -42,15 +32,13 @@ async fn main() {
         .unwrap_or(300);
     let before = rss_mib();
     let mut config = ghl_sandbox::SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations,
         contacts_per_location: total / locations,
-        key_dir: std::env::temp_dir().join("drivesync-bench-keys"),
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     config.rate_limit.enabled = false;
     let t = Instant::now();
-    let running = ghl_sandbox::start(config).await.expect("sandbox starts");
+    let running = testkit::sandbox::start(config).await;
     let seeded_in = t.elapsed();
     let after = rss_mib();
     let (contacts, tasks) = running.sandbox.read(|w| {

@@ -471,7 +471,7 @@ impl Fixture {
         let mut cfg = common::config();
         // Rate limits would turn most cases into 429s; they are tested elsewhere.
         cfg.rate_limit.enabled = false;
-        let signer = Signer::load_or_create(&common::key_dir()).expect("signing keys");
+        let signer = Signer::load_or_create(&testkit::key_dir!()).expect("signing keys");
         let (sandbox, events) = Sandbox::new(cfg, signer);
         let router = ghl_sandbox::api::router(sandbox.clone());
         let rt = tokio::runtime::Builder::new_current_thread()

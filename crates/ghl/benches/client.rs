@@ -17,16 +17,14 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 async fn sandbox(burst: u32, interval_ms: u64) -> ghl_sandbox::RunningSandbox {
     let mut cfg = ghl_sandbox::SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations: 2,
         contacts_per_location: 200,
-        key_dir: std::env::temp_dir().join("drivesync-bench-keys"),
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     cfg.rate_limit.burst = burst;
     cfg.rate_limit.daily = u64::MAX / 2;
     cfg.rate_limit.interval = Duration::from_millis(interval_ms);
-    ghl_sandbox::start(cfg).await.unwrap()
+    testkit::sandbox::start(cfg).await
 }
 
 fn client_for(base: &str, loc: &str, token: &str) -> ghl::GhlClient {

@@ -616,10 +616,7 @@ async fn a_lost_answer_to_a_create_is_uncertain_and_not_repeated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transport_error_when_nothing_listens() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let base = format!("http://{addr}");
+    let base = format!("http://127.0.0.1:{}", testkit::free_port());
     let tokens = StaticTokens::default();
     tokens.insert("loc1", SecretString::from("whatever".to_string()), None);
     let mut cfg = fast_config(&base);
@@ -672,9 +669,7 @@ async fn scripted(script: Vec<(u16, &'static str)>) -> (String, Arc<AtomicU32>) 
             )
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = testkit::serve(app).await.url;
     (base, seen)
 }
 

@@ -41,9 +41,7 @@ async fn serve(reply: Arc<Mutex<Reply>>) -> String {
             res
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = testkit::serve(app).await.url;
     base
 }
 

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -28,9 +27,7 @@ fn signer(name: &str) -> &'static Signer {
         _ => &B,
     };
     cell.get_or_init(|| {
-        let dir =
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ghl-webhook-keys-{name}"));
-        Signer::load_or_create(&dir).expect("sandbox signing keys")
+        Signer::load_or_create(&testkit::key_dir!(name)).expect("sandbox signing keys")
     })
 }
 

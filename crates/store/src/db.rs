@@ -192,8 +192,6 @@ pub(crate) fn ids_in(db: &Db, param: u8) -> String {
     }
 }
 
-/// Where the outbox still looks for it (it moves to [`crate::retry::retry_transient`] next).
-
 /// Pool options for `connections` to SQLite, each with drivesync's busy handler.
 fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()

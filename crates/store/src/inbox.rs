@@ -29,7 +29,6 @@ use crate::queue::{job_insert_sql, validate_key, NewJob};
 use crate::retry::retry_transient;
 use crate::{Store, StoreError};
 
-
 /// Inbox rows deleted per statement by [`Store::prune_inbox`], so a large prune does not hold
 /// SQLite's write lock (and stall ingest) for long.
 const PRUNE_BATCH: i64 = 5_000;

@@ -20,11 +20,9 @@ fn location(id: &str, token: &str) -> NewLocation {
 
 #[tokio::test]
 async fn a_running_store_follows_a_key_rotation_made_elsewhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-    let server = Store::connect(&url, Keyring::load_or_create_file(dir.path()).unwrap())
-        .await
-        .unwrap();
+    let db = testkit::TestDb::sqlite();
+    let (dir, url) = (db.data_dir(), &db.url);
+    let server = db.connect(db.keyring()).await;
     server
         .save_location(&location("locA", "one"))
         .await
@@ -33,11 +31,11 @@ async fn a_running_store_follows_a_key_rotation_made_elsewhere() {
 
     // Another process: `keys rotate --remove-old`.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let rotated = Keyring::rotate_file(dir.path()).unwrap();
+    let rotated = Keyring::rotate_file(dir).unwrap();
     let new_id = rotated.current_id().to_string();
-    let admin = Store::connect(&url, rotated).await.unwrap();
+    let admin = Store::connect(url, rotated).await.unwrap();
     assert!(admin.reencrypt_all().await.unwrap() >= 2);
-    Keyring::remove_key(dir.path(), &old_id).unwrap();
+    Keyring::remove_key(dir, &old_id).unwrap();
 
     // The server reads what was re-encrypted, and seals what it writes with the new key.
     let rec = server.location("locA").await.unwrap().unwrap();
@@ -63,7 +61,7 @@ async fn a_running_store_follows_a_key_rotation_made_elsewhere() {
         "{usage:?}"
     );
     // And a third process that only knows the file reads everything.
-    let later = Store::connect(&url, Keyring::load_or_create_file(dir.path()).unwrap())
+    let later = Store::connect(url, Keyring::load_or_create_file(dir).unwrap())
         .await
         .unwrap();
     let rec = later.location("locA").await.unwrap().unwrap();

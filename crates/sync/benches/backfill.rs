@@ -26,8 +26,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use sync::backfill::{backfill, BackfillOptions, Progress};
 
-mod support;
-use support::status_kib;
+use testkit::bench::status_kib;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -72,17 +71,15 @@ async fn main() {
     let concurrency = env_u64("BENCH_CONCURRENCY", 8) as usize;
 
     let mut cfg = ghl_sandbox::SandboxConfig {
-        addr: ([127, 0, 0, 1], 0).into(),
         locations: 1,
         contacts_per_location: contacts,
         seed: 1,
-        key_dir: std::env::temp_dir().join("drivesync-bench-keys"),
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     cfg.rate_limit.burst = burst;
     cfg.rate_limit.interval = interval;
     cfg.rate_limit.daily = u64::MAX / 2;
-    let sb = ghl_sandbox::start(cfg).await.expect("sandbox");
+    let sb = testkit::sandbox::start(cfg).await;
     let (loc_id, company) = sb.sandbox.read(|w| {
         (
             w.locations.keys().next().expect("location").to_string(),
@@ -103,11 +100,8 @@ async fn main() {
     .expect("client");
     let location = client.location(loc_id.clone());
 
-    let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = store::Store::connect(&url, store::Keyring::generate())
-        .await
-        .expect("store");
+    let db = testkit::TestDb::sqlite();
+    let store = db.connect(store::Keyring::generate()).await;
 
     let baseline = status_kib("VmRSS:").unwrap_or(0);
     let peak = Arc::new(AtomicU64::new(baseline));

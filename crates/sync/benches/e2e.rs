@@ -12,20 +12,17 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ghl::webhook::WebhookKeys;
 use ghl_sandbox::Signer;
 use parking_lot::Mutex;
-use sqlx::Connection as _;
 use sync::config::EngineConfig;
 use sync::engine::Engine;
 use sync::ingest::{IngestConfig, IngestState};
 
-mod support;
-use support::{env_usize, peak_rss_mib, reset_peak_rss};
+use testkit::bench::{env_usize, peak_rss_mib, reset_peak_rss};
 
 /// How often the measuring side reads the feed, and how far back (PostgreSQL draws ids before
 /// commit, so a lower id can appear after a higher one; at most a few jobs are in flight).
@@ -36,12 +33,8 @@ const LOOK_BACK: i64 = 64;
 
 async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
     reset_peak_rss();
-    let store = match store::Store::connect(url, store::Keyring::generate()).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{label}: cannot open the store: {e}");
-            return;
-        }
+    let Some(store) = testkit::bench::open_store(label, url).await else {
+        return;
     };
     let mut keys = WebhookKeys::highlevel();
     keys.add_pem(&format!(
@@ -51,13 +44,8 @@ async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
     ))
     .expect("keys");
     let ingest = IngestState::new(store.clone(), IngestConfig::new(keys));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = sync::ingest::router(ingest.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    let target = format!("http://{addr}{}", sync::ingest::PATH);
+    let server = testkit::serve(sync::ingest::router(ingest.clone())).await;
+    let target = format!("{}{}", server.url, sync::ingest::PATH);
 
     // Complete payloads are applied without calling HighLevel, so the client is never used.
     let tokens = Arc::new(ghl::StaticTokens::default());
@@ -218,50 +206,22 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let key_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sync-bench-keys");
-    let signer = Signer::load_or_create(&key_dir).expect("signing keys");
+    let signer = Signer::load_or_create(&testkit::key_dir!()).expect("signing keys");
     println!(
         "end to end: {n} signed ContactCreate webhooks at {rate}/s, ingest + engine in one process"
     );
     let only = std::env::var("BENCH_STORE").unwrap_or_default();
     rt.block_on(async {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}", dir.path().join("e2e.db").display());
+        let sqlite = testkit::TestDb::sqlite();
         if only.is_empty() || only == "sqlite" {
-            run("sqlite", &sqlite, &signer, n, rate).await;
+            run("sqlite", &sqlite.url, &signer, n, rate).await;
         }
         if !(only.is_empty() || only == "postgres") {
             return;
         }
-
-        let Ok(base) = std::env::var("DRIVESYNC_TEST_PG_URL") else {
-            println!("postgres: skipped (DRIVESYNC_TEST_PG_URL is not set)");
+        let Some(postgres) = testkit::bench::postgres().await else {
             return;
         };
-        let Ok(mut admin) = sqlx::PgConnection::connect(&base).await else {
-            println!("postgres: skipped (cannot connect)");
-            return;
-        };
-        let schema = format!(
-            "sync_e2e_{}_{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        if sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-            .execute(&mut admin)
-            .await
-            .is_err()
-        {
-            println!("postgres: skipped (cannot create a schema)");
-            return;
-        }
-        let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
-        url.query_pairs_mut()
-            .append_pair("options[search_path]", &schema);
-        run("postgres", url.as_str(), &signer, n, rate).await;
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&mut admin)
-            .await
-            .ok();
+        run("postgres", &postgres.url, &signer, n, rate).await;
     });
 }

@@ -8,17 +8,14 @@
 //! BENCH_WEBHOOKS=10000 BENCH_CONCURRENCY=128 cargo bench -p sync --bench ingest
 //! ```
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use ghl::webhook::WebhookKeys;
 use ghl_sandbox::Signer;
-use sqlx::Connection as _;
 use sync::ingest::{BatchConfig, IngestConfig, IngestState};
 
-mod support;
-use support::{env_usize, peak_rss_mib, reset_peak_rss};
+use testkit::bench::{env_usize, peak_rss_mib, reset_peak_rss};
 
 struct Signed {
     body: Vec<u8>,
@@ -49,12 +46,8 @@ fn bodies(signer: &Signer, n: usize) -> Vec<Signed> {
 
 async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usize, conc: usize) {
     reset_peak_rss();
-    let store = match store::Store::connect(url, store::Keyring::generate()).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{label}: cannot open the store: {e}");
-            return;
-        }
+    let Some(store) = testkit::bench::open_store(label, url).await else {
+        return;
     };
     let mut keys = WebhookKeys::highlevel();
     let added = keys
@@ -70,13 +63,8 @@ async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usi
     // The benchmark measures throughput, not refusals: give the store time.
     config.store_timeout = Duration::from_secs(30);
     let state = IngestState::new(store.clone(), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = sync::ingest::router(state.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    let target = format!("http://{addr}{}", sync::ingest::PATH);
+    let server = testkit::serve(sync::ingest::router(state.clone())).await;
+    let target = format!("{}{}", server.url, sync::ingest::PATH);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(conc)
         .build()
@@ -144,15 +132,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let key_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sync-bench-keys");
-    let signer = Signer::load_or_create(&key_dir).expect("signing keys");
+    let signer = Signer::load_or_create(&testkit::key_dir!()).expect("signing keys");
     println!("ingest: {n} signed webhooks, {conc} concurrent, over loopback");
     rt.block_on(async {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+        let (a, b) = (testkit::TestDb::sqlite(), testkit::TestDb::sqlite());
         run(
             "sqlite, group commit",
-            &sqlite("a.db"),
+            &a.url,
             BatchConfig::default(),
             &signer,
             n,
@@ -165,7 +151,7 @@ fn main() {
         };
         run(
             "sqlite, one per transaction",
-            &sqlite("b.db"),
+            &b.url,
             single,
             &signer,
             n,
@@ -173,42 +159,17 @@ fn main() {
         )
         .await;
 
-        let Ok(base) = std::env::var("DRIVESYNC_TEST_PG_URL") else {
-            println!("postgres: skipped (DRIVESYNC_TEST_PG_URL is not set)");
+        let Some(postgres) = testkit::bench::postgres().await else {
             return;
         };
-        let Ok(mut admin) = sqlx::PgConnection::connect(&base).await else {
-            println!("postgres: skipped (cannot connect)");
-            return;
-        };
-        let schema = format!(
-            "sync_bench_{}_{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        if sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-            .execute(&mut admin)
-            .await
-            .is_err()
-        {
-            println!("postgres: skipped (cannot create a schema)");
-            return;
-        }
-        let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
-        url.query_pairs_mut()
-            .append_pair("options[search_path]", &schema);
         run(
             "postgres, group commit",
-            url.as_str(),
+            &postgres.url,
             BatchConfig::default(),
             &signer,
             n,
             conc,
         )
         .await;
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&mut admin)
-            .await
-            .ok();
     });
 }

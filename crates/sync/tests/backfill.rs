@@ -31,17 +31,15 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn sandbox() -> RunningSandbox {
     let mut cfg = SandboxConfig {
-        addr: ([127, 0, 0, 1], 0).into(),
         locations: 1,
         contacts_per_location: CONTACTS,
         seed: 7,
-        key_dir: common::key_dir("main"),
-        ..SandboxConfig::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     // HighLevel's burst of 100, in a window a twentieth as long, so the suite stays quick
     // while the limit is still met and enforced (a 429 would show in the report).
     cfg.rate_limit.interval = Duration::from_millis(500);
-    ghl_sandbox::start(cfg).await.expect("start the sandbox")
+    testkit::sandbox::start(cfg).await
 }
 
 fn location(sb: &RunningSandbox) -> Location {
@@ -307,14 +305,9 @@ async fn resumes_after_a_crash(env: Env) {
 
     // The same location imported uninterrupted into a fresh store (on PostgreSQL the same
     // schema, restarted: the comparison with the sandbox above already covers it).
-    let fresh_dir = tempfile::tempdir().expect("dir");
+    let fresh_db = testkit::TestDb::sqlite();
     let fresh = match env.backend {
-        common::Backend::Sqlite => Store::connect(
-            &format!("sqlite://{}", fresh_dir.path().join("fresh.db").display()),
-            store::Keyring::generate(),
-        )
-        .await
-        .expect("fresh store"),
+        common::Backend::Sqlite => fresh_db.connect(store::Keyring::generate()).await,
         common::Backend::Postgres => store.clone(),
     };
     let full = backfill(

@@ -4,8 +4,6 @@
 //! `dateUpdated` as the version) and go through the same conversion the workers use. On
 //! SQLite, and on PostgreSQL when `DRIVESYNC_TEST_PG_URL` is set.
 
-mod common;
-
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use store::{RecordKind, Store};
@@ -212,46 +210,15 @@ fn run_on(url: String) {
 
 #[test]
 fn shuffled_duplicated_histories_end_in_the_final_state_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    run_on(format!("sqlite://{}", dir.path().join("prop.db").display()));
+    let db = testkit::TestDb::sqlite();
+    run_on(db.url.clone());
 }
 
 #[test]
 fn shuffled_duplicated_histories_end_in_the_final_state_on_postgres() {
-    let Ok(base) = std::env::var(common::PG_URL_ENV) else {
-        eprintln!(
-            "skipping PostgreSQL case: {} is not set",
-            common::PG_URL_ENV
-        );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(db) = rt.block_on(testkit::TestDb::postgres()) else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let schema = format!(
-        "sync_prop_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    rt.block_on(async {
-        use sqlx::Connection as _;
-        let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect");
-        sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-            .execute(&mut admin)
-            .await
-            .expect("schema");
-    });
-    let mut url = url::Url::parse(&base).expect("a URL");
-    url.query_pairs_mut()
-        .append_pair("options[search_path]", &schema);
-    let outcome = std::panic::catch_unwind(|| run_on(url.to_string()));
-    rt.block_on(async {
-        use sqlx::Connection as _;
-        let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect");
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&mut admin)
-            .await
-            .ok();
-    });
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e);
-    }
+    run_on(db.url.clone());
 }

@@ -15,7 +15,6 @@ use axum::http::{HeaderValue, Request};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
-use sqlx::Connection as _;
 use tower::ServiceExt as _;
 
 /// The known types, plus a few the ingest has never heard of.
@@ -265,25 +264,21 @@ struct Harness {
     router: axum::Router,
     store: store::Store,
     corpus: Arc<Vec<(String, Vec<u8>)>>,
-    _dir: tempfile::TempDir,
+    _db: testkit::TestDb,
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("fuzz.db").display());
-    harness_on(&url, dir).await
+    harness_on(testkit::TestDb::sqlite()).await
 }
 
-async fn harness_on(url: &str, dir: tempfile::TempDir) -> Harness {
-    let store = store::Store::connect(url, store::Keyring::generate())
-        .await
-        .expect("store");
+async fn harness_on(db: testkit::TestDb) -> Harness {
+    let store = db.connect(store::Keyring::generate()).await;
     let state = sync::ingest::IngestState::new(store.clone(), common::config());
     Harness {
         router: sync::ingest::router(state),
         store,
         corpus: Arc::new(corpus()),
-        _dir: dir,
+        _db: db,
     }
 }
 
@@ -429,36 +424,12 @@ fn random_envelopes_and_headers_never_panic_or_5xx() {
 /// nothing a signed body holds may turn into a store failure.
 #[test]
 fn random_envelopes_on_postgres() {
-    let Ok(base) = std::env::var(common::PG_URL_ENV) else {
-        eprintln!(
-            "skipping PostgreSQL case: {} is not set",
-            common::PG_URL_ENV
-        );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(db) = rt.block_on(testkit::TestDb::postgres()) else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let schema = format!(
-        "sync_fuzz_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let mut admin = rt
-        .block_on(sqlx::PgConnection::connect(&base))
-        .expect("PostgreSQL reachable");
-    rt.block_on(sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&mut admin))
-        .expect("create schema");
-    let mut url = url::Url::parse(&base).expect("URL");
-    url.query_pairs_mut()
-        .append_pair("options[search_path]", &schema);
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let h = rt.block_on(harness_on(url.as_str(), tempfile::tempdir().expect("dir")));
-        let seen = run_random(&rt, &h, 128);
-        rt.block_on(h.store.close());
-        seen
-    }));
-    rt.block_on(sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&mut admin))
-        .expect("drop schema");
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e);
-    }
+    // The schema is dropped with the harness's database, after a panic too.
+    let h = rt.block_on(harness_on(db));
+    run_random(&rt, &h, 128);
+    rt.block_on(h.store.close());
 }

@@ -585,7 +585,7 @@ on_both_backends!(
 /// take the write: 429 at once; the same webhook is stored once a writable store serves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_sqlite_is_429_then_stored_when_writable() {
-    common::run_sqlite(|env: Env| async move {
+    common::run(common::Backend::Sqlite, |env: Env| async move {
         env.store().await.close().await; // creates the file and its tables
         let ro = store::Store::connect(&format!("{}?mode=ro", env.url), store::Keyring::generate())
             .await

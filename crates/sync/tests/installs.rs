@@ -3,7 +3,6 @@
 use ghl::models::WebhookEnvelope;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::sync::Arc;
 use sync::installs::{apply_app_event, AppEventOutcome};
 
@@ -13,18 +12,16 @@ struct Env {
     store: Arc<store::Store>,
     app: ghl::OAuthApp,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _db: testkit::TestDb,
 }
 
 async fn env() -> Env {
     let cfg = ghl_sandbox::SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations: 3,
         contacts_per_location: 5,
-        key_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-keys"),
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
-    let running = ghl_sandbox::start(cfg).await.unwrap();
+    let running = testkit::sandbox::start(cfg).await;
     let base = running.base_url();
     let a = running.sandbox.config.app.clone();
     let url = url::Url::parse(&base).unwrap();
@@ -45,13 +42,8 @@ async fn env() -> Env {
         url,
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-    let store = Arc::new(
-        store::Store::connect(&db, store::Keyring::generate())
-            .await
-            .unwrap(),
-    );
+    let db = testkit::TestDb::sqlite();
+    let store = Arc::new(db.connect(store::Keyring::generate()).await);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -62,7 +54,7 @@ async fn env() -> Env {
         store,
         app,
         http,
-        _dir: dir,
+        _db: db,
     }
 }
 

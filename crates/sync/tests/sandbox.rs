@@ -18,15 +18,13 @@ async fn start_sandbox(ingest: &Ingest) -> RunningSandbox {
     // signs with them.
     let _ = common::signer();
     let mut cfg = SandboxConfig {
-        addr: ([127, 0, 0, 1], 0).into(),
         locations: 1,
         contacts_per_location: 5,
-        key_dir: common::key_dir("main"),
-        ..SandboxConfig::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     cfg.webhooks.url = Some(ingest.url.clone());
     cfg.webhooks.retry_base = Duration::from_millis(200);
-    ghl_sandbox::start(cfg).await.expect("start the sandbox")
+    testkit::sandbox::start(cfg).await
 }
 
 /// A client of the sandbox's API for its one location.
@@ -41,28 +39,10 @@ impl Api {
     async fn new(sb: &RunningSandbox) -> Api {
         let http = common::client();
         let base = sb.base_url();
-        let locs: Value = http
-            .get(format!("{base}/_sandbox/locations"))
-            .send()
+        let location = testkit::sandbox::location_ids(&http, &base).await[0].clone();
+        let token = testkit::sandbox::mint_pit(&http, &base, &location, None)
             .await
-            .expect("locations")
-            .json()
-            .await
-            .expect("json");
-        let location = locs["locations"][0]["id"]
-            .as_str()
-            .expect("a location")
-            .to_string();
-        let pit: Value = http
-            .post(format!("{base}/_sandbox/pit"))
-            .json(&json!({ "locationId": location }))
-            .send()
-            .await
-            .expect("pit")
-            .json()
-            .await
-            .expect("json");
-        let token = pit["token"].as_str().expect("token").to_string();
+            .token;
         Api {
             base,
             location,

@@ -35,27 +35,14 @@ struct Sandbox {
 impl Sandbox {
     async fn start() -> Sandbox {
         let cfg = SandboxConfig {
-            addr: ([127, 0, 0, 1], 0).into(),
             locations: 1,
             contacts_per_location: 30,
-            key_dir: common::key_dir("main"),
-            ..SandboxConfig::default()
+            ..testkit::sandbox::config(testkit::key_dir!())
         };
-        let running = ghl_sandbox::start(cfg).await.expect("start the sandbox");
+        let running = testkit::sandbox::start(cfg).await;
         let base = running.base_url();
         let http = common::client();
-        let locs: Value = http
-            .get(format!("{base}/_sandbox/locations"))
-            .send()
-            .await
-            .expect("locations")
-            .json()
-            .await
-            .expect("json");
-        let location = locs["locations"][0]["id"]
-            .as_str()
-            .expect("a location")
-            .to_string();
+        let location = testkit::sandbox::location_ids(&http, &base).await[0].clone();
         let mut sb = Sandbox {
             running,
             base,
@@ -68,21 +55,9 @@ impl Sandbox {
     }
 
     async fn pit(&self, scopes: Option<&[&str]>) -> String {
-        let mut body = json!({ "locationId": self.location });
-        if let Some(s) = scopes {
-            body["scopes"] = json!(s);
-        }
-        let v: Value = self
-            .http
-            .post(format!("{}/_sandbox/pit", self.base))
-            .json(&body)
-            .send()
+        testkit::sandbox::mint_pit(&self.http, &self.base, &self.location, scopes)
             .await
-            .expect("pit")
-            .json()
-            .await
-            .expect("json");
-        v["token"].as_str().expect("token").to_string()
+            .token
     }
 
     /// The client drivesync would use, with short backoffs so retries end quickly.
@@ -212,7 +187,7 @@ impl Sandbox {
 struct LossyProxy {
     base: String,
     lose: Arc<std::sync::atomic::AtomicBool>,
-    server: tokio::task::JoinHandle<()>,
+    server: testkit::Served,
 }
 
 impl Drop for LossyProxy {
@@ -256,14 +231,12 @@ impl LossyProxy {
                 }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
-        LossyProxy { base, lose, server }
+        let server = testkit::serve(app).await;
+        LossyProxy {
+            base: server.url.clone(),
+            lose,
+            server,
+        }
     }
 
     fn lose_posts(&self, on: bool) {

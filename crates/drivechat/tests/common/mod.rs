@@ -1,27 +1,23 @@
-//! A real Drive Chat for tests: a store on a temporary SQLite file, or in a schema of its own
-//! on the PostgreSQL named by `DRIVESYNC_TEST_PG_URL` (skipped with a notice when unset),
-//! two connected locations with a workspace each, people in them, HighLevel records written
-//! through the store as the sync engine writes them, and the router served on a loopback
-//! port chosen by the OS.
+//! A real Drive Chat for tests: a store on a fresh database from `testkit` (a temporary SQLite
+//! file, or a schema of its own on the PostgreSQL named by `DRIVESYNC_TEST_PG_URL`, skipped
+//! with a notice when unset), two connected locations with a workspace each, people in them,
+//! HighLevel records written through the store as the sync engine writes them, and the
+//! router served on a loopback port chosen by the OS.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod context;
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use drivechat::{Config, DriveChat, Role};
 use serde_json::json;
-use sqlx::Connection as _;
 use store::{
-    AuthKind, Expect, Keyring, NewChange, NewLocation, Record, RecordKind, SecretString, Store,
-    Written,
+    AuthKind, Expect, NewChange, NewLocation, Record, RecordKind, SecretString, Store, Written,
 };
-use tempfile::TempDir;
+pub use testkit::Backend;
+use testkit::TestDb;
 
-pub const PG_URL_ENV: &str = "DRIVESYNC_TEST_PG_URL";
 pub const PASSWORD: &str = "correct horse battery";
 pub const A: &str = "locA";
 pub const B: &str = "locB";
@@ -36,7 +32,7 @@ pub struct Env {
     /// Where the server listens.
     pub url: String,
     pub chat: DriveChat,
-    _dir: TempDir,
+    _db: TestDb,
 }
 
 pub fn now_ms() -> i64 {
@@ -46,27 +42,9 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Starts `router` on 127.0.0.1 at a port the OS picks; returns its base URL.
-pub async fn serve(chat: &DriveChat) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
-    let addr = listener.local_addr().expect("local addr");
-    let app = chat
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
-    });
-    format!("http://{addr}")
-}
-
 impl Env {
-    async fn new(db_url: String, dir: TempDir, config: Config) -> Env {
-        let keyring = Keyring::load_or_create_file(dir.path()).expect("key file");
-        let store = Store::connect(&db_url, keyring)
-            .await
-            .expect("connect store");
+    async fn new(db: TestDb, config: Config) -> Env {
+        let store = db.connect(db.keyring()).await;
         for (loc, name) in [(A, "Acme Roofing"), (B, "Beta Dental")] {
             store
                 .save_location(&NewLocation {
@@ -105,13 +83,13 @@ impl Env {
         .await
         .expect("add bob");
         let chat = DriveChat::new(store.clone(), config);
-        let url = serve(&chat).await;
+        let url = testkit::serve(chat.router()).await.url;
         Env {
             store,
-            db_url,
+            db_url: db.url.clone(),
             url,
             chat,
-            _dir: dir,
+            _db: db,
         }
     }
 
@@ -277,64 +255,16 @@ pub async fn sign_in(env: &Env, email: &str) -> (reqwest::Client, String) {
     (c, page)
 }
 
-/// Runs `case` on a fresh SQLite file.
-pub async fn run_sqlite<F, Fut>(config: Config, case: F)
-where
-    F: FnOnce(Env) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("drivesync.db").display());
-    case(Env::new(url, dir, config).await).await;
-}
-
-/// Runs `case` in a new schema of the PostgreSQL database named by `DRIVESYNC_TEST_PG_URL`,
-/// dropping it afterwards even if the case panics.
-pub async fn run_postgres<F, Fut>(config: Config, case: F)
+/// Runs `case` on a Drive Chat with `config` over a fresh database of `backend`.
+pub async fn run<F, Fut>(backend: Backend, config: Config, case: F)
 where
     F: FnOnce(Env) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(base) = std::env::var(PG_URL_ENV) else {
-        eprintln!("skipping PostgreSQL suite: {PG_URL_ENV} is not set");
-        return;
-    };
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL cannot be reached: {e}"));
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let schema = format!(
-        "drivechat_test_{}_{}_{:08x}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        rand_u32()
-    );
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-        .execute(&mut admin)
-        .await
-        .expect("create the test schema");
-    let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
-    url.query_pairs_mut()
-        .append_pair("options[search_path]", &schema);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = url.to_string();
-    let outcome = tokio::spawn(async move { case(Env::new(url, dir, config).await).await }).await;
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test schema");
-    admin.close().await.ok();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-fn rand_u32() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    t ^ std::process::id().rotate_left(16)
+    testkit::cases::run(backend, |db| async move {
+        case(Env::new(db, config).await).await
+    })
+    .await;
 }
 
 /// Defines `mod sqlite` and `mod postgres` with one test per case (an `async fn(Env)` at the
@@ -342,22 +272,7 @@ fn rand_u32() -> u32 {
 #[macro_export]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(super::config(), super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(super::config(), super::$case).await;
-                }
-            )*
-        }
+        testkit::on_both_backends!($crate::common::run, super::config() => $($case),*);
     };
 }
 

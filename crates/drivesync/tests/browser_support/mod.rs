@@ -24,13 +24,6 @@ pub fn target_dir() -> PathBuf {
     tmp.parent().map_or(tmp.clone(), Path::to_path_buf)
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// The first of `names` found on `PATH`.
 fn on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -103,10 +96,10 @@ impl Demo {
         let logs = target_dir().join("browser");
         std::fs::create_dir_all(&logs).expect("target/browser can be created");
         let data_dir = tempfile::tempdir().expect("a temporary directory");
-        let (port, sandbox_port) = (free_port(), free_port());
+        let (port, sandbox_port) = (testkit::free_port(), testkit::free_port());
         let stdout = logs.join(format!("{name}.demo.stdout.log"));
         let stderr = logs.join(format!("{name}.demo.stderr.log"));
-        let child = hermetic(Command::new(bin()), data_dir.path())
+        let child = hermetic(data_dir.path())
             .arg("demo")
             .arg("--no-browser")
             .arg("--listen")
@@ -177,7 +170,7 @@ pub struct DemoTarget {
 impl DemoTarget {
     /// Runs `drivesync ARGS --data-dir … --ghl-base-url …` while the demo runs.
     pub async fn drivesync(&self, args: &[&str]) -> std::process::Output {
-        hermetic(Command::new(bin()), &self.data_dir)
+        hermetic(&self.data_dir)
             .args(args)
             .arg("--data-dir")
             .arg(&self.data_dir)
@@ -191,14 +184,10 @@ impl DemoTarget {
     }
 }
 
-/// No setting of the developer's shell (a config file, a master key, a database URL) may leak
-/// into the processes under test.
-fn hermetic(mut c: Command, cwd: &Path) -> Command {
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("DRIVESYNC_") {
-            c.env_remove(k);
-        }
-    }
+/// drivesync in `cwd`, with no setting of the developer's shell (a config file, a master key,
+/// a database URL) leaking into it, quiet logs and plain output.
+fn hermetic(cwd: &Path) -> Command {
+    let mut c = Command::from(testkit::process::drivesync(bin()));
     c.current_dir(cwd)
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")
@@ -223,42 +212,18 @@ impl Sandbox {
         }
     }
 
+    /// The sandbox's location ids, sorted.
     pub async fn location_ids(&self) -> Vec<String> {
-        let v: Value = self
-            .http
-            .get(format!("{}/_sandbox/locations", self.base))
-            .send()
-            .await
-            .expect("GET /_sandbox/locations")
-            .json()
-            .await
-            .expect("locations as JSON");
-        let mut ids: Vec<String> = v["locations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|l| l["id"].as_str().map(str::to_string))
-            .collect();
+        let mut ids = testkit::sandbox::location_ids(&self.http, &self.base).await;
         ids.sort();
         ids
     }
 
     /// A Private Integration Token for `location`; every scope when `scopes` is `None`.
     pub async fn pit(&self, location: &str, scopes: Option<&[&str]>) -> String {
-        let mut body = json!({ "locationId": location });
-        if let Some(s) = scopes {
-            body["scopes"] = json!(s);
-        }
-        let r = self
-            .http
-            .post(format!("{}/_sandbox/pit", self.base))
-            .json(&body)
-            .send()
+        testkit::sandbox::mint_pit(&self.http, &self.base, location, scopes)
             .await
-            .expect("POST /_sandbox/pit");
-        assert!(r.status().is_success(), "minting a PIT: {}", r.status());
-        let v: Value = r.json().await.expect("PIT as JSON");
-        v["token"].as_str().expect("a token").to_string()
+            .token
     }
 
     /// A HighLevel API call with `token`; the JSON answer, or the status and body as error.
@@ -321,7 +286,7 @@ pub async fn start_browser(
     chromedriver: &Path,
     base: &str,
 ) -> (Driver, Page) {
-    let port = free_port();
+    let port = testkit::free_port();
     let logs = target_dir().join("browser");
     std::fs::create_dir_all(&logs).expect("target/browser can be created");
     let driver = Command::new(chromedriver)

@@ -4,42 +4,19 @@
 
 use ghl_sandbox::{RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub const VERSION: &str = "2021-07-28";
 
-/// `shared/ghl/` beside the repository (`../shared/ghl` from the workspace root).
-pub fn ghl_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for candidate in [root.join("../shared/ghl"), root.join("shared/ghl")] {
-        if candidate.join("apps/contacts.json").exists() {
-            return candidate;
-        }
-    }
-    panic!("HighLevel's reference files were not found at ../shared/ghl beside the repository");
-}
-
-pub fn read_json(rel: &str) -> Value {
-    let path = ghl_dir().join(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-/// Keys shared by every test sandbox, so RSA key generation happens once per build.
-pub fn key_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-keys")
-}
+#[allow(unused_imports)] // not every test binary reads the reference files
+pub use testkit::reference::{ghl_dir, read_json};
 
 pub fn config() -> SandboxConfig {
     SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations: 3,
         contacts_per_location: 40,
         seed: 7,
-        key_dir: key_dir(),
-        ..SandboxConfig::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     }
 }
 
@@ -54,7 +31,7 @@ pub async fn start() -> TestSandbox {
 }
 
 pub async fn start_with(config: SandboxConfig) -> TestSandbox {
-    let running = ghl_sandbox::start(config).await.expect("sandbox starts");
+    let running = testkit::sandbox::start(config).await;
     let base = running.base_url();
     TestSandbox {
         running,
@@ -207,9 +184,7 @@ impl Receiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = format!("{}/hook", testkit::serve(app).await.url);
         (rx, url)
     }
 

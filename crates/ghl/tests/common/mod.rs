@@ -6,7 +6,6 @@ use ghl::{ClientConfig, GhlClient, StaticTokens};
 use ghl_sandbox::{RunningSandbox, SandboxConfig};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,50 +24,15 @@ pub const ALL_SCOPES: &[&str] = &[
     "oauth.write",
 ];
 
-/// `shared/ghl/` beside the repository (`../shared/ghl` from the workspace root), or
-/// `shared/ghl` inside it.
-pub fn ghl_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for candidate in [root.join("../shared/ghl"), root.join("shared/ghl")] {
-        if candidate.join("apps/contacts.json").exists() {
-            return candidate;
-        }
-    }
-    panic!("HighLevel's reference files were not found at ../shared/ghl beside the repository nor at shared/ghl inside it");
-}
-
-pub fn read_spec(rel: &str) -> Value {
-    let path = ghl_dir().join(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-/// The signing keys every test sandbox shares (generated once per target directory).
-pub fn key_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-keys")
-}
-
-/// Creates the keys once per process before any sandbox starts: the sandbox's key writer
-/// names its temporary file after the process, so two threads creating them at once could
-/// interleave their writes.
-fn ensure_keys() {
-    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut done = ONCE.lock().unwrap_or_else(|p| p.into_inner());
-    if !*done {
-        ghl_sandbox::Signer::load_or_create(&key_dir()).expect("sandbox signing keys");
-        *done = true;
-    }
-}
+#[allow(unused_imports)] // not every test binary reads the reference files
+pub use testkit::reference::{ghl_dir, read_json as read_spec};
 
 pub fn sandbox_config() -> SandboxConfig {
     SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         locations: 3,
         contacts_per_location: 30,
         seed: 7,
-        key_dir: key_dir(),
-        ..Default::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     }
 }
 
@@ -86,8 +50,7 @@ pub async fn start() -> Env {
 }
 
 pub async fn start_with(cfg: SandboxConfig) -> Env {
-    ensure_keys();
-    let running = ghl_sandbox::start(cfg).await.expect("sandbox starts");
+    let running = testkit::sandbox::start(cfg).await;
     let base = running.base_url();
     let (locations, company_id) = running.sandbox.read(|w| {
         (

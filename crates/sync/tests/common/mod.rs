@@ -1,286 +1,91 @@
-//! Shared test setup: a store on a SQLite file in a temporary directory or in a PostgreSQL
-//! schema of its own (when `DRIVESYNC_TEST_PG_URL` is set), the ingest served over real HTTP
-//! on 127.0.0.1:0, the sandbox's signer, and ways to make the store unable to write.
+//! Shared test setup: a store on a fresh database from `testkit` (a SQLite file, or a
+//! PostgreSQL schema of its own when `DRIVESYNC_TEST_PG_URL` is set), the ingest served over
+//! real HTTP on a loopback port, the sandbox's signer, and ways to make the store unable to
+//! write.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Deref;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use ghl::webhook::WebhookKeys;
 use ghl_sandbox::Signer;
 use serde_json::Value;
-use sqlx::Connection as _;
 use store::{Keyring, Store};
 use sync::ingest::{IngestConfig, IngestState};
-use tempfile::TempDir;
+pub use testkit::Backend;
+use testkit::{db::WriteHold, TestDb};
 
-pub const PG_URL_ENV: &str = "DRIVESYNC_TEST_PG_URL";
+/// One test's database; the kit's [`TestDb`] (`backend`, `url`) underneath.
+pub struct Env(TestDb);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// One test's database.
-pub struct Env {
-    pub backend: Backend,
-    /// The URL for `Store::connect` (for PostgreSQL it selects the test's schema).
-    pub url: String,
-    pub dir: TempDir,
+impl Deref for Env {
+    type Target = TestDb;
+    fn deref(&self) -> &TestDb {
+        &self.0
+    }
 }
 
 impl Env {
+    /// The store, under a keyring of its own (each call makes a new one).
     pub async fn store(&self) -> Store {
-        Store::connect(&self.url, Keyring::generate())
-            .await
-            .expect("connect the store")
+        self.connect(Keyring::generate()).await
     }
 
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.dir.path().join("drivesync.db")
-    }
-
-    /// Takes the database's write lock from another connection and keeps it until the
-    /// returned guard is released: every write of the store waits behind it.
-    pub async fn lock_writes(&self) -> WriteLock {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                // In WAL mode an exclusive transaction holds the one write lock; readers go on.
-                sqlx::query("BEGIN EXCLUSIVE")
-                    .execute(&mut c)
-                    .await
-                    .expect("lock");
-                WriteLock::Sqlite(c)
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::query("BEGIN").execute(&mut c).await.expect("begin");
-                sqlx::query("LOCK TABLE inbox IN EXCLUSIVE MODE")
-                    .execute(&mut c)
-                    .await
-                    .expect("lock");
-                WriteLock::Postgres(c)
-            }
-        }
+    /// Takes the inbox's write lock from another connection and keeps it until the returned
+    /// hold is released: every write of the ingest waits behind it.
+    pub async fn lock_writes(&self) -> WriteHold {
+        self.lock_table("inbox").await
     }
 
     /// How many inbox rows carry this webhook id, counted behind the store's back.
     pub async fn rows_for(&self, webhook_id: &str) -> i64 {
-        let sql = "SELECT COUNT(*) FROM inbox WHERE webhook_id = $1";
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::query_scalar(sql)
-                    .bind(webhook_id)
-                    .fetch_one(&mut c)
-                    .await
-                    .expect("count")
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::query_scalar(sql)
-                    .bind(webhook_id)
-                    .fetch_one(&mut c)
-                    .await
-                    .expect("count")
-            }
-        }
+        self.scalar_with(
+            "SELECT COUNT(*) FROM inbox WHERE webhook_id = $1",
+            &[webhook_id],
+        )
+        .await
     }
 
     /// Rows in the inbox.
     pub async fn inbox_rows(&self) -> i64 {
-        let sql = "SELECT COUNT(*) FROM inbox";
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::query_scalar(sql)
-                    .fetch_one(&mut c)
-                    .await
-                    .expect("count")
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::query_scalar(sql)
-                    .fetch_one(&mut c)
-                    .await
-                    .expect("count")
-            }
-        }
-    }
-}
-
-pub enum WriteLock {
-    Sqlite(sqlx::SqliteConnection),
-    Postgres(sqlx::PgConnection),
-}
-
-impl WriteLock {
-    pub async fn release(self) {
-        match self {
-            WriteLock::Sqlite(mut c) => {
-                sqlx::query("ROLLBACK")
-                    .execute(&mut c)
-                    .await
-                    .expect("unlock");
-                c.close().await.ok();
-            }
-            WriteLock::Postgres(mut c) => {
-                sqlx::query("ROLLBACK")
-                    .execute(&mut c)
-                    .await
-                    .expect("unlock");
-                c.close().await.ok();
-            }
-        }
-    }
-}
-
-/// Runs `case` on a fresh SQLite file.
-pub async fn run_sqlite<F, Fut>(case: F)
-where
-    F: FnOnce(Env) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("drivesync.db").display());
-    let run = case(Env {
-        backend: Backend::Sqlite,
-        url,
-        dir,
-    });
-    if tokio::time::timeout(CASE_TIMEOUT, run).await.is_err() {
-        panic!("the case did not finish in {CASE_TIMEOUT:?}");
+        self.scalar("SELECT COUNT(*) FROM inbox").await
     }
 }
 
 /// A case that has not finished by then is stuck: fail it rather than hang the suite.
 pub const CASE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs `case` in a new schema of the PostgreSQL database named by `DRIVESYNC_TEST_PG_URL`,
-/// dropping it afterwards even if the case panics; skipped with a notice when it is unset.
-pub async fn run_postgres<F, Fut>(case: F)
+/// Runs `case` on a fresh database of `backend`, failing it after [`CASE_TIMEOUT`].
+pub async fn run<F, Fut>(backend: Backend, case: F)
 where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(base) = std::env::var(PG_URL_ENV) else {
-        eprintln!("skipping PostgreSQL case: {PG_URL_ENV} is not set");
-        return;
-    };
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("{PG_URL_ENV} is set but PostgreSQL cannot be reached: {e}"));
-    let schema = unique_schema_name();
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-        .execute(&mut admin)
-        .await
-        .expect("create the test schema");
-    let mut url = url::Url::parse(&base).expect("DRIVESYNC_TEST_PG_URL is a URL");
-    url.query_pairs_mut()
-        .append_pair("options[search_path]", &schema);
-    let env = Env {
-        backend: Backend::Postgres,
-        url: url.to_string(),
-        dir: tempfile::tempdir().expect("temp dir"),
-    };
-    let task = tokio::spawn(case(env));
-    let abort = task.abort_handle();
-    let outcome = tokio::time::timeout(CASE_TIMEOUT, task).await;
-    // Aborting drops the case's connections, and with them any lock it holds.
-    abort.abort();
-    // The ingest's writer may still be finishing a transaction the case left behind (one a
-    // request gave up on); dropping the schema under it can deadlock, so try again.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&mut admin)
-            .await
-        {
-            Ok(_) => break,
-            Err(e) if attempt < 10 => {
-                eprintln!("dropping the test schema failed ({e}); retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot drop the test schema {schema}: {e}"),
-        }
-    }
-    admin.close().await.ok();
-    match outcome {
-        Err(_) => panic!("the case did not finish in {CASE_TIMEOUT:?}"),
-        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Ok(_) => {}
-    }
+    testkit::cases::run_within(backend, CASE_TIMEOUT, |db| case(Env(db))).await;
 }
 
-fn unique_schema_name() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "sync_test_{}_{}_{:08x}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        rand::random::<u32>()
-    )
-}
-
-/// Defines `mod sqlite` and `mod postgres`, each with one test per named case (an
-/// `async fn(Env)` at the root of the test file).
+/// `mod sqlite` and `mod postgres` with one test per named case (an `async fn(Env)` at the
+/// root of the test file).
 #[macro_export]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(super::$case).await;
-                }
-            )*
-        }
+        testkit::on_both_backends!($crate::common::run => $($case),*);
     };
-}
-
-/// The key directory of this test binary, under the target's temporary directory so keys
-/// are generated once and reused across runs.
-pub fn key_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sync-keys-{name}"))
 }
 
 /// The signer HighLevel's part is played by (loaded once per test binary).
 pub fn signer() -> &'static Signer {
     static S: OnceLock<Signer> = OnceLock::new();
-    S.get_or_init(|| Signer::load_or_create(&key_dir("main")).expect("sandbox signing keys"))
+    S.get_or_init(|| Signer::load_or_create(&testkit::key_dir!()).expect("sandbox signing keys"))
 }
 
 /// A signer whose keys the ingest does not know.
 pub fn stranger() -> &'static Signer {
     static S: OnceLock<Signer> = OnceLock::new();
-    S.get_or_init(|| Signer::load_or_create(&key_dir("stranger")).expect("stranger keys"))
+    S.get_or_init(|| Signer::load_or_create(&testkit::key_dir!("stranger")).expect("stranger keys"))
 }
 
 /// The ingest's keys: both of [`signer`]'s, plus HighLevel's published one.
@@ -302,7 +107,7 @@ pub struct Ingest {
     pub url: String,
     pub state: IngestState,
     pub store: Store,
-    server: tokio::task::JoinHandle<()>,
+    server: testkit::Served,
 }
 
 impl Drop for Ingest {
@@ -313,16 +118,9 @@ impl Drop for Ingest {
 
 pub async fn serve(store: Store, config: IngestConfig) -> Ingest {
     let state = IngestState::new(store.clone(), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = sync::ingest::router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.ok();
-    });
+    let server = testkit::serve(sync::ingest::router(state.clone())).await;
     Ingest {
-        url: format!("http://{addr}{}", sync::ingest::PATH),
+        url: format!("{}{}", server.url, sync::ingest::PATH),
         state,
         store,
         server,

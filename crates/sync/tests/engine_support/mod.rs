@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ghl_sandbox::{RateLimitConfig, RunningSandbox, SandboxConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 use store::Store;
 use sync::config::EngineConfig;
 
@@ -34,35 +34,20 @@ pub async fn world(
 ) -> World {
     let _ = common::signer();
     let mut cfg = SandboxConfig {
-        addr: ([127, 0, 0, 1], 0).into(),
         locations,
         contacts_per_location: contacts,
-        key_dir: common::key_dir("main"),
         rate_limit: RateLimitConfig {
             burst,
             ..RateLimitConfig::default()
         },
-        ..SandboxConfig::default()
+        ..testkit::sandbox::config(testkit::key_dir!())
     };
     cfg.webhooks.url = webhook_url;
     cfg.webhooks.concurrency = 32;
-    let sandbox = ghl_sandbox::start(cfg).await.expect("start the sandbox");
+    let sandbox = testkit::sandbox::start(cfg).await;
     let base = sandbox.base_url();
     let http = common::client();
-    let locs: Value = http
-        .get(format!("{base}/_sandbox/locations"))
-        .send()
-        .await
-        .expect("locations")
-        .json()
-        .await
-        .expect("json");
-    let ids: Vec<String> = locs["locations"]
-        .as_array()
-        .expect("a list of locations")
-        .iter()
-        .map(|l| l["id"].as_str().expect("an id").to_string())
-        .collect();
+    let ids = testkit::sandbox::location_ids(&http, &base).await;
     for id in &ids {
         connect(store, &http, &base, id, None).await;
     }
@@ -101,26 +86,7 @@ pub async fn connect(
     location: &str,
     scopes: Option<&[&str]>,
 ) {
-    let mut ask = json!({ "locationId": location });
-    if let Some(s) = scopes {
-        ask["scopes"] = json!(s);
-    }
-    let pit: Value = http
-        .post(format!("{base}/_sandbox/pit"))
-        .json(&ask)
-        .send()
-        .await
-        .expect("pit")
-        .json()
-        .await
-        .expect("json");
-    let scopes = pit["scopes"]
-        .as_array()
-        .expect("scopes")
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
+    let pit = testkit::sandbox::mint_pit(http, base, location, scopes).await;
     store
         .save_location(&store::NewLocation {
             location_id: location.to_string(),
@@ -128,8 +94,8 @@ pub async fn connect(
             name: None,
             auth: store::AuthKind::PrivateIntegration,
             user_type: ghl::UserType::Location,
-            scopes,
-            access_token: pit["token"].as_str().expect("token").to_string().into(),
+            scopes: pit.scopes,
+            access_token: pit.token.into(),
             refresh_token: None,
             expires_at_ms: None,
         })
