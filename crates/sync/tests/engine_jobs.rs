@@ -472,12 +472,18 @@ async fn task_edits_without_webhooks_are_found_by_the_task_poll(env: Env) {
         )
         .await;
     }
-    let state = store
-        .sync_state(&location)
-        .await
-        .expect("state")
-        .expect("state");
-    assert!(state.last_task_poll_ms.is_some());
+    // The poll records itself after its last write: the records can be seen a moment before.
+    wait_until("the task poll recorded", Duration::from_secs(15), || {
+        let (store, location) = (store.clone(), location.clone());
+        async move {
+            store
+                .sync_state(&location)
+                .await
+                .expect("state")
+                .is_some_and(|s| s.last_task_poll_ms.is_some())
+        }
+    })
+    .await;
     engine.shutdown().await;
 }
 
