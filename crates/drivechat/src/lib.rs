@@ -31,6 +31,7 @@ mod context;
 mod error;
 mod fields;
 mod live;
+mod meeting;
 mod password;
 mod reads;
 mod records;

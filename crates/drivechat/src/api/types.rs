@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::context::{Seen, ZoneFrom};
 use crate::fields::{self, ChannelDnd, CustomFieldView, Dnd};
 use crate::reads::{Item, Meeting, TaskRow};
-use crate::time;
+use crate::{meeting, time};
 
 /// Every error: what went wrong, in a sentence.
 #[derive(Serialize, ToSchema)]
@@ -302,8 +302,17 @@ pub(crate) struct AppointmentOut {
     pub(crate) title: Option<String>,
     /// HighLevel's appointmentStatus (confirmed, cancelled, showed, ...).
     pub(crate) status: Option<String>,
+    /// The status as the pages show it ("No-show", "Upcoming · Confirmed"): a meeting not yet
+    /// started is never shown as showed or no-show.
+    pub(crate) status_label: Option<String>,
+    /// The title as the pages show it: the appointment's own, else "Meeting with <contact>".
+    pub(crate) display_title: String,
     #[schema(format = DateTime)]
     pub(crate) start_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub(crate) end_at: Option<String>,
+    /// Whole minutes from start to end.
+    pub(crate) duration_minutes: Option<i64>,
     /// A HighLevel user id.
     pub(crate) assigned_to: Option<String>,
     /// That user's name (the id when the user is not known).
@@ -318,7 +327,12 @@ impl AppointmentOut {
     pub(crate) fn new(m: Meeting, seen: &Seen) -> AppointmentOut {
         let a = m.appointment;
         let note = |n| NoteOut::new(n, seen);
+        let now = time::now_ms();
         AppointmentOut {
+            status_label: meeting::shown_status(a.status.as_deref(), a.due_ms, now),
+            display_title: meeting::title(&a, m.contact_name.as_deref()),
+            end_at: meeting::end_ms(&a).map(time::rfc3339),
+            duration_minutes: meeting::minutes(&a),
             assigned_to_name: seen.user_label(a.assignee.as_deref()),
             id: a.record_id,
             contact_id: a.contact_id,

@@ -25,7 +25,7 @@ use crate::context::Seen;
 use crate::fields::{self, FieldValue};
 use crate::reads::{self, ContactFilter, FeedCursor, Meeting};
 use crate::session::{Ctx, Posted, SignedIn};
-use crate::{time, zone, Error, Shared};
+use crate::{meeting, time, zone, Error, Shared};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
@@ -572,6 +572,7 @@ fn meeting_with(
 ) -> Markup {
     let a = &m.appointment;
     let assignee = seen.user_label(a.assignee.as_deref());
+    let status = meeting::shown_status(a.status.as_deref(), a.due_ms, now);
     html! {
         div.meeting data-appointment-id=(a.record_id) {
             div.when {
@@ -584,14 +585,15 @@ fn meeting_with(
                 }
             }
             div {
-                strong { (a.title.as_deref().unwrap_or("(untitled meeting)")) }
-                @if let Some(s) = &a.status { " " span.status { (s) } }
+                strong.meeting-title { (meeting::title(a, m.contact_name.as_deref())) }
+                @if let Some(s) = &status { " " span.status data-status=[a.status.as_deref()] { (s) } }
+                @if let Some(min) = meeting::minutes(a) { " " span.meeting-duration { (meeting::duration_words(min)) } }
                 @if with_contact {
                     @if let (Some(cid), Some(loc)) = (&a.contact_id, Some(&a.location_id)) {
-                        div.sub { "with " a href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or("(unknown contact)")) } }
+                        div.sub { "with " a.meeting-contact href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or("(unknown contact)")) } }
                     }
                 }
-                @if let Some(u) = assignee { div.sub.meeting-assignee { "assigned to " (u) } }
+                @if let Some(u) = assignee { div.sub.meeting-assignee { "Owner: " span.meeting-owner { (u) } } }
                 @for n in &m.notes {
                     div.note data-appointment-note-id=(n.record_id) { (n.body.as_deref().unwrap_or("")) }
                 }
