@@ -100,6 +100,7 @@ pub(crate) async fn submit(
             assigned_to,
         } => {
             live_contact(app, location_id, &contact_id).await?;
+            plausible_due(due_ms, time::now_ms())?;
             HighLevelCommand::CreateTask {
                 title: required_text("title", &title, MAX_TITLE)?,
                 due_date: time::rfc3339(due_ms),
@@ -236,6 +237,30 @@ async fn task_contact(app: &App, location_id: &str, task_id: &str) -> Result<Str
                 .into(),
         )
     })
+}
+
+/// How far from today a new task's due date may be. HighLevel takes any date; a date years
+/// back or decades ahead is almost always a mistyped year, which would file the task as long
+/// overdue (or never due) without a word, so it is refused with the date read back.
+const DUE_PAST_MS: i64 = 5 * 365 * DAY_MS;
+const DUE_FUTURE_MS: i64 = 10 * 365 * DAY_MS;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+fn plausible_due(due_ms: i64, now_ms: i64) -> Result<(), Error> {
+    let day = |ms: i64| time::rfc3339(ms).chars().take(10).collect::<String>();
+    if due_ms < now_ms - DUE_PAST_MS {
+        return Err(Error::BadRequest(format!(
+            "the due date {} is more than five years ago; check the year",
+            day(due_ms)
+        )));
+    }
+    if due_ms > now_ms + DUE_FUTURE_MS {
+        return Err(Error::BadRequest(format!(
+            "the due date {} is more than ten years ahead; check the year",
+            day(due_ms)
+        )));
+    }
+    Ok(())
 }
 
 fn required_text(what: &str, value: &str, max: usize) -> Result<String, Error> {

@@ -226,6 +226,26 @@ async fn api_reads_and_actions(env: Env) {
     .await;
     assert_eq!(s, 400);
     assert!(e["error"].as_str().unwrap().contains("RFC 3339"));
+    // A mistyped year is refused with the date read back, not filed as long overdue.
+    for (due, words) in [
+        (
+            "2020-01-01T09:00:00Z",
+            "the due date 2020-01-01 is more than five years ago",
+        ),
+        (
+            "2206-01-01T09:00:00Z",
+            "the due date 2206-01-01 is more than ten years ahead",
+        ),
+    ] {
+        let (s, e) = post(
+            "/api/v1/contacts/c2/tasks",
+            None,
+            json!({"title": "Ring", "due_date": due}),
+        )
+        .await;
+        assert_eq!(s, 400, "{due}");
+        assert!(e["error"].as_str().unwrap().contains(words), "{e}");
+    }
     let (s, e) = post(
         "/api/v1/contacts/c2/notes",
         None,
