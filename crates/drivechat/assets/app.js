@@ -40,13 +40,31 @@
     return list.getAttribute("data-channel") || "general";
   }
 
+  // Whether the Feed's list shows an event: its filter (data-filter-kind, -contact,
+  // -member-id, -member-name; none: everything) and the member's mutes (data-muted, kinds
+  // separated by spaces; a kind asked for by the filter shows even when muted). The server
+  // names each event's kind (feed_kind), so the page and the stream agree on what a line is.
+  function feedShows(list, d) {
+    var kind = list.getAttribute("data-filter-kind");
+    var muted = (list.getAttribute("data-muted") || "").split(" ");
+    if (kind ? d.feed_kind !== kind : muted.indexOf(d.feed_kind) >= 0) return false;
+    var contact = list.getAttribute("data-filter-contact");
+    if (contact && d.contact_id !== contact) return false;
+    var memberId = list.getAttribute("data-filter-member-id");
+    if (memberId) {
+      if (d.feed_kind === "message") return String(d.author_id) === memberId;
+      return d.actor === list.getAttribute("data-filter-member-name");
+    }
+    return true;
+  }
+
   function onChange(e) {
     var d = JSON.parse(e.data);
     var id = "c" + d.id;
     // HighLevel changes belong to the Feed (the general channel) and to their contact's
     // thread, never to another channel's list such as #alerts.
     prepend("feed-list", d.html, id, function (list) {
-      return !list.hasAttribute("data-contact") && channelOf(list) === "general";
+      return !list.hasAttribute("data-contact") && channelOf(list) === "general" && feedShows(list, d);
     });
     prepend("thread-list", d.html, id, function (list) {
       return list.getAttribute("data-contact") === d.contact_id;
@@ -58,7 +76,12 @@
     var d = JSON.parse(e.data);
     var id = "m" + d.id;
     prepend("feed-list", d.html, id, function (list) {
-      return d.channel === channelOf(list);
+      // The Feed filtered to a contact shows that contact's thread instead of the general
+      // channel's messages.
+      if (channelOf(list) === "general" && list.hasAttribute("data-filter-contact")) {
+        return d.channel === "contact" && feedShows(list, d);
+      }
+      return d.channel === channelOf(list) && (channelOf(list) !== "general" || feedShows(list, d));
     });
     prepend("thread-list", d.html, id, function (list) {
       return d.channel === "contact" && list.getAttribute("data-contact") === d.contact_id;

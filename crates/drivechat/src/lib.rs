@@ -29,6 +29,7 @@ pub mod admin;
 mod api;
 mod context;
 mod error;
+mod feed_filter;
 mod fields;
 mod live;
 mod meeting;

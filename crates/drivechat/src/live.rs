@@ -6,6 +6,7 @@
 //! process (the sync engine, another replica serving Drive Chat on the same PostgreSQL)
 //! reaches every open page, whichever replica serves it.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Weak};
 
@@ -15,6 +16,7 @@ use store::{Change, Message};
 use tokio::sync::{broadcast, OnceCell};
 
 use crate::context::Seen;
+use crate::feed_filter::FeedKind;
 use crate::{App, Error, Shared};
 
 /// Events buffered per slow client before it starts missing some (it then refreshes).
@@ -24,14 +26,16 @@ const BATCH: u32 = 1000;
 
 #[derive(Clone, Debug)]
 pub(crate) enum LiveEvent {
-    Change(Arc<Change>),
+    /// A change, with the current name of the contact it is about (read once per batch by
+    /// the follower, not once per open page).
+    Change(Arc<Change>, Option<Arc<str>>),
     Message(Arc<Message>),
 }
 
 impl LiveEvent {
     fn location_id(&self) -> &str {
         match self {
-            LiveEvent::Change(c) => &c.location_id,
+            LiveEvent::Change(c, _) => &c.location_id,
             LiveEvent::Message(m) => &m.location_id,
         }
     }
@@ -95,10 +99,17 @@ async fn follow(app: Weak<App>, mut change: i64, mut message: i64) {
 }
 
 async fn poll(app: &App, change: &mut i64, message: &mut i64) -> Result<(), Error> {
-    for c in app.store.all_changes_after(*change, BATCH).await? {
+    let changes = app.store.all_changes_after(*change, BATCH).await?;
+    let names = names(app, &changes).await?;
+    for c in changes {
         *change = c.id;
+        let name = c
+            .contact_id
+            .as_ref()
+            .and_then(|id| names.get(&(c.location_id.clone(), id.clone())))
+            .cloned();
         // No subscriber is not an error: nobody has a page open.
-        let _ = app.live.tx.send(LiveEvent::Change(Arc::new(c)));
+        let _ = app.live.tx.send(LiveEvent::Change(Arc::new(c), name));
     }
     for m in app.store.all_messages_after(*message, BATCH).await? {
         *message = m.id;
@@ -107,9 +118,31 @@ async fn poll(app: &App, change: &mut i64, message: &mut i64) -> Result<(), Erro
     Ok(())
 }
 
+/// The names of the contacts `changes` are about, by location and contact id.
+async fn names(
+    app: &App,
+    changes: &[Change],
+) -> Result<HashMap<(String, String), Arc<str>>, Error> {
+    let mut by_location: HashMap<&str, Vec<&str>> = HashMap::new();
+    for c in changes {
+        if let Some(id) = &c.contact_id {
+            by_location.entry(&c.location_id).or_default().push(id);
+        }
+    }
+    let mut out = HashMap::new();
+    for (loc, ids) in by_location {
+        for (id, name) in crate::reads::names_of(app, loc, &ids).await? {
+            out.insert((loc.to_string(), id), Arc::from(name));
+        }
+    }
+    Ok(out)
+}
+
 /// The SSE stream of workspace `loc`. Each event is `change` or `message`, its data JSON:
-/// `{id, kind, record_id, contact_id, summary, html}` for a change (`html` the feed entry as
-/// the page renders it), `{id, channel, contact_id, author, body, html}` for a message. A
+/// `{id, kind, feed_kind, record_id, contact_id, action, actor, summary, html}` for a change
+/// (`html` the feed entry as the page renders it, `feed_kind` its kind as the feed's filter
+/// and mutes name it), `{id, channel, contact_id, author, author_id, feed_kind, body, html}`
+/// for a message. A
 /// client that fell behind gets `resync` and should reload what it shows.
 /// Entries are rendered for the member `seen` (times in their zone).
 pub(crate) fn stream(
@@ -140,11 +173,14 @@ pub(crate) fn stream(
 fn render(seen: &Seen, loc: &str, ev: &LiveEvent) -> Event {
     let now = crate::time::now_ms();
     match ev {
-        LiveEvent::Change(c) => {
-            let html = crate::ui::components::change_item(seen, loc, c, now).into_string();
+        LiveEvent::Change(c, name) => {
+            let html = crate::ui::components::change_item(seen, loc, c, name.as_deref(), now)
+                .into_string();
             let data = serde_json::json!({
                 "id": c.id,
                 "kind": c.kind.as_str(),
+                "feed_kind": FeedKind::of(c).as_str(),
+                "actor": c.actor,
                 "record_id": c.record_id,
                 "contact_id": c.contact_id,
                 "action": c.action,
@@ -167,6 +203,8 @@ fn render(seen: &Seen, loc: &str, ev: &LiveEvent) -> Event {
                 "channel": m.channel.as_str(),
                 "contact_id": contact,
                 "author": m.author_name,
+                "author_id": m.author_id,
+                "feed_kind": FeedKind::Message.as_str(),
                 "body": m.body,
                 "html": html,
             });

@@ -12,6 +12,7 @@ use store::{
 
 use chrono_tz::Tz;
 
+use crate::feed_filter::FeedFilter;
 use crate::time::DAY_MS;
 use crate::{zone, App, Error};
 
@@ -467,13 +468,16 @@ pub(crate) async fn contact(
         ))
         .await?
         .records;
+    // Named as on the meetings page, so an untitled one reads "Meeting with <contact>".
+    let contact_name = contact.title.clone();
     let mut upcoming = Vec::new();
-    for a in upcoming_appts {
-        upcoming.push(meeting(app, loc, a).await?);
-    }
     let mut past = Vec::new();
-    for a in past_appts {
-        past.push(meeting(app, loc, a).await?);
+    for (list, appts) in [(&mut upcoming, upcoming_appts), (&mut past, past_appts)] {
+        for a in appts {
+            let mut m = meeting(app, loc, a).await?;
+            m.contact_name.clone_from(&contact_name);
+            list.push(m);
+        }
     }
     let commands = store.commands(loc, None, Some(contact_id), 20).await?;
     Ok(ContactView {
@@ -545,19 +549,35 @@ pub(crate) async fn feed(
     cursor: FeedCursor,
     limit: u32,
 ) -> Result<Page<Item>, Error> {
+    let filter = contact_id.map(FeedFilter::thread).unwrap_or_default();
+    feed_where(app, loc, &filter, cursor, limit).await
+}
+
+/// [`feed`], of the lines `filter` shows.
+pub(crate) async fn feed_where(
+    app: &App,
+    loc: &str,
+    filter: &FeedFilter,
+    cursor: FeedCursor,
+    limit: u32,
+) -> Result<Page<Item>, Error> {
     let limit = limit.clamp(1, 200);
     let changes = app
         .store
-        .changes_before(loc, contact_id, cursor.change, limit)
+        .changes_matching(loc, &filter.changes(), cursor.change, limit)
         .await?;
-    let channel = match contact_id {
+    let channel = match &filter.contact {
         Some(c) => Channel::Contact(c.to_string()),
         None => Channel::General,
     };
-    let messages = app
-        .store
-        .messages_before(loc, Some(&channel), cursor.message, limit)
-        .await?;
+    let messages = if filter.shows_messages() {
+        let author = filter.member.as_ref().map(|m| m.user_id);
+        app.store
+            .messages_by(loc, Some(&channel), author, cursor.message, limit)
+            .await?
+    } else {
+        Vec::new()
+    };
     let more = changes.len() as u32 == limit || messages.len() as u32 == limit;
     let mut items: Vec<Item> = changes
         .into_iter()
@@ -581,6 +601,48 @@ pub(crate) async fn feed(
         items,
     })
 }
+
+/// Contact names by contact id, as feed lines show them.
+pub(crate) type Names = HashMap<String, String>;
+
+/// The current names of the contacts `items` are about (a contact without a name reads as
+/// such; one Drive Chat has no record of is left out).
+pub(crate) async fn contact_names(app: &App, loc: &str, items: &[Item]) -> Result<Names, Error> {
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Change(c) => c.contact_id.as_deref(),
+            Item::Message(_) => None,
+        })
+        .collect();
+    names_of(app, loc, &ids).await
+}
+
+/// The current names of the workspace's contacts among `ids`.
+pub(crate) async fn names_of(app: &App, loc: &str, ids: &[&str]) -> Result<Names, Error> {
+    if ids.is_empty() {
+        return Ok(Names::new());
+    }
+    Ok(app
+        .store
+        .contact_briefs(loc, ids)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let name = b
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .unwrap_or(NO_NAME)
+                .to_string();
+            (b.contact_id, name)
+        })
+        .collect())
+}
+
+/// How a contact without a name is named.
+pub(crate) const NO_NAME: &str = "(no name)";
 
 /// `#alerts`: write-backs HighLevel refused, and what people said there.
 pub(crate) struct Alerts {

@@ -54,7 +54,8 @@ pub use inbox::{Accepted, InboxEvent, StoredEvent};
 pub use jobs::JobKind;
 pub use members::{ChatUser, Member, Membership, Role, Workspace};
 pub use mirror::{
-    Change, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage, RecordQuery, Written,
+    Change, ChangeFilter, Expect, NewChange, Record, RecordKind, RecordOrder, RecordPage,
+    RecordQuery, Written,
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
 pub use outbox::{Command, CommandState, NewCommand};

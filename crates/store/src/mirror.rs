@@ -145,6 +145,20 @@ pub struct Change {
     pub at_ms: i64,
 }
 
+/// Which changes a feed shows. `None` fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeFilter {
+    /// Changes about this contact.
+    pub contact_id: Option<String>,
+    /// Changes of these kinds of record only (an empty list: none).
+    pub kinds: Option<Vec<RecordKind>>,
+    /// Of a contact's changes, only its tagging (`true`: tagged and untagged) or only the
+    /// rest (`false`). Changes of other kinds are not affected.
+    pub tagging: Option<bool>,
+    /// Changes credited to this actor (the Drive Chat member whose write-back they are).
+    pub actor: Option<String>,
+}
+
 /// The order of a record listing. Every order ends with the record id, so pages are stable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RecordOrder {
@@ -535,17 +549,55 @@ impl Store {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError> {
+        let q = ChangeFilter {
+            contact_id: contact_id.map(str::to_string),
+            ..ChangeFilter::default()
+        };
+        self.changes_matching(location_id, &q, before_id, limit)
+            .await
+    }
+
+    /// The newest changes of a location that `filter` keeps, with ids before `before_id`
+    /// (`None`: the newest), newest first.
+    pub async fn changes_matching(
+        &self,
+        location_id: &str,
+        filter: &ChangeFilter,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let kinds = filter.kinds.as_ref();
+        // An empty list keeps nothing; the numbered placeholders start after the fixed five.
+        if kinds.is_some_and(|k| k.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let kind_clause = match kinds {
+            Some(k) => {
+                let ps: Vec<String> = (0..k.len()).map(|i| format!("${}", i + 7)).collect();
+                format!("AND kind IN ({})", ps.join(", "))
+            }
+            None => String::new(),
+        };
         let sql = format!(
             "SELECT {CHANGE_COLUMNS} FROM changes WHERE location_id = $1 AND id < $2 \
-             AND ($3 IS NULL OR contact_id = $3) ORDER BY id DESC LIMIT $4"
+             AND ($3 IS NULL OR contact_id = $3) AND ($4 IS NULL OR actor = $4) \
+             AND ($5 IS NULL OR kind <> 'contact' \
+                  OR (action IN ('tagged', 'untagged')) = ($5 = 1)) \
+             {kind_clause} ORDER BY id DESC LIMIT $6"
         );
-        let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
-            .bind(location_id)
-            .bind(before_id.unwrap_or(i64::MAX))
-            .bind(contact_id)
-            .bind(i64::from(limit.clamp(1, 1000)))
-            .fetch_all(pool)
-            .await)
+        let rows: Vec<ChangeRow> = with_pool!(&self.db, |pool| {
+            let mut q = sqlx::query_as(&sql)
+                .bind(location_id)
+                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(filter.contact_id.as_deref())
+                .bind(filter.actor.as_deref())
+                .bind(filter.tagging.map(i64::from))
+                .bind(i64::from(limit.clamp(1, 1000)));
+            for k in kinds.into_iter().flatten() {
+                q = q.bind(k.as_str());
+            }
+            q.fetch_all(pool).await
+        })
         .map_err(StoreError::db("reading changes"))?;
         rows.into_iter().map(ChangeRow::into_change).collect()
     }

@@ -180,7 +180,7 @@ pub(crate) async fn page(
                     }
                 }
                 tbody {
-                    @for row in &page.items { (components::task_row(&ctx, row, now, &here, true)) }
+                    @for row in &page.items { (components::task_row(&ctx, row, now, &here, true, &app.config.highlevel_app_url)) }
                     @if page.items.is_empty() { tr { td.empty colspan="5" { "No tasks match these filters." } } }
                 }
             }

@@ -5,7 +5,8 @@ use maud::{html, Markup};
 use store::{Change, Command, CommandState, HighLevelCommand, Message, Record, RecordKind};
 
 use crate::context::Seen;
-use crate::reads::{Item, TaskRow};
+use crate::feed_filter::FeedKind;
+use crate::reads::{Item, Names, TaskRow};
 use crate::session::{Ctx, CSRF_FIELD};
 use crate::{secret, time, zone};
 
@@ -36,19 +37,32 @@ fn kind_icon(kind: RecordKind) -> &'static str {
     }
 }
 
-/// A HighLevel change as a feed entry.
-pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Markup {
+/// A HighLevel change as a feed entry: a sentence naming its contact (`contact_name`, as
+/// known now), with only the contact's name a link.
+pub(crate) fn change_item(
+    seen: &Seen,
+    loc: &str,
+    c: &Change,
+    contact_name: Option<&str>,
+    now: i64,
+) -> Markup {
+    let summary = local_summary(seen, c);
+    let sentence = super::sentence::around_contact(c, &summary);
     html! {
         li.entry.change #(format!("c{}", c.id)) data-change-id=(c.id) data-kind=(c.kind.as_str())
-            data-action=(c.action) {
+            data-feed-kind=(FeedKind::of(c).as_str()) data-action=(c.action) {
             span.icon aria-hidden="true" { (kind_icon(c.kind)) }
             div.entry-body {
                 div.summary {
-                    @let summary = local_summary(seen, c);
-                    @if let Some(contact) = &c.contact_id {
-                        a href=(format!("/w/{loc}/contacts/{contact}")) { (summary) }
-                    } @else {
-                        (summary)
+                    @match (&sentence, &c.contact_id) {
+                        (Some(s), Some(contact)) => {
+                            (s.before)
+                            a.contact-link href=(format!("/w/{loc}/contacts/{contact}")) {
+                                (contact_name.unwrap_or(UNKNOWN_CONTACT))
+                            }
+                            (s.after)
+                        }
+                        _ => (summary),
                     }
                 }
                 div.meta {
@@ -60,6 +74,9 @@ pub(crate) fn change_item(seen: &Seen, loc: &str, c: &Change, now: i64) -> Marku
         }
     }
 }
+
+/// How a line names a contact Drive Chat has no record of.
+pub(crate) const UNKNOWN_CONTACT: &str = "(unknown contact)";
 
 /// A change's summary with the time it names (stored in UTC, marked in `detail.time` by the
 /// sync's describer) in the reader's zone.
@@ -98,9 +115,14 @@ pub(crate) fn message_item(seen: &Seen, m: &Message, now: i64) -> Markup {
     }
 }
 
-pub(crate) fn item(seen: &Seen, loc: &str, i: &Item, now: i64) -> Markup {
+/// An entry of a feed or thread; `names` holds the names of the contacts its changes are
+/// about (see [`crate::reads::contact_names`]).
+pub(crate) fn item(seen: &Seen, loc: &str, i: &Item, names: &Names, now: i64) -> Markup {
     match i {
-        Item::Change(c) => change_item(seen, loc, c, now),
+        Item::Change(c) => {
+            let name = c.contact_id.as_ref().and_then(|id| names.get(id));
+            change_item(seen, loc, c, name.map(String::as_str), now)
+        }
         Item::Message(m) => message_item(seen, m, now),
     }
 }
@@ -158,16 +180,18 @@ pub(crate) fn contact_name(r: &Record) -> String {
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map_or_else(|| "(no name)".to_string(), str::to_string)
+        .map_or_else(|| crate::reads::NO_NAME.to_string(), str::to_string)
 }
 
-/// A task as a table row with its complete/reopen button.
+/// A task as a table row with its complete/reopen button and its link into HighLevel's app
+/// at `app_url`.
 pub(crate) fn task_row(
     ctx: &Ctx,
     row: &TaskRow,
     now: i64,
     back: &str,
     show_contact: bool,
+    app_url: &str,
 ) -> Markup {
     let t = &row.task;
     let loc = ctx.loc();
@@ -188,12 +212,20 @@ pub(crate) fn task_row(
                 @if let Some(body) = t.body.as_deref().filter(|b| !b.trim().is_empty()) {
                     div.sub { (body) }
                 }
+                @if let Some(cid) = &t.contact_id {
+                    div.sub {
+                        (super::highlevel_link::small(
+                            &super::highlevel_link::task(app_url, loc, cid),
+                            &format!("task '{}'", t.title.as_deref().unwrap_or("(untitled)")),
+                        ))
+                    }
+                }
             }
             @if show_contact {
                 td.task-contact {
                     @if let Some(cid) = &t.contact_id {
                         a href=(format!("/w/{loc}/contacts/{cid}")) {
-                            (row.contact_name.as_deref().unwrap_or("(unknown contact)"))
+                            (row.contact_name.as_deref().unwrap_or(UNKNOWN_CONTACT))
                         }
                     }
                 }

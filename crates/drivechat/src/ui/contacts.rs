@@ -277,6 +277,8 @@ pub(crate) async fn page(
     let c = &view.contact;
     let cid = c.record_id.as_str();
     let name = components::contact_name(c);
+    // Every change of the thread is about this contact.
+    let thread_names = reads::Names::from([(cid.to_string(), name.clone())]);
     let base = format!("{}/contacts/{cid}", ctx.base());
     let initials: String = name
         .split_whitespace()
@@ -303,7 +305,7 @@ pub(crate) async fn page(
             h2 { "Open tasks " span.count #open-task-count { (view.open_tasks.len() + new_tasks.len()) } }
             table #tasks-open {
                 tbody {
-                    @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false)) }
+                    @for row in &view.open_tasks { (components::task_row(&ctx, row, now, &back, false, &app.config.highlevel_app_url)) }
                     @for cmd in &new_tasks {
                         @if let Ok(HighLevelCommand::CreateTask { title, due_date, assigned_to, .. }) = &cmd.typed {
                             tr.task.new data-command-id=(cmd.id) {
@@ -350,7 +352,7 @@ pub(crate) async fn page(
                 details {
                     summary { "Done " span.count { (view.done_tasks.len()) } }
                     table #tasks-done {
-                        tbody { @for row in &view.done_tasks { (components::task_row(&ctx, row, now, &back, false)) } }
+                        tbody { @for row in &view.done_tasks { (components::task_row(&ctx, row, now, &back, false, &app.config.highlevel_app_url)) } }
                     }
                 }
             }
@@ -385,12 +387,12 @@ pub(crate) async fn page(
         div.panel {
             h2 { "Upcoming meetings" }
             div #appointments-upcoming {
-                @for m in &view.upcoming { (meeting_with(seen, m, false, contact_zone, now)) }
+                @for m in &view.upcoming { (meeting_with(seen, m, false, contact_zone, now, &app.config.highlevel_app_url)) }
                 @if view.upcoming.is_empty() { p.empty { "None scheduled." } }
             }
             h2 { "Past meetings" }
             div #appointments-past {
-                @for m in &view.past { (meeting_with(seen, m, false, contact_zone, now)) }
+                @for m in &view.past { (meeting_with(seen, m, false, contact_zone, now, &app.config.highlevel_app_url)) }
                 @if view.past.is_empty() { p.empty { "None yet." } }
             }
         }
@@ -486,7 +488,7 @@ pub(crate) async fn page(
                 div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
             }
             ul.feed #thread-list data-contact=(cid) data-testid="thread-list" {
-                @for i in &thread.items { (components::item(seen, ctx.loc(), i, now)) }
+                @for i in &thread.items { (components::item(seen, ctx.loc(), i, &thread_names, now)) }
                 @if thread.items.is_empty() { li.empty { "No activity yet." } }
             }
         }
@@ -558,8 +560,14 @@ fn note_block(seen: &Seen, n: &store::Record, contact_zone: Option<Tz>) -> Marku
 
 /// An appointment with its notes; `with_contact` adds whose it is and the contact's notes
 /// from around its time (the meetings page, whose headings already name the day).
-pub(crate) fn meeting_block(seen: &Seen, m: &Meeting, with_contact: bool, now: i64) -> Markup {
-    meeting_with(seen, m, with_contact, m.contact_zone, now)
+pub(crate) fn meeting_block(
+    seen: &Seen,
+    m: &Meeting,
+    with_contact: bool,
+    now: i64,
+    app_url: &str,
+) -> Markup {
+    meeting_with(seen, m, with_contact, m.contact_zone, now, app_url)
 }
 
 /// [`meeting_block`] with the contact's zone given (the contact page knows it).
@@ -569,8 +577,10 @@ fn meeting_with(
     with_contact: bool,
     contact_zone: Option<Tz>,
     now: i64,
+    app_url: &str,
 ) -> Markup {
     let a = &m.appointment;
+    let title = meeting::title(a, m.contact_name.as_deref());
     let assignee = seen.user_label(a.assignee.as_deref());
     let status = meeting::shown_status(a.status.as_deref(), a.due_ms, now);
     html! {
@@ -585,15 +595,21 @@ fn meeting_with(
                 }
             }
             div {
-                strong.meeting-title { (meeting::title(a, m.contact_name.as_deref())) }
+                strong.meeting-title { (title) }
                 @if let Some(s) = &status { " " span.status data-status=[a.status.as_deref()] { (s) } }
                 @if let Some(min) = meeting::minutes(a) { " " span.meeting-duration { (meeting::duration_words(min)) } }
                 @if with_contact {
                     @if let (Some(cid), Some(loc)) = (&a.contact_id, Some(&a.location_id)) {
-                        div.sub { "with " a.meeting-contact href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or("(unknown contact)")) } }
+                        div.sub { "with " a.meeting-contact href=(format!("/w/{loc}/contacts/{cid}")) { (m.contact_name.as_deref().unwrap_or(components::UNKNOWN_CONTACT)) } }
                     }
                 }
                 @if let Some(u) = assignee { div.sub.meeting-assignee { "Owner: " span.meeting-owner { (u) } } }
+                div.sub {
+                    (super::highlevel_link::small(
+                        &super::highlevel_link::appointment(app_url, &a.location_id),
+                        &format!("meeting '{title}'"),
+                    ))
+                }
                 @for n in &m.notes {
                     div.note data-appointment-note-id=(n.record_id) { (n.body.as_deref().unwrap_or("")) }
                 }

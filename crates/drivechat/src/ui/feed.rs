@@ -13,17 +13,21 @@ use super::ago::ago;
 use super::back_to;
 use super::components::{self, csrf, idem, return_to};
 use super::contacts::Common;
+use super::feed_controls;
 use super::flash::{self, Flash};
 use super::layout::{self, Nav};
 use crate::actions::{self, Requester};
 use crate::context::ZoneFrom;
-use crate::reads::{self, FeedCursor};
+use crate::feed_filter::{FeedFilter, FeedParams};
+use crate::reads::{self, FeedCursor, Names};
 use crate::session::{Posted, SignedIn};
 use crate::{admin, live, time, zone, Error, Shared};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct FeedQuery {
     before: Option<String>,
+    #[serde(flatten)]
+    filter: FeedParams,
 }
 
 pub(crate) async fn page(
@@ -39,8 +43,35 @@ pub(crate) async fn page(
         Some(c) => FeedCursor::parse(c)?,
         None => FeedCursor::default(),
     };
-    let page = reads::feed(&app, ctx.loc(), None, cursor, app.config.page_size).await?;
+    let members = app.store.workspace_members(ctx.loc()).await?;
+    let muted = feed_controls::muted(&app, &ctx).await?;
+    let filter = FeedFilter::parse(&fq.filter, &members, muted)?;
+    let mut names = Names::new();
+    if let Some(c) = &filter.contact {
+        names = reads::names_of(&app, ctx.loc(), &[c.as_str()]).await?;
+        if names.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "contact {c:?} is not one of this workspace's contacts; pick one from the list"
+            )));
+        }
+    }
+    let page = reads::feed_where(&app, ctx.loc(), &filter, cursor, app.config.page_size).await?;
+    names.extend(reads::contact_names(&app, ctx.loc(), &page.items).await?);
     let path = format!("{}/feed", ctx.base());
+    let muted_attr = filter
+        .muted
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let older = page.next.as_ref().map(|next| {
+        let mut q = fq.filter.pairs();
+        q.push(("before", next.clone()));
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    });
     let content = html! {
         div.page-head { div { h1 { "Feed" } p { "Every change in HighLevel, as it happens, and your team's messages." } } }
         div.panel {
@@ -52,12 +83,25 @@ pub(crate) async fn page(
             }
         }
         div.panel {
-            ul.feed #feed-list data-testid="feed-list" data-channel="general" {
-                @for i in &page.items { (components::item(&ctx.seen, ctx.loc(), i, now)) }
-                @if page.items.is_empty() { li.empty { "Nothing yet. Changes in HighLevel appear here as they happen." } }
+            (feed_controls::filter_form(&path, &filter, &names, &members))
+            (feed_controls::mutes_panel(&ctx, &path, &filter))
+            // What the list shows, for the live script to append only matching lines.
+            ul.feed #feed-list data-testid="feed-list" data-channel="general"
+                data-filter-kind=[filter.kind.map(|k| k.as_str())]
+                data-filter-contact=[filter.contact.as_deref()]
+                data-filter-member-id=[filter.member.as_ref().map(|m| m.user_id)]
+                data-filter-member-name=[filter.member.as_ref().map(|m| m.name.as_str())]
+                data-muted=(muted_attr) {
+                @for i in &page.items { (components::item(&ctx.seen, ctx.loc(), i, &names, now)) }
+                @if page.items.is_empty() {
+                    li.empty {
+                        @if filter == FeedFilter::default() { "Nothing yet. Changes in HighLevel appear here as they happen." }
+                        @else { "Nothing matches this filter yet. Matching changes appear here as they happen." }
+                    }
+                }
             }
-            @if let Some(next) = &page.next {
-                nav.pager { a.btn.ghost #next-page href=(format!("{path}?before={next}")) { "Older →" } }
+            @if let Some(href) = &older {
+                nav.pager { a.btn.ghost #next-page href=(href) { "Older →" } }
             }
         }
     };
@@ -138,6 +182,12 @@ pub(crate) async fn alerts(
     let ctx = who.enter(&app, &ws).await?;
     let now = time::now_ms();
     let alerts = reads::alerts(&app, ctx.loc()).await?;
+    let ids: Vec<&str> = alerts
+        .failed
+        .iter()
+        .filter_map(|c| c.contact_id.as_deref())
+        .collect();
+    let names = reads::names_of(&app, ctx.loc(), &ids).await?;
     let path = format!("{}/alerts", ctx.base());
     let content = html! {
         div.page-head { div { h1 { "#alerts" } p { "Actions HighLevel refused, and what the team says about them." } } }
@@ -148,10 +198,12 @@ pub(crate) async fn alerts(
                     li.entry data-command-id=(c.id) {
                         span.icon aria-hidden="true" { "!" }
                         div.entry-body {
-                            div {
+                            div.summary {
                                 (components::describe(c))
                                 @if let Some(contact) = &c.contact_id {
-                                    " · " a href=(format!("{}/contacts/{contact}", ctx.base())) { "open contact" }
+                                    " for " a.contact-link href=(format!("{}/contacts/{contact}", ctx.base())) {
+                                        (names.get(contact).map_or(components::UNKNOWN_CONTACT, String::as_str))
+                                    }
                                 }
                             }
                             div { (components::command_badge(ctx.loc(), c)) }

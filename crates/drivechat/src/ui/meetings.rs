@@ -67,7 +67,7 @@ pub(crate) async fn page(
                 section.day data-day=(zone::iso_day(*d, tz)) {
                     h2 { (ctx.seen.day(*d, now)) @if *d == zone::day_start(now, tz) { " · today" } }
                     div.panel.stack {
-                        @for m in list { (meeting_block(&ctx.seen, m, true, now)) }
+                        @for m in list { (meeting_block(&ctx.seen, m, true, now, &app.config.highlevel_app_url)) }
                     }
                 }
             }

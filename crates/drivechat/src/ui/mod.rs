@@ -14,11 +14,13 @@ pub(crate) use board::board_query;
 pub(crate) mod components;
 mod contacts;
 mod feed;
+mod feed_controls;
 pub(crate) mod flash;
 mod highlevel_link;
 pub(crate) mod layout;
 mod meetings;
 mod return_to;
+mod sentence;
 pub(crate) mod signin;
 mod words;
 
@@ -59,6 +61,7 @@ pub(crate) fn routes(app: Shared) -> Router<Shared> {
         .route("/w/{ws}/meetings", get(meetings::page))
         .route("/w/{ws}/feed", get(feed::page))
         .route("/w/{ws}/feed/messages", post(feed::post_general))
+        .route("/w/{ws}/feed/mutes", post(feed_controls::set_mute))
         .route("/w/{ws}/alerts", get(feed::alerts))
         .route("/w/{ws}/alerts/messages", post(feed::post_alert))
         .route("/w/{ws}/commands/{id}/badge", get(feed::badge))

@@ -7,6 +7,7 @@
 //! puts it in the query's WHERE clause, so a caller cannot reach another workspace's rows by id.
 
 mod board;
+mod mutes;
 
 pub use board::{BoardOrder, BoardPage, BoardQuery};
 
@@ -198,16 +199,30 @@ impl Store {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
+        self.messages_by(location_id, channel, None, before_id, limit)
+            .await
+    }
+
+    /// [`Store::messages_before`], of one author when `author_id` is given.
+    pub async fn messages_by(
+        &self,
+        location_id: &str,
+        channel: Option<&Channel>,
+        author_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE location_id = $1 AND id < $2 \
              AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR contact_id = $4) \
-             ORDER BY id DESC LIMIT $5"
+             AND ($5 IS NULL OR author_id = $5) ORDER BY id DESC LIMIT $6"
         );
         let rows: Vec<MessageRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(location_id)
             .bind(before_id.unwrap_or(i64::MAX))
             .bind(channel.map(Channel::as_str))
             .bind(channel.and_then(Channel::contact_id))
+            .bind(author_id)
             .bind(i64::from(limit.clamp(1, 1000)))
             .fetch_all(pool)
             .await)
