@@ -1238,11 +1238,11 @@ async fn feed_lines_name_times_in_the_members_zone(env: Env) {
         .text()
         .await
         .unwrap();
-    assert!(
-        page.contains("Task &#39;Call back&#39; created, due ")
-            || page.contains("Task 'Call back' created, due "),
-        "{page}"
+    // The line names its contact (issue #12 item 4), its name the only link.
+    let line = format!(
+        "created for <a class=\"contact-link\" href=\"/w/{A}/contacts/c1\">Dana Reyes</a>, due "
     );
+    assert!(page.contains(&line), "{page}");
     assert!(!page.contains(utc), "the UTC text is replaced: {page}");
     assert!(page.contains("17:00 EDT"), "New York's 17:00: {page}");
 }
