@@ -7,7 +7,8 @@
 //! back through the sandbox's API) and on the board; watch a tag and a note made in HighLevel
 //! arrive in the open page without a reload; see a refused action say why (a location
 //! reconnected with a read-only token). Screenshots of the contact page, the board and the
-//! meetings view go to `target/screenshots/`, the demo's output and chromedriver's log to `target/browser/`.
+//! meetings view, and of every page at desktop (`desktop-*`) and phone (`phone-*`) width, go to
+//! `target/screenshots/`, the demo's output and chromedriver's log to `target/browser/`.
 //!
 //! Skips with a notice when Chromium or chromedriver is missing, unless
 //! `DRIVESYNC_REQUIRE_BROWSER=1` (set by `.ci/run`), which makes that a failure.
@@ -339,11 +340,12 @@ async fn contact_search_runs_as_you_type_and_reads_phone_numbers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_a_phone() {
     with_demo_and_browser("phone", |b, _sandbox, _demo| async move {
+        viewport(&b, 390, 844).await;
+        b.goto("/").await;
+        b.wait_for("#signin-form", LIVE).await;
+        b.screenshot("phone-signin").await;
         let ws = sign_in(&b).await;
         let contact = first_contact(&b).await;
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("the window is phone-sized");
         let width = b
             .js("return window.innerWidth;", json!(null))
             .await
@@ -387,6 +389,115 @@ async fn pages_fit_a_phone() {
         // The board's buttons are there to be pressed.
         b.goto(&format!("/w/{ws}/tasks")).await;
         b.wait_for("#board [data-testid=complete-task]", LIVE).await;
+    })
+    .await;
+}
+
+/// Every page at desktop width (1280×800), screenshots `desktop-*.png`; and on the Feed, a
+/// line appended live names its contact like a line the server renders, while a feed
+/// filtered to another kind appends nothing of it (issue #12 item 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_at_desktop_width_and_live_feed_lines() {
+    with_demo_and_browser("desktop", |b, sandbox, _demo| async move {
+        viewport(&b, 1280, 800).await;
+        b.goto("/").await;
+        b.wait_for("#signin-form", LIVE).await;
+        b.screenshot("desktop-signin").await;
+        let ws = sign_in(&b).await;
+        let token = sandbox.pit(&ws, None).await;
+        let contact = first_contact(&b).await;
+        for (name, path) in [
+            ("contacts", format!("/w/{ws}/contacts")),
+            ("contact", format!("/w/{ws}/contacts/{contact}")),
+            ("board", format!("/w/{ws}/tasks")),
+            ("meetings", format!("/w/{ws}/meetings")),
+            ("feed", format!("/w/{ws}/feed")),
+            ("alerts", format!("/w/{ws}/alerts")),
+            ("settings", format!("/w/{ws}/settings")),
+        ] {
+            b.goto(&path).await;
+            b.wait_for("[data-testid=nav-settings]", LIVE).await;
+            b.screenshot(&format!("desktop-{name}")).await;
+        }
+        // The contact's name as Drive Chat shows it.
+        b.goto(&format!("/w/{ws}/contacts/{contact}")).await;
+        let name = until("the contact's name", LIVE, || async {
+            b.text("#contact-name")
+                .await?
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| "no name yet".to_string())
+        })
+        .await;
+        let tag = |what: &str| format!("{what}-{}", std::process::id());
+        let add_tag = |t: String| {
+            let (sandbox, token, contact) = (&sandbox, &token, &contact);
+            async move {
+                sandbox
+                    .api(
+                        token,
+                        Method::POST,
+                        &format!("/contacts/{contact}/tags"),
+                        Some(json!({ "tags": [t] })),
+                    )
+                    .await
+                    .expect("a tag added in HighLevel");
+            }
+        };
+
+        // A feed filtered to tasks: a tag made in HighLevel is not appended.
+        b.goto(&format!("/w/{ws}/feed?kind=task")).await;
+        b.wait_for("#feed-list[data-filter-kind=task]", LIVE).await;
+        b.wait_live(LIVE).await;
+        let probe = ChangeProbe::open(&b).await;
+        let filtered_out = tag("filtered-out");
+        add_tag(filtered_out.clone()).await;
+        probe.wait_for_change(&b).await;
+        // app.js handles the same event on its own stream; give it a moment past ours.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let shown = b
+            .text("#feed-list")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(
+            !shown.contains(&filtered_out),
+            "a tag was appended to a feed filtered to tasks: {shown:?}"
+        );
+
+        // The whole feed: the live line is a sentence naming the contact, its name a link.
+        b.goto(&format!("/w/{ws}/feed")).await;
+        b.wait_for("#feed-list", LIVE).await;
+        b.wait_live(LIVE).await;
+        let live = tag("live-line");
+        add_tag(live.clone()).await;
+        let line = "#feed-list li.fresh[data-feed-kind=tag] .summary";
+        let text = until("the tag's line appended live", LIVE, || async {
+            match b.text(line).await? {
+                Some(t) if t.contains(&live) => Ok(t),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+        assert_eq!(text, format!("Tagged {name} with {live}"), "the live line");
+        let href = b
+            .attr(&format!("{line} a.contact-link"), "href")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(href, format!("/w/{ws}/contacts/{contact}"));
+        b.screenshot("desktop-feed-live").await;
+        // After a reload, the server renders the same line.
+        b.goto(&format!("/w/{ws}/feed?kind=tag")).await;
+        b.wait_for("#feed-list[data-filter-kind=tag]", LIVE).await;
+        let served = b
+            .text("#feed-list li[data-feed-kind=tag] .summary")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(served, text, "the page reads the line as it was appended");
     })
     .await;
 }
@@ -445,6 +556,27 @@ async fn slash_and_ctrl_k_jump_to_contact_search() {
         .await;
     })
     .await;
+}
+
+/// Sizes the window so that the page itself (the screenshot) is `width`×`height`: the
+/// height the window's frame takes is added (headless Chromium has no frame at the sides).
+async fn viewport(b: &Page, width: u32, height: u32) {
+    b.c.set_window_size(width, height)
+        .await
+        .expect("the window is resized");
+    let frame = b
+        .js(
+            "return window.outerHeight - window.innerHeight;",
+            json!(null),
+        )
+        .await
+        .expect("the window's frame");
+    let extra = u32::try_from(frame.as_i64().unwrap_or(0)).unwrap_or(0);
+    if extra > 0 {
+        b.c.set_window_size(width, height + extra)
+            .await
+            .expect("the window is resized");
+    }
 }
 
 /// The first contact of the workspace's contact list, once the backfill has brought one.
