@@ -134,13 +134,17 @@ async fn lines_name_their_contact_as_sentences(env: Env) {
     )
     .await
     .unwrap();
+    apply(&env, hl_task("t1", "c1", "Call back", true)).await;
+    apply(&env, ana(&[])).await;
     let (alice, _) = sign_in(&env, ALICE).await;
 
     let (feed_lines, _) = all_lines(&alice, &env, "").await;
     for want in [
         "New contact Ana Ivanova",
         "Tagged Ana Ivanova with follow-up",
+        "Removed tag follow-up from Ana Ivanova",
         "Task 'Call back' created for Ana Ivanova",
+        "Task 'Call back' for Ana Ivanova completed",
         "Appointment 'Consultation' with Ana Ivanova deleted",
     ] {
         assert!(
@@ -169,12 +173,18 @@ async fn lines_name_their_contact_as_sentences(env: Env) {
     assert!(lines(&page).contains(&"Tagged Ana Ivanova with follow-up".to_string()));
 
     // A rename shows on every line at once: the lines name the contact as it is now.
-    let mut renamed = ana(&["follow-up"]);
+    let mut renamed = ana(&[]);
     renamed.title = Some("Ana Petrova".into());
     renamed.data["lastName"] = json!("Petrova");
     env.put(renamed, &[]).await;
     let (_, feed) = get(&alice, &env, &format!("/w/{A}/feed?kind=tag")).await;
-    assert_eq!(lines(&feed), ["Tagged Ana Petrova with follow-up"]);
+    assert_eq!(
+        lines(&feed),
+        [
+            "Removed tag follow-up from Ana Petrova",
+            "Tagged Ana Petrova with follow-up"
+        ]
+    );
 }
 
 async fn live_lines_read_like_the_page(env: Env) {

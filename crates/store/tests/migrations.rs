@@ -162,6 +162,15 @@ fn pinned(backend: Backend) -> Vec<(i64, String, String)> {
         .collect()
 }
 
+/// The records of the pinned migrations among those applied. Later migrations (0007 on) are
+/// new to every database and have no earlier record to match; `applied` checks they succeeded.
+async fn applied_pinned(env: &Env) -> Vec<(i64, String, String)> {
+    let last = pinned(env.backend).last().map_or(0, |p| p.0);
+    let mut all = applied(env).await;
+    all.retain(|(version, _, _)| *version <= last);
+    all
+}
+
 /// A database the earlier releases migrated opens, works, and keeps its migration records.
 async fn database_migrated_by_earlier_releases_opens(env: Env) {
     migrate_as_before(&env).await;
@@ -175,13 +184,13 @@ async fn database_migrated_by_earlier_releases_opens(env: Env) {
     store.close().await;
     // Opening again (what every later start does) is just as quiet.
     env.store().await.close().await;
-    assert_eq!(applied(&env).await, pinned(env.backend));
+    assert_eq!(applied_pinned(&env).await, pinned(env.backend));
 }
 
 /// A new database records exactly what the earlier releases recorded.
 async fn new_database_records_the_pinned_checksums(env: Env) {
     env.store().await.close().await;
-    assert_eq!(applied(&env).await, pinned(env.backend));
+    assert_eq!(applied_pinned(&env).await, pinned(env.backend));
 }
 
 on_both_backends!(
