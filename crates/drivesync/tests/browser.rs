@@ -395,7 +395,8 @@ async fn pages_fit_a_phone() {
 
 /// Every page at desktop width (1280×800), screenshots `desktop-*.png`; and on the Feed, a
 /// line appended live names its contact like a line the server renders, while a feed
-/// filtered to another kind appends nothing of it (issue #12 item 4).
+/// filtered to another kind, or with that kind muted, appends nothing of it (issue #12
+/// item 4).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_at_desktop_width_and_live_feed_lines() {
     with_demo_and_browser("desktop", |b, sandbox, _demo| async move {
@@ -498,6 +499,31 @@ async fn every_page_at_desktop_width_and_live_feed_lines() {
             .flatten()
             .unwrap_or_default();
         assert_eq!(served, text, "the page reads the line as it was appended");
+
+        // Tags muted (from the feed page): a tag made in HighLevel is not appended either.
+        b.goto(&format!("/w/{ws}/feed")).await;
+        b.wait_for("#feed-mutes", LIVE).await;
+        b.click("#feed-mutes summary", LIVE).await;
+        b.click("#feed-mutes [data-mute=tag]", LIVE).await;
+        b.wait_for("#feed-list[data-muted=tag]", LIVE).await;
+        b.wait_live(LIVE).await;
+        let probe = ChangeProbe::open(&b).await;
+        let muted = tag("muted");
+        add_tag(muted.clone()).await;
+        probe.wait_for_change(&b).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let shown = b
+            .text("#feed-list")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(
+            !shown.contains(&muted),
+            "a muted kind was appended: {shown:?}"
+        );
+        b.click("#feed-mutes [data-unmute=tag]", LIVE).await;
+        b.wait_for("#feed-list[data-muted='']", LIVE).await;
     })
     .await;
 }
