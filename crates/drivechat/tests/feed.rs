@@ -170,6 +170,12 @@ async fn lines_name_their_contact_as_sentences(env: Env) {
     // The contact's thread reads the same.
     let (_, page) = get(&alice, &env, &format!("/w/{A}/contacts/c1")).await;
     assert!(lines(&page).contains(&"Task 'Call back' created for Ana Ivanova".to_string()));
+    assert!(
+        page.contains(&format!(
+            "id=\"thread-in-feed\" href=\"/w/{A}/feed?contact=c1\""
+        )),
+        "the thread leads to the feed filtered to its contact"
+    );
     assert!(lines(&page).contains(&"Tagged Ana Ivanova with follow-up".to_string()));
 
     // A rename shows on every line at once: the lines name the contact as it is now.

@@ -480,7 +480,11 @@ pub(crate) async fn page(
 
     let thread_panel = html! {
         div.panel {
-            h2 { "Thread" }
+            div.row.spread {
+                h2 { "Thread" }
+                // The whole feed about this contact, where it can be filtered further.
+                a #thread-in-feed href=(format!("{}/feed?contact={cid}", ctx.base())) { "In the Feed →" }
+            }
             form #message-form method="post" action=(format!("{base}/messages")) {
                 (csrf(&ctx)) (idem()) (return_to(&back))
                 label.visually-hidden for="message-body" { "Message about this contact" }
