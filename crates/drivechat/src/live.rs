@@ -142,8 +142,7 @@ async fn names(
 /// `{id, kind, feed_kind, record_id, contact_id, action, actor, summary, html}` for a change
 /// (`html` the feed entry as the page renders it, `feed_kind` its kind as the feed's filter
 /// and mutes name it), `{id, channel, contact_id, author, author_id, feed_kind, body, html}`
-/// for a message. A
-/// client that fell behind gets `resync` and should reload what it shows.
+/// for a message. A client that fell behind gets `resync` and should reload what it shows.
 /// Entries are rendered for the member `seen` (times in their zone).
 pub(crate) fn stream(
     rx: broadcast::Receiver<LiveEvent>,

@@ -19,7 +19,7 @@ use super::layout::{self, Nav};
 use crate::actions::{self, Requester};
 use crate::context::ZoneFrom;
 use crate::feed_filter::{FeedFilter, FeedParams};
-use crate::reads::{self, FeedCursor, Names};
+use crate::reads::{self, FeedCursor};
 use crate::session::{Posted, SignedIn};
 use crate::{admin, live, time, zone, Error, Shared};
 
@@ -43,18 +43,7 @@ pub(crate) async fn page(
         Some(c) => FeedCursor::parse(c)?,
         None => FeedCursor::default(),
     };
-    let members = app.store.workspace_members(ctx.loc()).await?;
-    let muted = feed_controls::muted(&app, &ctx).await?;
-    let filter = FeedFilter::parse(&fq.filter, &members, muted)?;
-    let mut names = Names::new();
-    if let Some(c) = &filter.contact {
-        names = reads::names_of(&app, ctx.loc(), &[c.as_str()]).await?;
-        if names.is_empty() {
-            return Err(Error::BadRequest(format!(
-                "contact {c:?} is not one of this workspace's contacts; pick one from the list"
-            )));
-        }
-    }
+    let (filter, mut names, members) = feed_controls::asked(&app, &ctx, &fq.filter).await?;
     let page = reads::feed_where(&app, ctx.loc(), &filter, cursor, app.config.page_size).await?;
     names.extend(reads::contact_names(&app, ctx.loc(), &page.items).await?);
     let path = format!("{}/feed", ctx.base());

@@ -10,8 +10,8 @@ use store::Member;
 
 use super::components::csrf;
 use super::flash;
-use crate::feed_filter::{FeedFilter, FeedKind};
-use crate::reads::Names;
+use crate::feed_filter::{FeedFilter, FeedKind, FeedParams};
+use crate::reads::{self, Names};
 use crate::session::{Ctx, Posted};
 use crate::{Error, Shared};
 
@@ -148,9 +148,34 @@ pub(crate) async fn set_mute(
     Ok(flash::after_action(&app.config, &to, result))
 }
 
+/// The filter `params` ask for, with the member's mutes; the name of the contact filtered for
+/// (the first of the names a page shows) and the workspace's members (whom the form offers).
+/// A contact that is not the workspace's is refused like any other bad value.
+pub(crate) async fn asked(
+    app: &Shared,
+    ctx: &Ctx,
+    params: &FeedParams,
+) -> Result<(FeedFilter, Names, Vec<Member>), Error> {
+    let members = app.store.workspace_members(ctx.loc()).await?;
+    let filter = FeedFilter::parse(params, &members, muted(app, ctx).await?)?;
+    let names = match &filter.contact {
+        Some(c) => {
+            let names = reads::names_of(app, ctx.loc(), &[c.as_str()]).await?;
+            if names.is_empty() {
+                return Err(Error::BadRequest(format!(
+                    "contact {c:?} is not one of this workspace's contacts; pick one from the list"
+                )));
+            }
+            names
+        }
+        None => Names::new(),
+    };
+    Ok((filter, names, members))
+}
+
 /// The kinds `ctx`'s member muted in this workspace (a kind this version does not know is
 /// ignored).
-pub(crate) async fn muted(app: &Shared, ctx: &Ctx) -> Result<Vec<FeedKind>, Error> {
+async fn muted(app: &Shared, ctx: &Ctx) -> Result<Vec<FeedKind>, Error> {
     Ok(app
         .store
         .feed_mutes(ctx.user.id, ctx.loc())
