@@ -521,4 +521,35 @@ async fn mutes_are_per_member_and_workspace(env: Env) {
         );
     }
     assert_eq!(env.store.feed_mutes(alice_id, A).await.unwrap(), ["task"]);
+
+    // Refusals: without the form's CSRF token, and in a workspace one is not a member of.
+    let r = alice
+        .post(env.at(&format!("/w/{A}/feed/mutes")))
+        .form(&[("kind", "note"), ("muted", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("This form has expired or did not come from Drive Chat"));
+    let (bob, page) = sign_in(&env, BOB).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    let r = bob
+        .post(env.at(&format!("/w/{A}/feed/mutes")))
+        .form(&[("_csrf", csrf.as_str()), ("kind", "note"), ("muted", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "another workspace's feed is not Bob's to mute"
+    );
+    assert!(r.text().await.unwrap().contains("workspace not found"));
+    let bob_id = user_id(&env, BOB).await;
+    assert!(env.store.feed_mutes(bob_id, A).await.unwrap().is_empty());
+    assert_eq!(env.store.feed_mutes(alice_id, A).await.unwrap(), ["task"]);
 }
