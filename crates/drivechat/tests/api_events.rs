@@ -17,6 +17,7 @@ on_both_backends!(
     stream_sends_changes_and_messages_of_its_workspace,
     stream_resumes_after_last_event_id,
     stream_ends_on_the_next_event_once_the_token_is_deleted,
+    stream_replay_is_bounded,
 );
 
 /// The periodic check is set far off here, so a stream that ends did so on its event.
@@ -310,4 +311,47 @@ fn token_hash(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// More missed than the stream replays (500 of each kind): the first 500, then `resync` (the
+/// client reloads), then on live from the newest — never a replay without end.
+async fn stream_replay_is_bounded(env: Env) {
+    let t = token(&env, ALICE, A).await;
+    let mut s = Events::open(&env, &t, None).await;
+    let last = s.expect("ready").await.id.unwrap();
+    drop(s);
+    for n in 0..501 {
+        env.store
+            .post_message(&store::chat::NewMessage {
+                location_id: A.into(),
+                channel: store::Channel::General,
+                author_id: None,
+                author_name: "Rule".into(),
+                body: format!("missed {n}"),
+                idempotency_key: None,
+            })
+            .await
+            .unwrap();
+    }
+    let mut s = Events::open(&env, &t, Some(&last)).await;
+    for n in 0..500 {
+        assert_eq!(
+            s.expect("message").await.data["body"],
+            format!("missed {n}")
+        );
+    }
+    let resync = s.expect("resync").await;
+    assert_eq!(
+        resync.data["reason"],
+        "more than 500 events were missed; reload what you show"
+    );
+    let ready = s.expect("ready").await;
+    assert_eq!(ready.data["replayed"], 500);
+    assert_eq!(ready.id, resync.id, "resumes from the newest");
+    env.put(
+        contact(A, "c1", "Ann", "Smith", &[]),
+        &[change("created", "live again")],
+    )
+    .await;
+    assert_eq!(s.expect("change").await.data["summary"], "live again");
 }

@@ -65,9 +65,13 @@ fn serve(file: &str) -> Result<Response, ApiError> {
     let found = utoipa_swagger_ui::serve(file, config())
         .map_err(|e| Error::Internal(format!("the API docs page could not be made: {e}")))?
         .ok_or(Error::NotFound("API docs file"))?;
-    let mut response = retitle(file, found.bytes.into_owned()).into_response();
+    let response = retitle(file, found.bytes.into_owned()).into_response();
+    Ok(with_headers(response, &found.content_type))
+}
+
+fn with_headers(mut response: Response, content_type: &str) -> Response {
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&found.content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
     headers.insert(
@@ -79,5 +83,5 @@ fn serve(file: &str) -> Result<Response, ApiError> {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
     );
-    Ok(response)
+    response
 }
