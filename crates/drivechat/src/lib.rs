@@ -66,6 +66,10 @@ pub struct Config {
     /// the database (not an in-process signal) is what lets several replicas on one
     /// PostgreSQL all see every change.
     pub live_poll_interval: Duration,
+    /// How often an API event stream (`/api/v1/events`) checks that its token still holds
+    /// when no event arrives (it also checks before passing events on): a token revoked or
+    /// deleted ends its streams within this long.
+    pub api_stream_recheck: Duration,
     /// Rows per page of lists (contacts, the board, the feed).
     pub page_size: u32,
     /// HighLevel's own web app, for "Open in HighLevel" links: `https://app.gohighlevel.com`,
@@ -82,6 +86,7 @@ impl Default for Config {
             login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             live_poll_interval: Duration::from_millis(250),
+            api_stream_recheck: Duration::from_secs(5),
             page_size: 50,
             highlevel_app_url: "https://app.gohighlevel.com".into(),
         }

@@ -663,6 +663,129 @@ pub(crate) async fn alerts(app: &App, loc: &str) -> Result<Alerts, Error> {
     })
 }
 
+/// Which of the workspace's commands the API lists.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CommandFilter {
+    pub(crate) state: Option<CommandState>,
+    pub(crate) contact_id: Option<String>,
+    pub(crate) since_ms: Option<i64>,
+    /// Below this command id (the previous page's last).
+    pub(crate) before: Option<i64>,
+    pub(crate) limit: u32,
+}
+
+/// A page of the workspace's commands, newest first; `next` is the last one's id.
+pub(crate) async fn commands(
+    app: &App,
+    loc: &str,
+    f: &CommandFilter,
+) -> Result<Page<Command>, Error> {
+    let limit = f.limit.clamp(1, 200);
+    let items = app
+        .store
+        .list_commands(&store::CommandQuery {
+            location_id: loc.into(),
+            state: f.state,
+            contact_id: f.contact_id.clone(),
+            since_ms: f.since_ms,
+            before_id: f.before,
+            limit,
+        })
+        .await?;
+    let next = (items.len() as u32 == limit)
+        .then(|| items.last().map(|c| c.id.to_string()))
+        .flatten();
+    Ok(Page { items, next })
+}
+
+/// One entry of `#alerts`: a write-back HighLevel refused, or a message posted there (by a
+/// person, or by an alert rule).
+pub(crate) enum AlertItem {
+    Refused(Box<Command>),
+    Message(Message),
+}
+
+impl AlertItem {
+    fn at_ms(&self) -> i64 {
+        match self {
+            AlertItem::Refused(c) => c.updated_at_ms,
+            AlertItem::Message(m) => m.at_ms,
+        }
+    }
+}
+
+/// Where a page of `#alerts` starts: below these refused-command and message ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AlertCursor {
+    pub(crate) refused: Option<i64>,
+    pub(crate) message: Option<i64>,
+}
+
+impl AlertCursor {
+    pub(crate) fn parse(v: &str) -> Result<AlertCursor, Error> {
+        let bad = || Error::BadRequest("the alerts cursor is not one this server gave out".into());
+        let (r, m) = v.split_once('.').ok_or_else(bad)?;
+        let id = |s: &str, prefix| s.strip_prefix(prefix).and_then(|n| n.parse().ok());
+        Ok(AlertCursor {
+            refused: Some(id(r, 'r').ok_or_else(bad)?),
+            message: Some(id(m, 'm').ok_or_else(bad)?),
+        })
+    }
+
+    pub(crate) fn encode(&self) -> String {
+        format!(
+            "r{}.m{}",
+            self.refused.unwrap_or(i64::MAX),
+            self.message.unwrap_or(i64::MAX)
+        )
+    }
+}
+
+/// A page of `#alerts` below `cursor`: refused write-backs and the channel's messages merged
+/// by time, newest first (what the `#alerts` page shows, as one list).
+pub(crate) async fn alerts_page(
+    app: &App,
+    loc: &str,
+    cursor: AlertCursor,
+    limit: u32,
+) -> Result<Page<AlertItem>, Error> {
+    let limit = limit.clamp(1, 200);
+    let refused = app
+        .store
+        .list_commands(&store::CommandQuery {
+            location_id: loc.into(),
+            state: Some(CommandState::Failed),
+            before_id: cursor.refused,
+            limit,
+            ..store::CommandQuery::default()
+        })
+        .await?;
+    let messages = app
+        .store
+        .messages_before(loc, Some(&Channel::Alerts), cursor.message, limit)
+        .await?;
+    let more = refused.len() as u32 == limit || messages.len() as u32 == limit;
+    let mut items: Vec<AlertItem> = refused
+        .into_iter()
+        .map(|c| AlertItem::Refused(Box::new(c)))
+        .chain(messages.into_iter().map(AlertItem::Message))
+        .collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.at_ms()));
+    let more = more || items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let mut next = cursor;
+    for i in &items {
+        match i {
+            AlertItem::Refused(c) => next.refused = Some(c.id),
+            AlertItem::Message(m) => next.message = Some(m.id),
+        }
+    }
+    Ok(Page {
+        next: (more && !items.is_empty()).then(|| next.encode()),
+        items,
+    })
+}
+
 fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
@@ -718,5 +841,18 @@ mod tests {
         assert_eq!(back.change, Some(5));
         assert_eq!(back.message, Some(i64::MAX));
         assert!(FeedCursor::parse("x").is_err());
+    }
+
+    #[test]
+    fn alert_cursors_round_trip() {
+        let c = AlertCursor {
+            refused: Some(7),
+            message: None,
+        };
+        assert_eq!(c.encode(), format!("r7.m{}", i64::MAX));
+        assert_eq!(AlertCursor::parse(&c.encode()).unwrap().refused, Some(7));
+        for bad in ["x", "c1.m2", "r1.mx", "r1"] {
+            assert!(AlertCursor::parse(bad).is_err(), "{bad}");
+        }
     }
 }

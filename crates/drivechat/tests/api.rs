@@ -19,6 +19,11 @@ on_both_backends!(
     api_shows_names_custom_fields_and_zones,
     api_falls_back_to_ids_without_context,
     openapi_document_lists_every_path,
+    openapi_document_matches_the_router,
+    openapi_times_are_date_times,
+    docs_page_needs_no_token,
+    commands_are_listed_and_filtered,
+    alerts_list_what_the_channel_shows,
     admin_refusals_say_what_to_do,
     every_route_is_scoped_to_the_workspace,
 );
@@ -634,14 +639,17 @@ async fn openapi_document_lists_every_path(env: Env) {
         "/api/v1/tasks/{task_id}/reopen",
         "/api/v1/appointments",
         "/api/v1/feed",
+        "/api/v1/alerts",
         "/api/v1/messages",
+        "/api/v1/commands",
         "/api/v1/commands/{command_id}",
+        "/api/v1/events",
     ] {
         assert!(paths.contains_key(p), "the document lists {p}");
     }
     assert_eq!(
         paths.len(),
-        16,
+        19,
         "and nothing undocumented: {:?}",
         paths.keys()
     );
@@ -976,9 +984,11 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = json!({"title": "T", "due_date": "2030-01-01T00:00:00Z", "body": "B", "tags": ["t"]});
             let has_ids = pattern.contains('{');
+            // Lists filtered by one of B's contacts are refused like B's ids in a path.
+            let by_contact = ["/api/v1/feed", "/api/v1/commands"].contains(&pattern.as_str());
             let url = if has_ids {
                 env.at(&fill(pattern, A, &b))
-            } else if pattern == "/api/v1/feed" {
+            } else if by_contact {
                 env.at(&format!("{pattern}?contact_id={}", b.contact))
             } else {
                 env.at(pattern)
@@ -991,8 +1001,13 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
                 .await
                 .unwrap();
             let status = r.status();
+            if pattern == "/api/v1/events" {
+                // A stream does not end by itself; its events are walked in api_events.rs.
+                assert_eq!(status, 200, "{method} {url}");
+                continue;
+            }
             let text = r.text().await.unwrap();
-            if has_ids || pattern == "/api/v1/feed" {
+            if has_ids || by_contact {
                 walked += 1;
                 assert_eq!(status, 404, "{method} {url} with A's token: {text}");
                 assert!(serde_json::from_str::<Value>(&text).unwrap()["error"].is_string());
@@ -1031,4 +1046,506 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
         env.store.commands(B, None, None, 100).await.unwrap().len(),
         1
     );
+}
+
+/// The API's routes, read from the router's source: (method, path), without the document,
+/// the docs page and the JSON 404s, which are not operations.
+fn api_routes() -> Vec<(String, String)> {
+    let src = include_str!("../src/api/mod.rs");
+    let mut out = Vec::new();
+    let mut lines = src.lines().map(str::trim).peekable();
+    while let Some(line) = lines.next() {
+        if !line.starts_with(".route(") {
+            continue;
+        }
+        // A route may be split over lines: `.route(\n "path",\n get(...),\n )`.
+        let mut text = line.to_string();
+        while !text.trim_end().ends_with(')')
+            || text.matches('(').count() > text.matches(')').count()
+        {
+            match lines.next() {
+                Some(l) => text.push_str(l),
+                None => break,
+            }
+        }
+        let path = text.split('"').nth(1).unwrap().to_string();
+        if path == "/api/v1"
+            || path.contains("{*")
+            || path.starts_with("/api/v1/docs")
+            || path == "/api/v1/openapi.json"
+        {
+            continue;
+        }
+        for m in ["get", "post", "put", "patch", "delete"] {
+            if text.contains(&format!("{m}(")) {
+                out.push((m.to_string(), path.clone()));
+            }
+        }
+    }
+    assert!(out.len() >= 19, "the router's routes were found: {out:?}");
+    out
+}
+
+async fn openapi_document_matches_the_router(env: Env) {
+    let doc: Value = reqwest::get(env.at("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(|m| (m.clone(), p.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut routed = api_routes();
+    documented.sort();
+    routed.sort();
+    assert_eq!(
+        routed, documented,
+        "every route documented, every document entry routed"
+    );
+}
+
+/// Every string in the document's schemas and parameters that holds a time says so: a
+/// property or parameter named like a time (`*_at`, `at`, `*_date`, `since`, `*_time`)
+/// without `format: date-time` fails, wherever it is.
+async fn openapi_times_are_date_times(env: Env) {
+    let doc: Value = reqwest::get(env.at("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    fn looks_like_time(name: &str) -> bool {
+        name == "at"
+            || name == "since"
+            || name.ends_with("_at")
+            || name.ends_with("_date")
+            || name.ends_with("_time")
+    }
+    /// A string schema, possibly nullable (`type: [string, null]`) or wrapped in oneOf.
+    fn is_string(s: &Value) -> bool {
+        match &s["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(ts) => ts.iter().any(|t| t == "string"),
+            _ => s["oneOf"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(is_string)),
+        }
+    }
+    fn has_format(s: &Value) -> bool {
+        s["format"] == "date-time"
+            || s["oneOf"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(has_format))
+    }
+    fn walk(v: &Value, at: &str, checked: &mut Vec<String>, bad: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(props) = o.get("properties").and_then(Value::as_object) {
+                    for (name, s) in props {
+                        if looks_like_time(name) && is_string(s) {
+                            checked.push(format!("{at}.{name}"));
+                            if !has_format(s) {
+                                bad.push(format!("{at}.{name}: {s}"));
+                            }
+                        }
+                    }
+                }
+                // A parameter: {name, in, schema}.
+                if let (Some(name), Some(s)) =
+                    (o.get("name").and_then(Value::as_str), o.get("schema"))
+                {
+                    if o.contains_key("in") && looks_like_time(&name.to_lowercase()) && is_string(s)
+                    {
+                        checked.push(format!("{at} parameter {name}"));
+                        if !has_format(s) {
+                            bad.push(format!("{at} parameter {name}: {s}"));
+                        }
+                    }
+                }
+                for (k, child) in o {
+                    walk(child, &format!("{at}/{k}"), checked, bad);
+                }
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    walk(child, &format!("{at}/{i}"), checked, bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut checked, mut bad) = (Vec::new(), Vec::new());
+    walk(&doc, "", &mut checked, &mut bad);
+    assert!(bad.is_empty(), "times without format date-time: {bad:#?}");
+    // The walk saw the times it must: a fault in it cannot pass silently.
+    for must in [
+        "/components/schemas/CommandOut.settled_at",
+        "/components/schemas/AlertEntry.at",
+        "/components/schemas/TaskOut.due_at",
+        "/components/schemas/CreateTaskIn.due_date",
+    ] {
+        assert!(checked.iter().any(|c| c == must), "{must} in {checked:#?}");
+    }
+    assert!(
+        checked.iter().any(|c| c.ends_with("parameter since")),
+        "the commands list's `since`: {checked:#?}"
+    );
+}
+
+async fn docs_page_needs_no_token(env: Env) {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c.get(env.at("/api/v1/docs")).send().await.unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers()["location"], "/api/v1/docs/");
+    let r = c.get(env.at("/api/v1/docs/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<title>Drive Chat API</title>"), "{page}");
+    // Its scripts are files of this server: none inline, none from elsewhere.
+    let scripts: Vec<&str> = page.split("<script").skip(1).collect();
+    assert_eq!(scripts.len(), 3, "{page}");
+    for s in &scripts {
+        let src = s.split("src=\"").nth(1).expect("every script has a src");
+        assert!(src.starts_with("./"), "served from here: {s}");
+        assert!(
+            s.contains("> </script>") || s.contains("></script>"),
+            "no inline code: {s}"
+        );
+    }
+    for (file, kind, needle) in [
+        ("swagger-ui-bundle.js", "javascript", "SwaggerUIBundle"),
+        ("swagger-ui.css", "text/css", ".swagger-ui"),
+        (
+            "swagger-initializer.js",
+            "javascript",
+            "/api/v1/openapi.json",
+        ),
+    ] {
+        let r = c
+            .get(env.at(&format!("/api/v1/docs/{file}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{file}");
+        assert!(
+            r.headers()["content-type"].to_str().unwrap().contains(kind),
+            "{file}: {:?}",
+            r.headers()["content-type"]
+        );
+        assert!(r.text().await.unwrap().contains(needle), "{file}");
+    }
+    let r = c
+        .get(env.at("/api/v1/docs/nothing.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "API docs file not found"
+    );
+}
+
+/// Settles a command as the sync engine does once HighLevel answers.
+async fn settle(env: &Env, id: i64, state: CommandState, error: Option<&str>) {
+    assert!(env
+        .store
+        .settle_command(id, state, None, None, error)
+        .await
+        .unwrap());
+}
+
+async fn enqueue(env: &Env, loc: &str, contact_id: &str, body: &str) -> i64 {
+    env.store
+        .enqueue_command(&NewCommand {
+            location_id: loc.into(),
+            command: HighLevelCommand::AddNote {
+                contact_id: contact_id.into(),
+                body: body.into(),
+                user_id: None,
+            },
+            requested_by: Some("Alice Archer".into()),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap()
+        .0
+}
+
+async fn commands_are_listed_and_filtered(env: Env) {
+    env.put(contact(A, "c1", "Ann", "Smith", &[]), &[]).await;
+    env.put(contact(A, "c2", "Ben", "Smith", &[]), &[]).await;
+    env.put(contact(B, "cb", "Bea", "Other", &[]), &[]).await;
+    let t = token(&env, ALICE, A).await;
+    let before_any = now_ms();
+    let pending = enqueue(&env, A, "c1", "one").await;
+    let done = enqueue(&env, A, "c1", "two").await;
+    let refused = enqueue(&env, A, "c2", "three").await;
+    let of_b = enqueue(&env, B, "cb", "secret of B").await;
+    settle(&env, done, CommandState::Done, None).await;
+    settle(
+        &env,
+        refused,
+        CommandState::Failed,
+        Some("Contact is on DND"),
+    )
+    .await;
+    let ids = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+
+    let (s, all) = get_json(&env, &t, "/api/v1/commands").await;
+    assert_eq!(s, 200, "{all}");
+    assert_eq!(
+        ids(&all),
+        [refused, done, pending],
+        "newest first, A's only"
+    );
+    assert!(all["next_cursor"].is_null());
+    let r = &all["items"][0];
+    assert_eq!(r["kind"], "add_note");
+    assert_eq!(r["summary"], "Add note");
+    assert_eq!(r["state"], "failed");
+    assert_eq!(r["error"], "Contact is on DND");
+    assert_eq!(r["requested_by"], "Alice Archer");
+    assert_eq!(r["command"]["body"], "three");
+    assert_eq!(r["contact_id"], "c2");
+    assert!(rfc3339_ms(r["created_at"].as_str().unwrap()) >= before_any);
+    assert!(rfc3339_ms(r["settled_at"].as_str().unwrap()) >= before_any);
+    assert!(
+        all["items"][2]["settled_at"].is_null(),
+        "pending: not settled"
+    );
+
+    for (q, want) in [
+        ("state=pending", vec![pending]),
+        ("state=done", vec![done]),
+        ("state=refused", vec![refused]),
+        ("state=failed", vec![refused]),
+        ("contact_id=c1", vec![done, pending]),
+        ("contact_id=c1&state=done", vec![done]),
+        ("contact_id=c2&state=pending", vec![]),
+    ] {
+        let (s, v) = get_json(&env, &t, &format!("/api/v1/commands?{q}")).await;
+        assert_eq!(s, 200, "{q}: {v}");
+        assert_eq!(ids(&v), want, "{q}");
+    }
+    // Since: only what was asked at or after a time.
+    let (_, later) = get_json(
+        &env,
+        &t,
+        &format!(
+            "/api/v1/commands?since={}",
+            urlencode(&rfc3339(now_ms() + 60_000))
+        ),
+    )
+    .await;
+    assert_eq!(ids(&later), Vec::<i64>::new());
+    let (_, since) = get_json(
+        &env,
+        &t,
+        &format!(
+            "/api/v1/commands?since={}",
+            urlencode(&rfc3339(before_any - 1000))
+        ),
+    )
+    .await;
+    assert_eq!(ids(&since).len(), 3);
+    // Pages: two, then one, by cursor.
+    let (_, p1) = get_json(&env, &t, "/api/v1/commands?limit=2").await;
+    assert_eq!(ids(&p1), [refused, done]);
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let (_, p2) = get_json(
+        &env,
+        &t,
+        &format!("/api/v1/commands?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(ids(&p2), [pending]);
+    assert!(p2["next_cursor"].is_null());
+
+    // Refusals, each with its status and sentence.
+    for (q, status, error) in [
+        (
+            "state=stuck",
+            400,
+            "state must be pending, done or refused, not \"stuck\"",
+        ),
+        (
+            "since=yesterday",
+            400,
+            "since must be an RFC 3339 time such as 2026-03-10T17:00:00Z, not \"yesterday\"",
+        ),
+        (
+            "cursor=abc",
+            400,
+            "the commands cursor is not one this server gave out",
+        ),
+        (
+            "limit=lots",
+            400,
+            "Failed to deserialize query string: limit: invalid digit found in string",
+        ),
+        ("contact_id=cb", 404, "contact not found"),
+        ("contact_id=nobody", 404, "contact not found"),
+    ] {
+        let (s, v) = get_json(&env, &t, &format!("/api/v1/commands?{q}")).await;
+        assert_eq!(
+            (s.as_u16(), v["error"].as_str()),
+            (status, Some(error)),
+            "{q}"
+        );
+    }
+    let (s, v) = get_json(&env, &t, &format!("/api/v1/commands/{of_b}")).await;
+    assert_eq!(
+        (s.as_u16(), v["error"].as_str()),
+        (404, Some("command not found"))
+    );
+    let (s, v) = get_json(&env, &t, "/api/v1/commands/abc").await;
+    assert_eq!(
+        (s.as_u16(), v["error"].as_str()),
+        (404, Some("command not found"))
+    );
+    let r = reqwest::get(env.at("/api/v1/commands")).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "send an API token as `Authorization: Bearer dct_...`; create one with `drivesync \
+         tokens create` or on the Settings page"
+    );
+}
+
+async fn alerts_list_what_the_channel_shows(env: Env) {
+    env.put(contact(A, "c1", "Ann", "Smith", &[]), &[]).await;
+    env.put(contact(B, "cb", "Bea", "Other", &[]), &[]).await;
+    let t = token(&env, ALICE, A).await;
+    let refused = enqueue(&env, A, "c1", "refused note").await;
+    settle(
+        &env,
+        refused,
+        CommandState::Failed,
+        Some("Contact not found in HighLevel"),
+    )
+    .await;
+    let fine = enqueue(&env, A, "c1", "fine note").await;
+    settle(&env, fine, CommandState::Done, None).await;
+    let of_b = enqueue(&env, B, "cb", "B's refused note").await;
+    settle(&env, of_b, CommandState::Failed, Some("secret of B")).await;
+    // A member's message in #alerts, one by a rule (through the store, as rules post), one
+    // in the general feed (not an alert), and one in B's #alerts.
+    let (s, _) = post_json(
+        &env,
+        &t,
+        "/api/v1/messages",
+        json!({"body": "Looking into the refused note", "channel": "alerts"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let post = |loc: &str, channel: store::Channel, author: &str, body: &str| {
+        let m = store::chat::NewMessage {
+            location_id: loc.into(),
+            channel,
+            author_id: None,
+            author_name: author.into(),
+            body: body.into(),
+            idempotency_key: None,
+        };
+        let store = env.store.clone();
+        async move { store.post_message(&m).await.unwrap() }
+    };
+    post(
+        A,
+        store::Channel::Alerts,
+        "Rule: overdue tasks",
+        "3 tasks overdue",
+    )
+    .await;
+    post(A, store::Channel::General, "Alice Archer", "Lunch?").await;
+    post(B, store::Channel::Alerts, "Rule", "secret of B").await;
+
+    let (s, v) = get_json(&env, &t, "/api/v1/alerts").await;
+    assert_eq!(s, 200, "{v}");
+    let items = v["items"].as_array().unwrap();
+    let said: Vec<String> = items
+        .iter()
+        .map(|i| match (&i["refused"], &i["message"]) {
+            (Value::Null, m) => format!("message: {}", m["body"].as_str().unwrap()),
+            (c, Value::Null) => format!("refused: {}", c["error"].as_str().unwrap()),
+            _ => panic!("exactly one of refused and message: {i}"),
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "message: 3 tasks overdue",
+            "message: Looking into the refused note",
+            "refused: Contact not found in HighLevel",
+        ],
+        "newest first, A's #alerts only"
+    );
+    assert_eq!(items[2]["refused"]["id"], refused);
+    assert_eq!(items[2]["at"], items[2]["refused"]["settled_at"]);
+    assert_eq!(items[0]["message"]["channel"], "alerts");
+    assert!(!v.to_string().contains("secret of B"));
+    // Paged one at a time, the same three.
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/alerts?limit=1".to_string();
+    loop {
+        let (s, p) = get_json(&env, &t, &url).await;
+        assert_eq!(s, 200, "{p}");
+        seen.extend(p["items"].as_array().unwrap().iter().cloned());
+        match p["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/alerts?limit=1&cursor={c}"),
+            None => break,
+        }
+        assert!(seen.len() <= 3, "paging ends: {seen:?}");
+    }
+    assert_eq!(seen.as_slice(), items.as_slice());
+    let (s, e) = get_json(&env, &t, "/api/v1/alerts?cursor=c1.m2").await;
+    assert_eq!(
+        (s.as_u16(), e["error"].as_str()),
+        (
+            400,
+            Some("the alerts cursor is not one this server gave out")
+        )
+    );
+    let r = reqwest::get(env.at("/api/v1/alerts")).await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

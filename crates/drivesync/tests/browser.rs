@@ -605,6 +605,65 @@ async fn viewport(b: &Page, width: u32, height: u32) {
     }
 }
 
+/// The API's docs page, linked from Settings, renders the OpenAPI document in Chromium from
+/// files of the server alone (no CDN) under its `script-src 'self'` policy, and needs no
+/// token: it is opened signed out too. Screenshot `api-docs.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_docs_page_renders_the_openapi_document() {
+    with_demo_and_browser("api-docs", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        b.goto(&format!("/w/{ws}/settings")).await;
+        b.click("#api-docs-link", LIVE).await;
+        let rendered = || async {
+            until("the API's operations on the docs page", LIVE, || async {
+                let v = b
+                    .js(
+                        "const t = document.querySelector('.swagger-ui .info .title'); \
+                         return [t ? t.textContent : '', \
+                                 document.querySelectorAll('.opblock').length, \
+                                 document.title, \
+                                 t ? getComputedStyle(t).fontSize : '', \
+                                 [...document.styleSheets].map(s => s.href + ' ' + s.cssRules.length)];",
+                        json!(null),
+                    )
+                    .await?;
+                // Swagger UI's styles apply: its title is large.
+                let ok = v[0].as_str().is_some_and(|t| t.contains("Drive Chat API"))
+                    && v[1].as_i64().unwrap_or(0) >= 19
+                    && v[2] == "Drive Chat API"
+                    && v[3] == "36px";
+                if ok {
+                    Ok(v)
+                } else {
+                    Err(v.to_string())
+                }
+            })
+            .await
+        };
+        rendered().await;
+        assert_eq!(b.path().await, "/api/v1/docs/");
+        // Everything it loaded came from this server.
+        let foreign = b
+            .js(
+                "return performance.getEntriesByType('resource') \
+                   .map(e => e.name).filter(n => !n.startsWith(location.origin));",
+                json!(null),
+            )
+            .await
+            .expect("the resources are listed");
+        assert_eq!(foreign, json!([]), "loaded from elsewhere");
+        // The live-event operation is documented with its stream.
+        b.wait_for("#operations-events-events", LIVE).await;
+        b.screenshot("api-docs").await;
+        // Signed out, the page still renders (the document and the page need no token).
+        b.c.delete_all_cookies().await.expect("signed out");
+        b.goto("/api/v1/docs").await;
+        rendered().await;
+        assert_eq!(b.path().await, "/api/v1/docs/");
+    })
+    .await;
+}
+
 /// The first contact of the workspace's contact list, once the backfill has brought one.
 async fn first_contact(b: &Page) -> String {
     // Signing in lands on the list; clicking it again would swap the page under the test.

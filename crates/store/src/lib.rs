@@ -58,7 +58,7 @@ pub use mirror::{
     RecordQuery, Written,
 };
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
-pub use outbox::{Command, CommandState, NewCommand};
+pub use outbox::{Command, CommandQuery, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};

@@ -82,6 +82,19 @@ pub struct Command {
     pub updated_at_ms: i64,
 }
 
+/// Which of a location's commands to list (newest first).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommandQuery {
+    pub location_id: String,
+    pub state: Option<CommandState>,
+    pub contact_id: Option<String>,
+    /// Only commands asked for at or after this time.
+    pub since_ms: Option<i64>,
+    /// Only commands with ids below this one: where the previous page ended.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
 /// An `outbox` row as stored, before its JSON columns are read.
 #[derive(sqlx::FromRow)]
 struct CommandRow {
@@ -220,6 +233,26 @@ impl Store {
             .bind(state.map(CommandState::as_str))
             .bind(contact_id)
             .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::db("listing commands"))?;
+        rows.into_iter().map(command_from_row).collect()
+    }
+
+    /// A page of a location's commands, newest first (the API's command list).
+    pub async fn list_commands(&self, q: &CommandQuery) -> Result<Vec<Command>, StoreError> {
+        let sql = format!(
+            "SELECT {COMMAND_COLUMNS} FROM outbox WHERE location_id = $1 \
+             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR contact_id = $3) \
+             AND created_at_ms >= $4 AND id < $5 ORDER BY id DESC LIMIT $6"
+        );
+        let rows: Vec<CommandRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(&q.location_id)
+            .bind(q.state.map(CommandState::as_str))
+            .bind(q.contact_id.as_deref())
+            .bind(q.since_ms.unwrap_or(i64::MIN))
+            .bind(q.before_id.unwrap_or(i64::MAX))
+            .bind(i64::from(q.limit.clamp(1, 1000)))
             .fetch_all(pool)
             .await)
         .map_err(StoreError::db("listing commands"))?;

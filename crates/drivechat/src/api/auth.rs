@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use store::ChatUser;
 
 use crate::context::Seen;
-use crate::{secret, ApiError, Error, Shared};
+use crate::{secret, ApiError, App, Error, Shared};
 
 /// The member an API request acts as, and their workspace.
 pub(crate) struct ApiMember {
@@ -17,6 +17,8 @@ pub(crate) struct ApiMember {
     pub(crate) seen: Seen,
     /// The request's `Idempotency-Key`, if sent.
     pub(crate) idempotency_key: Option<String>,
+    /// The token's hash, for a long-lived stream to check the token again.
+    pub(crate) token_hash: String,
 }
 
 impl FromRequestParts<Shared> for ApiMember {
@@ -42,34 +44,57 @@ impl FromRequestParts<Shared> for ApiMember {
             })?;
         let invalid = || {
             Error::Unauthorized(
-                "this API token is not valid (mistyped, or its member was removed from the \
-                 workspace); create a new one"
+                "this API token is not valid (mistyped, revoked, or its member was removed from \
+                 the workspace); create a new one"
                     .into(),
             )
         };
-        let owner = app
-            .store
-            .api_token_owner(&secret::token_hash(token))
-            .await?
-            .ok_or_else(invalid)?;
-        let user = app
-            .store
-            .chat_user(owner.user_id)
-            .await?
-            .ok_or_else(invalid)?;
+        let token_hash = secret::token_hash(token);
+        let (loc, user) = token_member(app, &token_hash).await?.ok_or_else(invalid)?;
         let idempotency_key = parts
             .headers
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let seen = Seen::load(&app.store, &owner.location_id, &user).await?;
+        let seen = Seen::load(&app.store, &loc, &user).await?;
         Ok(ApiMember {
             user,
-            loc: owner.location_id,
+            loc,
             seen,
             idempotency_key,
+            token_hash,
         })
     }
+}
+
+/// The workspace and member a token stands for now, read afresh from the store (so a
+/// token revoked or deleted, or a member removed, is `None` from then on).
+async fn token_member(app: &App, token_hash: &str) -> Result<Option<(String, ChatUser)>, Error> {
+    let Some(owner) = app.store.api_token_owner(token_hash).await? else {
+        return Ok(None);
+    };
+    let Some(user) = app.store.chat_user(owner.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((owner.location_id, user)))
+}
+
+/// Whether a stream opened with this token may go on: the token still exists and is not
+/// revoked, and still names the same member of the same workspace, who is still a member.
+/// Re-reads the store through the same lookup as every request, so it sees a revocation
+/// however it is made.
+pub(crate) async fn stream_still_authorised(
+    app: &App,
+    token_hash: &str,
+    user_id: i64,
+    loc: &str,
+) -> Result<bool, Error> {
+    Ok(match token_member(app, token_hash).await? {
+        Some((l, u)) if l == loc && u.id == user_id => {
+            app.store.membership(user_id, loc).await?.is_some()
+        }
+        _ => false,
+    })
 }
 
 /// A JSON body whose refusals are JSON errors too.

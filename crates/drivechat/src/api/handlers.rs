@@ -3,12 +3,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use store::Channel;
+use store::{Channel, CommandState};
 
 use super::auth::{ApiMember, Body, Params};
 use super::types::*;
 use crate::actions::{self, Action, Requester};
-use crate::reads::{self, ContactFilter, FeedCursor};
+use crate::reads::{self, AlertCursor, CommandFilter, ContactFilter, FeedCursor};
 use crate::ui::board_query;
 use crate::{time, zone, ApiError, Error, Shared};
 
@@ -222,6 +222,81 @@ pub(crate) async fn command(
 ) -> Answer<CommandOut> {
     let id: i64 = id.parse().map_err(|_| Error::NotFound("command"))?;
     Ok(Json(actions::command(&app, &m.loc, id).await?.into()))
+}
+
+/// The workspace's commands (write-backs to HighLevel), newest first.
+#[utoipa::path(get, path = "/api/v1/commands", tag = "actions", params(CommandsParams),
+    responses((status = 200, body = CommandList), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn commands(
+    State(app): State<Shared>,
+    m: ApiMember,
+    Params(p): Params<CommandsParams>,
+) -> Answer<CommandList> {
+    let state = match p.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("pending") => Some(CommandState::Pending),
+        Some("done") => Some(CommandState::Done),
+        Some("refused" | "failed") => Some(CommandState::Failed),
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "state must be pending, done or refused, not {other:?}"
+            ))
+            .into())
+        }
+    };
+    let since_ms = match p.since.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(time::parse_rfc3339(s).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "since must be an RFC 3339 time such as 2026-03-10T17:00:00Z, not {s:?}"
+            ))
+        })?),
+    };
+    let before = match p.cursor.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            Error::BadRequest("the commands cursor is not one this server gave out".into())
+        })?),
+    };
+    let contact_id = p.contact_id.filter(|c| !c.is_empty());
+    if let Some(c) = &contact_id {
+        // A contact deleted in HighLevel keeps its commands; another workspace's is 404.
+        crate::records::known(&app, &m.loc, store::RecordKind::Contact, c).await?;
+    }
+    let filter = CommandFilter {
+        state,
+        contact_id,
+        since_ms,
+        before,
+        limit: limit(p.limit),
+    };
+    let page = reads::commands(&app, &m.loc, &filter).await?;
+    Ok(Json(CommandList {
+        items: page.items.into_iter().map(CommandOut::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+/// What `#alerts` shows: write-backs HighLevel refused and the messages posted there (by
+/// members, or by alert rules), newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "feed", params(AlertsParams),
+    responses((status = 200, body = AlertList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub(crate) async fn alerts(
+    State(app): State<Shared>,
+    m: ApiMember,
+    Params(p): Params<AlertsParams>,
+) -> Answer<AlertList> {
+    let cursor = match p.cursor.as_deref().filter(|s| !s.is_empty()) {
+        Some(c) => AlertCursor::parse(c)?,
+        None => AlertCursor::default(),
+    };
+    let page = reads::alerts_page(&app, &m.loc, cursor, limit(p.limit)).await?;
+    Ok(Json(AlertList {
+        items: page.items.into_iter().map(AlertEntry::from).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 async fn queue(app: &Shared, m: &ApiMember, action: Action) -> Queued {

@@ -2,9 +2,12 @@
 //! Authenticated by a member's API token (`Authorization: Bearer dct_...`), which also says
 //! which workspace: every id in a path is looked up in that workspace only, so another
 //! workspace's ids are 404 exactly like ids that do not exist. Errors are
-//! `{"error": "..."}`. The OpenAPI document is at `/api/v1/openapi.json` (no token needed).
+//! `{"error": "..."}`. The OpenAPI document is at `/api/v1/openapi.json`, rendered for people
+//! at `/api/v1/docs/` (neither needs a token).
 
 mod auth;
+mod docs;
+mod events;
 mod handlers;
 mod types;
 
@@ -18,6 +21,10 @@ use crate::{ApiError, Error, Shared};
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/docs", get(docs::index_redirect))
+        .route("/api/v1/docs/", get(docs::index))
+        .route("/api/v1/docs/{*file}", get(docs::file))
+        .route("/api/v1/events", get(events::events))
         .route("/api/v1/workspace", get(handlers::workspace))
         .route("/api/v1/users", get(handlers::users))
         .route("/api/v1/contacts", get(handlers::contacts))
@@ -54,7 +61,9 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/api/v1/appointments", get(handlers::appointments))
         .route("/api/v1/feed", get(handlers::feed))
         .route("/api/v1/messages", post(handlers::post_message))
+        .route("/api/v1/commands", get(handlers::commands))
         .route("/api/v1/commands/{command_id}", get(handlers::command))
+        .route("/api/v1/alerts", get(handlers::alerts))
         .route("/api/v1", get(not_found))
         .route("/api/v1/{*rest}", get(not_found).post(not_found))
 }
@@ -71,7 +80,8 @@ async fn not_found() -> ApiError {
         description = "Contacts, tasks, meetings and the feed of a Drive Chat workspace (one \
             HighLevel location), and actions written back to HighLevel. Actions are queued: they \
             answer 202 with a command that is `pending` until HighLevel confirms it (`done`) or \
-            refuses it (`failed`, with `error`); poll `/api/v1/commands/{command_id}`. Send an \
+            refuses it (`failed`, with `error`); poll `/api/v1/commands/{command_id}`, list them \
+            at `/api/v1/commands`, or follow `/api/v1/events`. Send an \
             `Idempotency-Key` header to make a retried request act once. Lists page with \
             `cursor` (the previous page's `next_cursor`). Times are RFC 3339 in UTC; day \
             filters use your time zone (`/api/v1/workspace`). HighLevel user ids come with \
@@ -86,7 +96,10 @@ async fn not_found() -> ApiError {
         handlers::tasks,
         handlers::appointments,
         handlers::feed,
+        handlers::alerts,
+        handlers::commands,
         handlers::command,
+        events::events,
         handlers::complete_task,
         handlers::reopen_task,
         handlers::create_task,
@@ -96,6 +109,7 @@ async fn not_found() -> ApiError {
         handlers::post_contact_message,
         handlers::post_message,
     ),
+    components(schemas(types::StreamReady, types::StreamNotice)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

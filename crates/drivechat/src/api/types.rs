@@ -5,12 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{Change, Command, HlUser, Message, Record};
+use store::{Change, Command, CommandState, HlUser, Message, Record};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::context::{Seen, ZoneFrom};
 use crate::fields::{self, ChannelDnd, CustomFieldView, Dnd};
-use crate::reads::{Item, Meeting, TaskRow};
+use crate::reads::{AlertItem, Item, Meeting, TaskRow};
 use crate::{meeting, time};
 
 /// Every error: what went wrong, in a sentence.
@@ -370,7 +370,10 @@ pub(crate) struct CommandOut {
     pub(crate) id: i64,
     /// complete_task, reopen_task, create_task, add_note, add_tag, remove_tag, ...
     pub(crate) kind: String,
-    /// pending (sent, not yet confirmed by HighLevel), done, or failed (see `error`).
+    /// What the command asks, in words ("Complete task", "Tag vip, lead").
+    pub(crate) summary: String,
+    /// pending (sent, not yet confirmed by HighLevel), done, or failed (HighLevel refused it;
+    /// see `error`).
     pub(crate) state: String,
     pub(crate) contact_id: Option<String>,
     pub(crate) record_id: Option<String>,
@@ -378,16 +381,23 @@ pub(crate) struct CommandOut {
     pub(crate) command: Value,
     /// Why HighLevel refused, when failed.
     pub(crate) error: Option<String>,
+    /// Who asked: the member's name.
     pub(crate) requested_by: Option<String>,
     #[schema(format = DateTime)]
     pub(crate) created_at: String,
     #[schema(format = DateTime)]
     pub(crate) updated_at: String,
+    /// When HighLevel confirmed or refused it; absent while pending.
+    #[schema(format = DateTime)]
+    pub(crate) settled_at: Option<String>,
 }
 
 impl From<Command> for CommandOut {
     fn from(c: Command) -> CommandOut {
+        let settled_at = (c.state != CommandState::Pending).then(|| time::rfc3339(c.updated_at_ms));
         CommandOut {
+            summary: crate::ui::components::describe(&c),
+            settled_at,
             id: c.id,
             kind: c.kind,
             state: c.state.as_str().into(),
@@ -490,6 +500,49 @@ pub(crate) struct FeedList {
     pub(crate) next_cursor: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CommandList {
+    /// Newest first.
+    pub(crate) items: Vec<CommandOut>,
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// One entry of `#alerts`: exactly one of `refused` and `message` is set.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertEntry {
+    /// A write-back HighLevel refused (`error` says why).
+    pub(crate) refused: Option<CommandOut>,
+    /// A message posted in `#alerts`, by a member or by an alert rule.
+    pub(crate) message: Option<MessageOut>,
+    /// When it happened: the refusal, or the message's time.
+    #[schema(format = DateTime)]
+    pub(crate) at: String,
+}
+
+impl From<AlertItem> for AlertEntry {
+    fn from(i: AlertItem) -> AlertEntry {
+        match i {
+            AlertItem::Refused(c) => AlertEntry {
+                at: time::rfc3339(c.updated_at_ms),
+                refused: Some((*c).into()),
+                message: None,
+            },
+            AlertItem::Message(m) => AlertEntry {
+                at: time::rfc3339(m.at_ms),
+                refused: None,
+                message: Some(m.into()),
+            },
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertList {
+    /// Newest first.
+    pub(crate) items: Vec<AlertEntry>,
+    pub(crate) next_cursor: Option<String>,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ContactsParams {
@@ -570,4 +623,55 @@ pub(crate) struct MessageIn {
     /// general (default) or alerts. Messages about a contact go to
     /// `/api/v1/contacts/{contact_id}/messages`.
     pub(crate) channel: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CommandsParams {
+    /// pending, done, or refused (also accepted as `failed`, the `state` it shows).
+    pub(crate) state: Option<String>,
+    /// Only this contact's commands.
+    pub(crate) contact_id: Option<String>,
+    /// Only commands asked for at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub(crate) since: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<u32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AlertsParams {
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<u32>,
+}
+
+/// `ready`: the stream is open; its `id` is where to resume from if nothing else arrives.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StreamReady {
+    /// The workspace whose events follow.
+    pub(crate) workspace: String,
+    /// How many missed events were replayed before it (after `Last-Event-ID`).
+    pub(crate) replayed: u32,
+}
+
+/// `resync` (more events were missed than are replayed: reload what you show) or `end`
+/// (the token was revoked or deleted, or its member removed: the stream closes).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StreamNotice {
+    pub(crate) reason: String,
+}
+
+/// The data of one event of `/api/v1/events`, by the event's name.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum StreamEventData {
+    /// event: ready
+    Ready(StreamReady),
+    /// event: change (a HighLevel change of the workspace, as in the feed)
+    Change(ChangeOut),
+    /// event: message (a message in any channel of the workspace)
+    Message(MessageOut),
+    /// event: resync, or event: end
+    Notice(StreamNotice),
 }

@@ -328,7 +328,7 @@ fn settings_page(
             }
             div.panel {
                 h2 { "API token" }
-                p.sub { "A token lets a program use the JSON API (" a href="/api/v1/openapi.json" { "/api/v1" } ") as you, in this workspace. Only a hash is kept: copy it now, it is shown once." }
+                p.sub { "A token lets a program use the JSON API (" a #api-docs-link href="/api/v1/docs/" hx-boost="false" { "/api/v1, documented here" } ") as you, in this workspace. Only a hash is kept: copy it now, it is shown once." }
                 @if let Some(t) = new_token {
                     p.token #new-token data-testid="new-token" { (t) }
                 }

@@ -97,6 +97,12 @@ impl Env {
         format!("{}{path}", self.url)
     }
 
+    /// Runs one SQL statement on the database behind the store's back (as another process,
+    /// or a person with a SQL prompt, would).
+    pub async fn exec(&self, sql: &str) {
+        self._db.exec(sql).await;
+    }
+
     /// Writes a record as the sync engine would, with the given feed entries.
     pub async fn put(&self, r: Record, changes: &[NewChange]) {
         let current = self

@@ -230,6 +230,28 @@ impl Store {
         rows.into_iter().map(MessageRow::into_message).collect()
     }
 
+    /// A workspace's messages in every channel with ids after `after_id`, oldest first: what
+    /// an event stream resuming after `after_id` missed.
+    pub async fn messages_after(
+        &self,
+        location_id: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE location_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_pool!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(location_id)
+            .bind(after_id)
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::db("reading messages"))?;
+        rows.into_iter().map(MessageRow::into_message).collect()
+    }
+
     /// Messages of every workspace after `after_id`, oldest first (what live feeds follow).
     pub async fn all_messages_after(
         &self,
