@@ -7,7 +7,7 @@
 //! table is public ([`crate::DriveChat::access_rules`]) so a test walks every real route with
 //! every role.
 //!
-//! The rules (see SECURITY.md):
+//! The rules (team changes have theirs in `crate::team`):
 //! - a viewer reads; a member also acts (tasks, notes, tags, messages, their own API tokens);
 //!   an admin also manages the workspace (members, invitations, others' tokens, settings);
 //! - everyone, viewers included, manages their own account (name, password, time zone, own

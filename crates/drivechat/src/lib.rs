@@ -133,7 +133,7 @@ impl DriveChat {
     }
 
     /// Every route the router serves, with what each needs of the caller: the table its
-    /// guards enforce (see SECURITY.md), for tests that walk every route with every role.
+    /// guards enforce (the rules are in `access`), for tests that walk every route with every role.
     pub fn access_rules(&self) -> Vec<Declared> {
         let (_, mut ui) = ui::routes(self.app.clone()).finish();
         let (_, api) = api::routes(self.app.clone()).finish();

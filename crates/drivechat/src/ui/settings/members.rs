@@ -231,8 +231,8 @@ pub(crate) async fn remove(
     let result = team::remove(&app.store, ctx.loc(), Actor::Member(ctx.user.id), user)
         .await
         .map(|()| "Member removed: they were signed out and their API tokens revoked.".to_string());
-    // Removing oneself leaves nothing to show here.
-    let to = if user == ctx.user.id {
+    // Having removed oneself leaves nothing to show here.
+    let to = if user == ctx.user.id && result.is_ok() {
         "/".to_string()
     } else {
         settings_url(&ctx)
