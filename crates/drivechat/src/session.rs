@@ -223,6 +223,11 @@ impl Ctx {
         &self.ws.location_id
     }
 
+    /// Whether this member may act (viewers only read; their pages show no action forms).
+    pub(crate) fn acts(&self) -> bool {
+        self.role.allows(Role::Member)
+    }
+
     /// The base of this workspace's URLs.
     pub(crate) fn base(&self) -> String {
         format!("/w/{}", self.ws.location_id)

@@ -26,6 +26,7 @@ on_both_backends!(
     the_last_admin_stays,
     own_password_and_sessions,
     live_streams_end_with_their_session,
+    viewers_see_no_action_forms,
 );
 
 pub fn config() -> Config {
@@ -992,6 +993,55 @@ where
             Err(_) => return false,
             Ok(None) | Ok(Some(Err(_))) => return true,
             Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+async fn viewers_see_no_action_forms(env: Env) {
+    add(&env, VIC, "Vic Viewer", A, Role::Viewer).await;
+    add(&env, MIA, "Mia Member", A, Role::Member).await;
+    env.put(contact(A, "ca", "Pat", "Lee", &["vip"]), &[]).await;
+    env.put(task(A, "ta", "ca", "Call", now_ms() + DAY, false), &[])
+        .await;
+    let pages = ["contacts/ca", "tasks", "feed", "alerts", "settings"];
+    let forms = |page: &str| {
+        let starts: Vec<&str> = page.split("<form").skip(1).collect();
+        starts
+            .iter()
+            .filter(|f| f[..f.find('>').unwrap()].contains("method=\"post\""))
+            .map(|f| {
+                let a = f.find("action=\"").unwrap() + 8;
+                f[a..a + f[a..].find('"').unwrap()].to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    for (email, acts) in [(VIC, false), (MIA, true)] {
+        let (c, _) = session(&env, email).await;
+        for p in pages {
+            let page = c
+                .get(env.at(&format!("/w/{A}/{p}")))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let posts = forms(&page);
+            // A viewer keeps signing out and their own account's forms; nothing that acts.
+            let acting: Vec<&String> = posts
+                .iter()
+                .filter(|a| {
+                    *a != "/signout"
+                        && ![
+                            "/settings/timezone",
+                            "/settings/profile",
+                            "/settings/password",
+                        ]
+                        .iter()
+                        .any(|own| a.ends_with(own))
+                })
+                .collect();
+            assert_eq!(!acting.is_empty(), acts, "{email} on {p}: {acting:?}");
         }
     }
 }

@@ -41,11 +41,13 @@ pub(crate) async fn page(
     let content = html! {
         div.page-head { div { h1 { "Feed" } p { "Every change in HighLevel, as it happens, and your team's messages." } } }
         div.panel {
-            form #feed-message-form method="post" action=(format!("{path}/messages")) {
-                (csrf(&ctx)) (idem()) (return_to(&path))
-                label.visually-hidden for="feed-message-body" { "Message to the team" }
-                textarea #feed-message-body name="body" placeholder="Message the team…" required {}
-                div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+            @if ctx.acts() {
+                form #feed-message-form method="post" action=(format!("{path}/messages")) {
+                    (csrf(&ctx)) (idem()) (return_to(&path))
+                    label.visually-hidden for="feed-message-body" { "Message to the team" }
+                    textarea #feed-message-body name="body" placeholder="Message the team…" required {}
+                    div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+                }
             }
         }
         div.panel {
@@ -161,11 +163,13 @@ pub(crate) async fn alerts(
         }
         div.panel {
             h2 { "Messages" }
-            form #alert-message-form method="post" action=(format!("{path}/messages")) {
-                (csrf(&ctx)) (idem()) (return_to(&path))
-                label.visually-hidden for="alert-message-body" { "Message in #alerts" }
-                textarea #alert-message-body name="body" placeholder="Say something in #alerts…" required {}
-                div.row { button.btn.small type="submit" { "Post" } }
+            @if ctx.acts() {
+                form #alert-message-form method="post" action=(format!("{path}/messages")) {
+                    (csrf(&ctx)) (idem()) (return_to(&path))
+                    label.visually-hidden for="alert-message-body" { "Message in #alerts" }
+                    textarea #alert-message-body name="body" placeholder="Say something in #alerts…" required {}
+                    div.row { button.btn.small type="submit" { "Post" } }
+                }
             }
             ul.feed #feed-list data-channel="alerts" {
                 @for m in &alerts.messages { (components::message_item(&ctx.seen, m, now)) }

@@ -24,7 +24,20 @@ fn role_select(name: &str, id: &str, current: Role) -> Markup {
     }
 }
 
-pub(super) fn panel(ctx: &Ctx, members: &[Member], invites: &[Invite], reveal: &Reveal) -> Markup {
+/// A new invitation's link, at the top of the page that created it.
+pub(super) fn revealed(reveal: &Reveal) -> Markup {
+    html! {
+        @if let Reveal::Invite { email, link, expires } = reveal {
+            div.panel #invite-link-box role="status" {
+                h2 { "Invitation link" }
+                p { "Send this link to " strong { (email) } ". It works once, until " (expires) ". It is shown only now:" }
+                p.token #invite-link data-testid="invite-link" { (link) }
+            }
+        }
+    }
+}
+
+pub(super) fn panel(ctx: &Ctx, members: &[Member], invites: &[Invite]) -> Markup {
     let admin = ctx.role.allows(Role::Admin);
     let base = settings_url(ctx);
     let body = html! {
@@ -54,12 +67,6 @@ pub(super) fn panel(ctx: &Ctx, members: &[Member], invites: &[Invite], reveal: &
         }
         @if admin {
             h3 { "Invite someone" }
-            @if let Reveal::Invite { email, link, expires } = reveal {
-                div.flash.notice #invite-link-box role="status" {
-                    p { "Send this link to " strong { (email) } ". It works once, until " (expires) "; only you see it, now:" }
-                    p.token #invite-link data-testid="invite-link" { (link) }
-                }
-            }
             form #invite-form method="post" action=(format!("{base}/invites")) {
                 (csrf(ctx))
                 div.field {

@@ -88,11 +88,12 @@ pub(crate) async fn render(
     let content = html! {
         div.page-head { div { h1 { "Settings" } p { (ctx.ws.name) " · HighLevel location " code { (ctx.ws.location_id) } " · you are " strong #my-role data-testid="my-role" { (ctx.role.as_str()) } } } }
         (profile::missing_scopes(ctx))
+        (members::revealed(&reveal))
         div.grid {
             (profile::panel(ctx))
             (sessions::panel(ctx, &lists.sessions))
             (tokens::panel(ctx, &lists.own_tokens, &lists.all_tokens, &reveal))
-            (members::panel(ctx, &lists.members, &lists.invites, &reveal))
+            (members::panel(ctx, &lists.members, &lists.invites))
         }
     };
     let mut response = layout::page(ctx, Nav::Settings, "Settings", flash, content).into_response();
