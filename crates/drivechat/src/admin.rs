@@ -118,7 +118,8 @@ pub(crate) async fn mint_api_token(
     Ok(SecretString::from(token))
 }
 
-async fn user_by_email(store: &Store, email: &str) -> Result<store::ChatUser, Error> {
+/// The user with this email (compared trimmed and lower-cased).
+pub async fn user_by_email(store: &Store, email: &str) -> Result<store::ChatUser, Error> {
     let email = normalize_email(email)?;
     store
         .chat_user_by_email(&email)

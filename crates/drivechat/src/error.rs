@@ -37,6 +37,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// Something that existed and can no longer be used (a spent or expired invitation).
+    #[error("{0}")]
+    Gone(String),
+
     #[error("the email {email} already belongs to a user; pick another, or change that user")]
     UserExists { email: String },
 
@@ -71,7 +75,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::SignInRequired | Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::Deleted(_) => StatusCode::GONE,
+            Error::Deleted(_) | Error::Gone(_) => StatusCode::GONE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) | Error::Store(StoreError::InvalidArgument(_)) => {
                 StatusCode::BAD_REQUEST

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod actions;
 pub mod admin;
 mod api;
@@ -38,6 +39,7 @@ mod reads;
 mod records;
 mod secret;
 mod session;
+pub mod team;
 mod time;
 mod ui;
 mod zone;
@@ -45,6 +47,7 @@ mod zone;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use access::{Access, Declared};
 pub use error::{ApiError, Error};
 pub use store::Role;
 
@@ -72,6 +75,12 @@ pub struct Config {
     pub api_stream_recheck: Duration,
     /// Rows per page of lists (contacts, the board, the feed).
     pub page_size: u32,
+    /// How long an invitation link works.
+    pub invite_ttl: Duration,
+    /// How often an open live stream checks its session and membership still stand (besides
+    /// at each event), so a signed-out or removed member's page stops within this long,
+    /// whichever replica serves it.
+    pub live_recheck_interval: Duration,
     /// HighLevel's own web app, for "Open in HighLevel" links: `https://app.gohighlevel.com`,
     /// or an agency's white-label domain.
     pub highlevel_app_url: String,
@@ -88,6 +97,8 @@ impl Default for Config {
             live_poll_interval: Duration::from_millis(250),
             api_stream_recheck: Duration::from_secs(5),
             page_size: 50,
+            invite_ttl: Duration::from_secs(7 * 24 * 3600),
+            live_recheck_interval: Duration::from_secs(2),
             highlevel_app_url: "https://app.gohighlevel.com".into(),
         }
     }
@@ -122,9 +133,18 @@ impl DriveChat {
     /// Every route: the web UI at `/` (sign-in at `/signin`, workspaces under `/w/{id}/`),
     /// its assets under `/assets/`, and the JSON API under `/api/v1`.
     pub fn router(&self) -> axum::Router {
-        ui::routes(self.app.clone())
-            .merge(api::routes())
-            .with_state(self.app.clone())
+        let (ui, _) = ui::routes(self.app.clone()).finish();
+        let (api, _) = api::routes(self.app.clone()).finish();
+        ui.merge(api).with_state(self.app.clone())
+    }
+
+    /// Every route the router serves, with what each needs of the caller: the table its
+    /// guards enforce (the rules are in `access`), for tests that walk every route with every role.
+    pub fn access_rules(&self) -> Vec<Declared> {
+        let (_, mut ui) = ui::routes(self.app.clone()).finish();
+        let (_, api) = api::routes(self.app.clone()).finish();
+        ui.extend(api);
+        ui
     }
 
     /// Starts following the database for changes and messages to push to open pages. Starts

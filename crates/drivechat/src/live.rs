@@ -138,32 +138,100 @@ async fn names(
     Ok(out)
 }
 
+/// Whose stream it is: it lasts only as long as their session and membership do.
+pub(crate) struct Holder {
+    pub(crate) token_hash: String,
+    pub(crate) user_id: i64,
+}
+
+/// How often at most an event makes the stream check its holder again (the periodic check
+/// runs every [`crate::Config::live_recheck_interval`] regardless).
+const RECHECK_ON_EVENT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether the holder's session and membership of `loc` still stand, read from the store so
+/// a sign-out or removal on any replica counts. A failing database does not cut streams.
+async fn still_allowed(app: &Weak<App>, holder: &Holder, loc: &str) -> bool {
+    let Some(app) = app.upgrade() else {
+        return false;
+    };
+    let session = app.store.session_user(&holder.token_hash).await;
+    let member = app.store.membership(holder.user_id, loc).await;
+    match (session, member) {
+        (Ok(Some(u)), Ok(Some(_))) => u.id == holder.user_id,
+        (Ok(_), Ok(_)) => false,
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "a live stream could not check its session; keeping it");
+            true
+        }
+    }
+}
+
+struct State {
+    rx: broadcast::Receiver<LiveEvent>,
+    loc: String,
+    seen: Seen,
+    app: Weak<App>,
+    holder: Holder,
+    ticker: tokio::time::Interval,
+    checked: tokio::time::Instant,
+}
+
 /// The SSE stream of workspace `loc`. Each event is `change` or `message`, its data JSON:
 /// `{id, kind, feed_kind, record_id, contact_id, action, actor, summary, html}` for a change
 /// (`html` the feed entry as the page renders it, `feed_kind` its kind as the feed's filter
 /// and mutes name it), `{id, channel, contact_id, author, author_id, feed_kind, body, html}`
 /// for a message. A client that fell behind gets `resync` and should reload what it shows.
-/// Entries are rendered for the member `seen` (times in their zone).
+/// Entries are rendered for the member `seen` (times in their zone). The stream ends when
+/// its holder signs out, or their session or membership ends: checked before passing on an
+/// event and every `recheck`.
 pub(crate) fn stream(
+    app: &Shared,
     rx: broadcast::Receiver<LiveEvent>,
     loc: String,
     seen: Seen,
+    holder: Holder,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let s = futures::stream::unfold((rx, loc, seen), |(mut rx, loc, seen)| async move {
+    let recheck = app.config.live_recheck_interval;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + recheck, recheck);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = State {
+        rx,
+        loc,
+        seen,
+        app: Arc::downgrade(app),
+        holder,
+        ticker,
+        checked: tokio::time::Instant::now(),
+    };
+    let s = futures::stream::unfold(state, |mut st| async move {
         loop {
-            match rx.recv().await {
-                Ok(ev) if ev.location_id() == loc => {
-                    let event = render(&seen, &loc, &ev);
-                    return Some((Ok(event), (rx, loc, seen)));
+            let received = tokio::select! {
+                r = st.rx.recv() => r,
+                _ = st.ticker.tick() => {
+                    if !still_allowed(&st.app, &st.holder, &st.loc).await {
+                        tracing::debug!(user_id = st.holder.user_id, "live stream ended: session or membership gone");
+                        return None;
+                    }
+                    st.checked = tokio::time::Instant::now();
+                    continue;
                 }
+            };
+            let event = match received {
+                Ok(ev) if ev.location_id() == st.loc => render(&st.seen, &st.loc, &ev),
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(missed = n, "a live client fell behind");
-                    let event = Event::default().event("resync").data("{}");
-                    return Some((Ok(event), (rx, loc, seen)));
+                    Event::default().event("resync").data("{}")
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if st.checked.elapsed() >= RECHECK_ON_EVENT {
+                if !still_allowed(&st.app, &st.holder, &st.loc).await {
+                    return None;
+                }
+                st.checked = tokio::time::Instant::now();
             }
+            return Some((Ok(event), st));
         }
     });
     Sse::new(s).keep_alive(KeepAlive::default())

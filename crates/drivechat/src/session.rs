@@ -7,12 +7,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use axum::RequestExt as _;
 use serde::de::DeserializeOwned;
 use store::{ChatUser, Membership, Role, Workspace};
 
+use crate::access::{self, Access, Surface};
 use crate::context::Seen;
 use crate::{secret, App, Config, Error, Shared};
 
@@ -81,39 +84,59 @@ pub(crate) fn connect_ip(parts: &Parts) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// A signed-in person.
+/// A signed-in person, as the route's guard found them (see [`crate::access`]).
 #[derive(Clone, Debug)]
 pub(crate) struct SignedIn {
     pub(crate) user: ChatUser,
     pub(crate) token_hash: String,
     pub(crate) csrf: String,
+    /// Their workspaces and roles, read by the guard of a workspace route (empty on others).
+    pub(crate) memberships: Vec<Membership>,
 }
+
+/// What the guard of a web route put in the request: who is asking, if anyone.
+#[derive(Clone)]
+struct Guarded(Option<SignedIn>);
 
 impl FromRequestParts<Shared> for SignedIn {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<SignedIn, Error> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(Error::SignInRequired)?;
-        let token_hash = secret::token_hash(token);
-        let user = app
-            .store
-            .session_user(&token_hash)
-            .await?
-            .ok_or(Error::SignInRequired)?;
-        Ok(SignedIn {
-            user,
-            token_hash,
-            csrf: csrf_of(token),
-        })
+    async fn from_request_parts(parts: &mut Parts, _: &Shared) -> Result<SignedIn, Error> {
+        match parts.extensions.get::<Guarded>() {
+            Some(Guarded(Some(who))) => Ok(who.clone()),
+            Some(Guarded(None)) => Err(Error::SignInRequired),
+            // Fail closed: only a route declared through `access::Routes` knows who asks.
+            None => Err(Error::Internal(format!(
+                "{} declares no access rule",
+                parts.uri.path()
+            ))),
+        }
     }
 }
 
 impl SignedIn {
+    /// The session of the request's cookie, if it is one.
+    pub(crate) async fn load(headers: &HeaderMap, app: &App) -> Result<Option<SignedIn>, Error> {
+        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let token_hash = secret::token_hash(token);
+        let Some(user) = app.store.session_user(&token_hash).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SignedIn {
+            user,
+            token_hash,
+            csrf: csrf_of(token),
+            memberships: Vec::new(),
+        }))
+    }
+
     /// The person inside workspace `location_id`: 404 when they are not a member, exactly as
     /// when it does not exist.
     pub(crate) async fn enter(self, app: &App, location_id: &str) -> Result<Ctx, Error> {
-        let memberships = app.store.memberships(self.user.id).await?;
-        let Some(m) = memberships
+        let Some(m) = self
+            .memberships
             .iter()
             .find(|m| m.workspace.location_id == location_id)
         else {
@@ -124,11 +147,61 @@ impl SignedIn {
             seen,
             ws: m.workspace.clone(),
             role: m.role,
-            memberships: memberships.clone(),
+            memberships: self.memberships.clone(),
+            token_hash: self.token_hash,
             user: self.user,
             csrf: self.csrf,
         })
     }
+}
+
+/// The guard of every web route: finds the session (unless the route is public), checks it
+/// is a member of the `{ws}` in the path with the role the route needs, and hands handlers
+/// who is asking. The refusal is the response when not.
+pub(crate) async fn guard(app: &App, access: Access, req: Request) -> Result<Request, Response> {
+    let refuse = |e: Error| access::refuse(e, Surface::Web);
+    let mut req = req;
+    let who = match access {
+        Access::Public => None,
+        Access::SignedIn | Access::Role(_) => {
+            let who = SignedIn::load(req.headers(), app).await.map_err(refuse)?;
+            let Some(mut who) = who else {
+                return Err(refuse(Error::SignInRequired));
+            };
+            if let Access::Role(needed) = access {
+                let ws = path_param(&mut req, "ws").await.unwrap_or_default();
+                who.memberships = app
+                    .store
+                    .memberships(who.user.id)
+                    .await
+                    .map_err(|e| refuse(e.into()))?;
+                let m = who
+                    .memberships
+                    .iter()
+                    .find(|m| m.workspace.location_id == ws)
+                    .ok_or(Error::NotFound("workspace"))
+                    .map_err(refuse)?;
+                if let Some(e) = access::refusal(&m.workspace, m.role, needed) {
+                    return Err(refuse(e));
+                }
+            }
+            if let Err(e) = app.store.touch_session(&who.token_hash).await {
+                tracing::warn!(error = %e, "could not record a session's use");
+            }
+            Some(who)
+        }
+    };
+    req.extensions_mut().insert(Guarded(who));
+    Ok(req)
+}
+
+/// The value of path parameter `name` of the matched route, if it has one.
+pub(crate) async fn path_param(req: &mut Request, name: &str) -> Option<String> {
+    let params = req.extract_parts::<RawPathParams>().await.ok()?;
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 /// A signed-in member inside one of their workspaces: what every workspace page needs.
@@ -139,6 +212,8 @@ pub(crate) struct Ctx {
     pub(crate) role: Role,
     pub(crate) memberships: Vec<Membership>,
     pub(crate) csrf: String,
+    /// The hash of the session's token (its sessions list marks this one).
+    pub(crate) token_hash: String,
     /// The location's users, fields and zone as this member sees them.
     pub(crate) seen: Seen,
 }
@@ -146,6 +221,11 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(crate) fn loc(&self) -> &str {
         &self.ws.location_id
+    }
+
+    /// Whether this member may act (viewers only read; their pages show no action forms).
+    pub(crate) fn acts(&self) -> bool {
+        self.role.allows(Role::Member)
     }
 
     /// The base of this workspace's URLs.

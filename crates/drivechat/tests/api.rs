@@ -852,22 +852,22 @@ async fn seed_workspace(
     }
 }
 
-/// The web routes, read from the router's source: (method, path pattern).
-fn ui_routes() -> Vec<(&'static str, String)> {
-    let src = include_str!("../src/ui/mod.rs");
-    let mut out = Vec::new();
-    for line in src
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with(".route(\""))
-    {
-        let path = line.split('"').nth(1).unwrap().to_string();
-        for (m, pat) in [("GET", "get("), ("POST", "post(")] {
-            if line.contains(pat) {
-                out.push((m, path.clone()));
-            }
-        }
-    }
+/// The web routes, from the router's own table: (method, path pattern).
+fn ui_routes(env: &Env) -> Vec<(&'static str, String)> {
+    let out: Vec<(&'static str, String)> = env
+        .chat
+        .access_rules()
+        .into_iter()
+        .filter(|d| !d.path.starts_with("/api/"))
+        .map(|d| {
+            let m = if d.method == reqwest::Method::GET {
+                "GET"
+            } else {
+                "POST"
+            };
+            (m, d.path.to_string())
+        })
+        .collect();
     assert!(out.len() >= 20, "the router's routes were found: {out:?}");
     out
 }
@@ -902,7 +902,7 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
             ("tag", "vip".to_string()),
         ]
     };
-    let routes = ui_routes();
+    let routes = ui_routes(&env);
     let workspace_routes: Vec<&(&str, String)> =
         routes.iter().filter(|(_, p)| p.contains("{ws}")).collect();
     let mut n = 0;
@@ -915,6 +915,11 @@ async fn every_route_is_scoped_to_the_workspace(env: Env) {
                 || pattern.contains("{id}");
             if ws == A && expect_404 && !has_ids {
                 continue; // nothing of B in the URL
+            }
+            // Settings hold no HighLevel records; their ids (members, sessions, tokens) and
+            // every role on them are walked by tests/roles.rs.
+            if ws == A && pattern.contains("/settings/") {
+                continue;
             }
             n += 1;
             let url = env.at(&fill(pattern, ws, ids));

@@ -73,6 +73,106 @@ async fn pages_left_behind_do_not_starve_the_page_in_front() {
     .await;
 }
 
+/// A team changes: the admin invites someone from Settings and is shown the link; the
+/// invitee opens it in a browser of their own, chooses a name and password and lands in the
+/// workspace, its feed live; the admin removes them while their page is open: that page's
+/// stream ends, it stops updating, and their next click goes to sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_invites_then_removes_a_member() {
+    with_demo_and_browser("team", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        let email = format!("nia{}@example.com", std::process::id());
+        b.goto(&format!("/w/{ws}/settings")).await;
+        b.wait_for("#invite-form", LIVE).await;
+        b.type_into("#invite-email", &email).await;
+        b.select("#invite-role", "member").await;
+        b.click("[data-testid=invite]", LIVE).await;
+        b.wait_for("[data-testid=invite-link]", LIVE).await;
+        let link = b.text("[data-testid=invite-link]").await.unwrap().unwrap();
+        let path = &link[link.find("/invite/").expect("an invitation link")..];
+        b.screenshot("team-invite-link").await;
+
+        // The invitee, in a browser of their own.
+        let (chromium, chromedriver) = find_browser().expect("the browser found before");
+        let (driver, m) = start_browser("team-member", &chromium, &chromedriver, &b.base).await;
+        m.goto(path).await;
+        m.wait_for("#invite-form", LIVE).await;
+        m.type_into("#name", "Nia New").await;
+        m.type_into("#password", "a good long password").await;
+        m.click("#invite-submit", LIVE).await;
+        m.wait_for("[data-testid=me]", LIVE).await;
+        assert_eq!(m.path().await, format!("/w/{ws}/contacts"));
+        m.click("[data-testid=nav-feed]", LIVE).await;
+        m.wait_for("#feed-list", LIVE).await;
+        m.wait_live(LIVE).await;
+
+        // Her page is live: the admin's message arrives without a reload.
+        let post = |text: String| {
+            let b = b.clone();
+            let ws = ws.clone();
+            async move {
+                b.goto(&format!("/w/{ws}/feed")).await;
+                b.wait_for("#feed-message-body", LIVE).await;
+                b.type_into("#feed-message-body", &text).await;
+                b.click("#feed-message-form [data-testid=post-message]", LIVE)
+                    .await;
+            }
+        };
+        let before = format!("welcome aboard {}", std::process::id());
+        post(before.clone()).await;
+        until("the message on the member's page", LIVE, || async {
+            let feed = m.text("#feed-list").await?.unwrap_or_default();
+            if feed.contains(&before) {
+                Ok(())
+            } else {
+                Err(feed)
+            }
+        })
+        .await;
+        m.screenshot("team-member-joined").await;
+
+        // The admin removes her while her page is open.
+        b.goto(&format!("/w/{ws}/settings")).await;
+        let row = format!("tr[data-member-email=\"{email}\"] [data-testid=remove-member]");
+        b.click(&row, LIVE).await;
+        b.wait_gone(&format!("tr[data-member-email=\"{email}\"]"), LIVE)
+            .await;
+        let removed = Instant::now();
+        until(
+            "the member's stream to end",
+            Duration::from_secs(10),
+            || async {
+                let v = m.js("return window.__liveOpen;", json!(null)).await?;
+                if v.as_i64() == Some(0) {
+                    Ok(())
+                } else {
+                    Err(format!("open streams: {v}"))
+                }
+            },
+        )
+        .await;
+        assert!(
+            removed.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            removed.elapsed()
+        );
+        let after = format!("after she left {}", std::process::id());
+        post(after.clone()).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let feed = m.text("#feed-list").await.unwrap().unwrap_or_default();
+        assert!(
+            feed.contains(&before) && !feed.contains(&after),
+            "her page stopped: {feed}"
+        );
+        m.screenshot("team-member-removed").await;
+        m.click("[data-testid=nav-contacts]", LIVE).await;
+        m.wait_for("#signin-form", LIVE).await;
+        m.screenshot("team-member-signed-out").await;
+        driver.stop(m).await;
+    })
+    .await;
+}
+
 /// #alerts shows write-backs HighLevel refused and its own channel's messages. A HighLevel
 /// change arriving while it is open belongs to the Feed: it must not be appended under
 /// #alerts' Messages (where a reload would not show it).

@@ -39,6 +39,7 @@ mod secrets;
 pub mod sessions;
 mod sqlite_busy;
 mod sync_state;
+pub mod team;
 mod upkeep;
 pub mod vault;
 
@@ -62,8 +63,9 @@ pub use outbox::{Command, CommandQuery, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use sessions::ApiTokenOwner;
+pub use sessions::{ApiTokenInfo, ApiTokenOwner, SessionInfo};
 pub use sync_state::{BackfillCheckpoint, SyncState};
+pub use team::{Invite, InviteState, Joined, Joiner, MemberChange};
 pub use upkeep::Upkeep;
 pub use vault::Keyring;
 

@@ -16,18 +16,25 @@ pub struct Workspace {
     pub name: String,
 }
 
-/// What a member may do in a workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What a member may do in a workspace. Each role can do everything the ones below it can:
+/// a viewer reads; a member also acts (completes tasks, adds notes and tags, posts
+/// messages, creates their own API tokens); an admin also manages the workspace (members,
+/// invitations, other people's tokens, settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
-    Admin,
+    Viewer,
     Member,
+    Admin,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Viewer];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Member => "member",
+            Role::Viewer => "viewer",
         }
     }
 
@@ -35,8 +42,14 @@ impl Role {
         match value {
             "admin" => Some(Role::Admin),
             "member" => Some(Role::Member),
+            "viewer" => Some(Role::Viewer),
             _ => None,
         }
+    }
+
+    /// Whether this role may do what `needed` may (the roles are ordered by what they allow).
+    pub fn allows(self, needed: Role) -> bool {
+        self >= needed
     }
 }
 
@@ -191,6 +204,40 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Renames a user. False when there is no such user.
+    pub async fn set_display_name(&self, user_id: i64, name: &str) -> Result<bool, StoreError> {
+        self.set_user_column(user_id, "display_name", name).await
+    }
+
+    /// Replaces a user's password hash. False when there is no such user.
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<bool, StoreError> {
+        self.set_user_column(user_id, "password_hash", hash).await
+    }
+
+    async fn set_user_column(
+        &self,
+        user_id: i64,
+        column: &'static str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE chat_users SET {column} = $2 WHERE id = $1");
+        let n = with_pool!(&self.db, |pool| sqlx::query(&sql)
+            .bind(user_id)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("updating a user"))?;
+        Ok(n == 1)
+    }
+
+    /// Every user, by email.
+    pub async fn chat_users(&self) -> Result<Vec<ChatUser>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM chat_users ORDER BY email");
+        with_pool!(&self.db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+            .map_err(StoreError::db("listing users"))
+    }
+
     /// Sets (or with `None` clears) the user's time zone. The caller checks the name is a
     /// zone it knows. False when there is no such user.
     pub async fn set_chat_user_timezone(
@@ -318,7 +365,7 @@ impl Store {
     }
 }
 
-fn parse_role(role: &str) -> Result<Role, StoreError> {
+pub(crate) fn parse_role(role: &str) -> Result<Role, StoreError> {
     Role::parse(role).ok_or_else(|| StoreError::Corrupt {
         what: "a workspace membership".into(),
         reason: format!("unknown role {role:?}"),

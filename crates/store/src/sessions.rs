@@ -4,15 +4,51 @@
 
 use crate::clock::now_ms;
 use crate::db::with_pool;
-use crate::members::ChatUser;
+use crate::members::{ChatUser, Role};
 use crate::{Store, StoreError};
 
-/// What a valid API token stands for: one member of one workspace.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+/// What a valid API token stands for: one member of one workspace, with their role there.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiTokenOwner {
     pub user_id: i64,
     pub location_id: String,
+    pub role: Role,
 }
+
+/// Sessions and tokens are named in lists and forms by the first characters of their
+/// hash: enough to tell them apart, and (being a hash) no use to sign in with.
+pub const SHORT_ID_LEN: usize = 16;
+
+/// A sign-in session, as shown to its owner (never its token).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionInfo {
+    /// The first [`SHORT_ID_LEN`] characters of the token's hash.
+    pub id: String,
+    pub user_id: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    /// When it was last used (to the minute); `None`: not since it signed in.
+    pub active_at_ms: Option<i64>,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An API token, as listed (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiTokenInfo {
+    /// The first [`SHORT_ID_LEN`] characters of the token's hash.
+    pub id: String,
+    pub user_id: i64,
+    pub email: String,
+    pub location_id: String,
+    pub label: String,
+    pub created_at_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
+/// How stale a session's `active_at_ms` may get before a request writes it again: one write
+/// a minute per session, not one per request.
+const ACTIVE_GRANULARITY_MS: i64 = 60_000;
 
 impl Store {
     /// Stores a new session under the hash of its token.
@@ -91,12 +127,13 @@ impl Store {
         .map_err(StoreError::db("creating an API token"))
     }
 
-    /// Who an API token belongs to, marking it used. Tokens die with their membership.
+    /// Who an API token belongs to and their role, marking it used. Tokens die with their
+    /// membership.
     pub async fn api_token_owner(
         &self,
         token_hash: &str,
     ) -> Result<Option<ApiTokenOwner>, StoreError> {
-        with_pool!(&self.db, |pool| sqlx::query_as(
+        let row: Option<(i64, String)> = with_pool!(&self.db, |pool| sqlx::query_as(
             "UPDATE chat_api_tokens SET last_used_ms = $2 WHERE token_hash = $1 \
              RETURNING user_id, location_id"
         )
@@ -104,7 +141,159 @@ impl Store {
         .bind(now_ms())
         .fetch_optional(pool)
         .await)
-        .map_err(StoreError::db("reading an API token"))
+        .map_err(StoreError::db("reading an API token"))?;
+        let Some((user_id, location_id)) = row else {
+            return Ok(None);
+        };
+        // Read after the token: a membership removed meanwhile removed the token too.
+        Ok(self
+            .membership(user_id, &location_id)
+            .await?
+            .map(|m| ApiTokenOwner {
+                user_id,
+                location_id,
+                role: m.role,
+            }))
+    }
+
+    /// Notes where a new session signed in from, for its owner's sessions list.
+    pub async fn describe_session(
+        &self,
+        token_hash: &str,
+        client_address: &str,
+        user_agent: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query(
+            "UPDATE chat_sessions SET client_address = $2, user_agent = $3 WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .bind(client_address)
+        .bind(user_agent)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(StoreError::db("describing a session"))
+    }
+
+    /// Records that a session was used now, at most once a minute (the read is cheap; the
+    /// write happens only when the stored time is stale).
+    pub async fn touch_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        let stale = now - ACTIVE_GRANULARITY_MS;
+        let active: Option<Option<i64>> = with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT active_at_ms FROM chat_sessions WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await)
+        .map_err(StoreError::db("reading a session"))?;
+        if !matches!(active, Some(a) if a.is_none_or(|a| a < stale)) {
+            return Ok(());
+        }
+        with_pool!(&self.db, |pool| sqlx::query(
+            "UPDATE chat_sessions SET active_at_ms = $2 WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(StoreError::db("recording a session's use"))
+    }
+
+    /// A user's unexpired sessions, most recently signed in first.
+    pub async fn user_sessions(&self, user_id: i64) -> Result<Vec<SessionInfo>, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query_as(
+            "SELECT substr(token_hash, 1, 16) AS id, user_id, created_at_ms, expires_at_ms, \
+             active_at_ms, client_address, user_agent FROM chat_sessions \
+             WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY created_at_ms DESC, token_hash"
+        )
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("listing sessions"))
+    }
+
+    /// Ends the user's session with this short id; false when they have none such.
+    pub async fn end_user_session(&self, user_id: i64, id: &str) -> Result<bool, StoreError> {
+        if id.len() != SHORT_ID_LEN {
+            return Ok(false);
+        }
+        let n = with_pool!(&self.db, |pool| sqlx::query(
+            "DELETE FROM chat_sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2"
+        )
+        .bind(user_id)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("ending a session"))?;
+        Ok(n > 0)
+    }
+
+    /// Ends every session of the user except `keep` (a token hash), e.g. after a password
+    /// change; `None` ends them all. Returns how many ended.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query(
+            "DELETE FROM chat_sessions WHERE user_id = $1 AND token_hash <> $2"
+        )
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("ending sessions"))
+    }
+
+    /// API tokens of a workspace (of one user when `user_id` is given), newest first.
+    pub async fn api_tokens(
+        &self,
+        location_id: Option<&str>,
+        user_id: Option<i64>,
+    ) -> Result<Vec<ApiTokenInfo>, StoreError> {
+        with_pool!(&self.db, |pool| sqlx::query_as(
+            "SELECT substr(t.token_hash, 1, 16) AS id, t.user_id AS user_id, u.email AS email, \
+             t.location_id AS location_id, t.label AS label, t.created_at_ms AS created_at_ms, \
+             t.last_used_ms AS last_used_ms FROM chat_api_tokens t \
+             JOIN chat_users u ON u.id = t.user_id \
+             WHERE ($1 IS NULL OR t.location_id = $1) AND ($2 IS NULL OR t.user_id = $2) \
+             ORDER BY t.created_at_ms DESC, t.token_hash"
+        )
+        .bind(location_id)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("listing API tokens"))
+    }
+
+    /// Revokes the token with this short id in the workspace (only `user_id`'s when given);
+    /// false when there is none such.
+    pub async fn revoke_api_token(
+        &self,
+        location_id: Option<&str>,
+        user_id: Option<i64>,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        if id.len() != SHORT_ID_LEN {
+            return Ok(false);
+        }
+        let n = with_pool!(&self.db, |pool| sqlx::query(
+            "DELETE FROM chat_api_tokens WHERE substr(token_hash, 1, 16) = $1 \
+             AND ($2 IS NULL OR location_id = $2) AND ($3 IS NULL OR user_id = $3)"
+        )
+        .bind(id)
+        .bind(location_id)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("revoking an API token"))?;
+        Ok(n > 0)
     }
 
     /// How many failed sign-ins under `key_hash` happened at or after `since_ms`.

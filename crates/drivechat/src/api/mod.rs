@@ -11,61 +11,72 @@ mod events;
 mod handlers;
 mod types;
 
-use axum::routing::{get, post};
-use axum::{Json, Router};
+pub(crate) use auth::guard;
+
+use axum::Json;
+use store::Role;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::access::{Access, Routes, Surface};
 use crate::{ApiError, Error, Shared};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/docs", get(docs::index_redirect))
-        .route("/api/v1/docs/", get(docs::index))
-        .route("/api/v1/docs/{*file}", get(docs::file))
-        .route("/api/v1/events", get(events::events))
-        .route("/api/v1/workspace", get(handlers::workspace))
-        .route("/api/v1/users", get(handlers::users))
-        .route("/api/v1/contacts", get(handlers::contacts))
-        .route("/api/v1/contacts/{contact_id}", get(handlers::contact))
-        .route(
+/// Every API route with what it needs (see [`crate::access`]): reads need a viewer, actions
+/// a member.
+pub(crate) fn routes(app: Shared) -> Routes {
+    const READ: Access = Access::Role(Role::Viewer);
+    const ACT: Access = Access::Role(Role::Member);
+    Routes::new(app, Surface::Api)
+        .get("/api/v1/openapi.json", Access::Public, openapi)
+        .get("/api/v1/docs", Access::Public, docs::index_redirect)
+        .get("/api/v1/docs/", Access::Public, docs::index)
+        .get("/api/v1/docs/{*file}", Access::Public, docs::file)
+        .get("/api/v1/events", READ, events::events)
+        .get("/api/v1/workspace", READ, handlers::workspace)
+        .get("/api/v1/users", READ, handlers::users)
+        .get("/api/v1/contacts", READ, handlers::contacts)
+        .get("/api/v1/contacts/{contact_id}", READ, handlers::contact)
+        .post(
             "/api/v1/contacts/{contact_id}/tasks",
-            post(handlers::create_task),
+            ACT,
+            handlers::create_task,
         )
-        .route(
+        .post(
             "/api/v1/contacts/{contact_id}/notes",
-            post(handlers::add_note),
+            ACT,
+            handlers::add_note,
         )
-        .route(
+        .post(
             "/api/v1/contacts/{contact_id}/tags",
-            post(handlers::add_tags),
+            ACT,
+            handlers::add_tags,
         )
-        .route(
+        .post(
             "/api/v1/contacts/{contact_id}/tags/remove",
-            post(handlers::remove_tags),
+            ACT,
+            handlers::remove_tags,
         )
-        .route(
+        .post(
             "/api/v1/contacts/{contact_id}/messages",
-            post(handlers::post_contact_message),
+            ACT,
+            handlers::post_contact_message,
         )
-        .route("/api/v1/tasks", get(handlers::tasks))
-        .route(
+        .get("/api/v1/tasks", READ, handlers::tasks)
+        .post(
             "/api/v1/tasks/{task_id}/complete",
-            post(handlers::complete_task),
+            ACT,
+            handlers::complete_task,
         )
-        .route(
-            "/api/v1/tasks/{task_id}/reopen",
-            post(handlers::reopen_task),
-        )
-        .route("/api/v1/appointments", get(handlers::appointments))
-        .route("/api/v1/feed", get(handlers::feed))
-        .route("/api/v1/messages", post(handlers::post_message))
-        .route("/api/v1/commands", get(handlers::commands))
-        .route("/api/v1/commands/{command_id}", get(handlers::command))
-        .route("/api/v1/alerts", get(handlers::alerts))
-        .route("/api/v1", get(not_found))
-        .route("/api/v1/{*rest}", get(not_found).post(not_found))
+        .post("/api/v1/tasks/{task_id}/reopen", ACT, handlers::reopen_task)
+        .get("/api/v1/appointments", READ, handlers::appointments)
+        .get("/api/v1/feed", READ, handlers::feed)
+        .post("/api/v1/messages", ACT, handlers::post_message)
+        .get("/api/v1/commands", READ, handlers::commands)
+        .get("/api/v1/commands/{command_id}", READ, handlers::command)
+        .get("/api/v1/alerts", READ, handlers::alerts)
+        .get("/api/v1", Access::Public, not_found)
+        .get("/api/v1/{*rest}", Access::Public, not_found)
+        .post("/api/v1/{*rest}", Access::Public, not_found)
 }
 
 /// Unknown API paths answer in JSON too.

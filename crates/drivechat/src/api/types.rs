@@ -24,7 +24,7 @@ pub(crate) struct WorkspaceOut {
     /// The workspace id: its HighLevel location id.
     pub(crate) id: String,
     pub(crate) name: String,
-    /// Your role here: admin or member.
+    /// Your role here: admin, member or viewer (viewers read; their actions answer 403).
     pub(crate) role: String,
     pub(crate) user: UserOut,
     /// The time zone you read times in (an IANA name): your own setting, else the location's,

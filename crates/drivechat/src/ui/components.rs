@@ -241,7 +241,7 @@ pub(crate) fn task_row(
             }
             td.task-action {
                 @if let Some(c) = &row.command { (command_badge(loc, c)) " " }
-                @if !pending {
+                @if !pending && ctx.acts() {
                     form.inline method="post" action=(format!("/w/{loc}/tasks/{}/{}", t.record_id, if done { "reopen" } else { "complete" })) {
                         (csrf(ctx)) (idem()) (return_to(back))
                         @if done {

@@ -323,29 +323,31 @@ pub(crate) async fn page(
                     @if view.open_tasks.is_empty() && new_tasks.is_empty() { tr { td.empty { "Nothing open." } } }
                 }
             }
-            details {
-                summary { "New task" }
-                form #create-task-form method="post" action=(format!("{base}/tasks")) {
-                    (csrf(&ctx)) (idem()) (return_to(&back))
-                    div.field { label for="task-title" { "Title" } input #task-title type="text" name="title" required maxlength="300"; }
-                    div.row {
-                        div.field { label for="task-due" { "Due date" } input #task-due type="date" name="due" required value=(tomorrow); }
-                        div.field {
-                            label for="task-due-time" { "Time (" (seen.zone_name()) ")" }
-                            input #task-due-time type="time" name="due_time" value=(DEFAULT_DUE_TIME) data-zone=(seen.zone_name());
-                        }
-                        div.field {
-                            label for="task-assignee" { "Assign to" }
-                            select #task-assignee name="assigned_to" {
-                                option value="" selected[me.is_none()] { "Nobody" }
-                                @for (id, label) in &assignees {
-                                    option value=(id) selected[me == Some(id.as_str())] { (label) }
+            @if ctx.acts() {
+                details {
+                    summary { "New task" }
+                    form #create-task-form method="post" action=(format!("{base}/tasks")) {
+                        (csrf(&ctx)) (idem()) (return_to(&back))
+                        div.field { label for="task-title" { "Title" } input #task-title type="text" name="title" required maxlength="300"; }
+                        div.row {
+                            div.field { label for="task-due" { "Due date" } input #task-due type="date" name="due" required value=(tomorrow); }
+                            div.field {
+                                label for="task-due-time" { "Time (" (seen.zone_name()) ")" }
+                                input #task-due-time type="time" name="due_time" value=(DEFAULT_DUE_TIME) data-zone=(seen.zone_name());
+                            }
+                            div.field {
+                                label for="task-assignee" { "Assign to" }
+                                select #task-assignee name="assigned_to" {
+                                    option value="" selected[me.is_none()] { "Nobody" }
+                                    @for (id, label) in &assignees {
+                                        option value=(id) selected[me == Some(id.as_str())] { (label) }
+                                    }
                                 }
                             }
                         }
+                        div.field { label for="task-body" { "Description" } textarea #task-body name="body" {} }
+                        button.btn type="submit" data-testid="create-task" { "Create task" }
                     }
-                    div.field { label for="task-body" { "Description" } textarea #task-body name="body" {} }
-                    button.btn type="submit" data-testid="create-task" { "Create task" }
                 }
             }
             @if !view.done_tasks.is_empty() {
@@ -362,11 +364,13 @@ pub(crate) async fn page(
     let notes = html! {
         div.panel {
             h2 { "Notes " span.count { (view.notes.len()) } }
-            form #add-note-form method="post" action=(format!("{base}/notes")) {
-                (csrf(&ctx)) (idem()) (return_to(&back))
-                label.visually-hidden for="note-body" { "Note" }
-                textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
-                div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
+            @if ctx.acts() {
+                form #add-note-form method="post" action=(format!("{base}/notes")) {
+                    (csrf(&ctx)) (idem()) (return_to(&back))
+                    label.visually-hidden for="note-body" { "Note" }
+                    textarea #note-body name="body" placeholder="Write a note for HighLevel…" required {}
+                    div.row { button.btn.small type="submit" data-testid="add-note" { "Add note" } }
+                }
             }
             @for cmd in view.commands.iter().filter(|c| c.state != store::CommandState::Done) {
                 @if let Ok(HighLevelCommand::AddNote { body, .. }) = &cmd.typed {
@@ -437,10 +441,12 @@ pub(crate) async fn page(
                 @for t in &c.tags {
                     span.tag data-tag=(t) {
                         (t)
-                        form.inline method="post" action=(format!("{base}/tags/remove")) {
-                            (csrf(&ctx)) (idem()) (return_to(&back))
-                            input type="hidden" name="tag" value=(t);
-                            button type="submit" title=(format!("Remove tag {t}")) aria-label=(format!("Remove tag {t}")) data-testid="remove-tag" { "×" }
+                        @if ctx.acts() {
+                            form.inline method="post" action=(format!("{base}/tags/remove")) {
+                                (csrf(&ctx)) (idem()) (return_to(&back))
+                                input type="hidden" name="tag" value=(t);
+                                button type="submit" title=(format!("Remove tag {t}")) aria-label=(format!("Remove tag {t}")) data-testid="remove-tag" { "×" }
+                            }
                         }
                     }
                 }
@@ -449,11 +455,13 @@ pub(crate) async fn page(
             @for cmd in view.commands.iter().filter(|c| matches!(c.typed, Ok(HighLevelCommand::AddTag { .. } | HighLevelCommand::RemoveTag { .. })) && c.state != store::CommandState::Done) {
                 div.sub data-command-id=(cmd.id) { (components::describe(cmd)) " " (components::command_badge(ctx.loc(), cmd)) }
             }
-            form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
-                (csrf(&ctx)) (idem()) (return_to(&back))
-                label.visually-hidden for="tag-input" { "Tags to add" }
-                input #tag-input type="text" name="tags" placeholder="Add tags, comma-separated" required;
-                button.btn.small type="submit" data-testid="add-tag" { "Add" }
+            @if ctx.acts() {
+                form #add-tag-form.row method="post" action=(format!("{base}/tags")) {
+                    (csrf(&ctx)) (idem()) (return_to(&back))
+                    label.visually-hidden for="tag-input" { "Tags to add" }
+                    input #tag-input type="text" name="tags" placeholder="Add tags, comma-separated" required;
+                    button.btn.small type="submit" data-testid="add-tag" { "Add" }
+                }
             }
         }
     };
@@ -485,11 +493,13 @@ pub(crate) async fn page(
                 // The whole feed about this contact, where it can be filtered further.
                 a #thread-in-feed href=(format!("{}/feed?contact={cid}", ctx.base())) { "In the Feed →" }
             }
-            form #message-form method="post" action=(format!("{base}/messages")) {
-                (csrf(&ctx)) (idem()) (return_to(&back))
-                label.visually-hidden for="message-body" { "Message about this contact" }
-                textarea #message-body name="body" placeholder="Message your team about this contact…" required {}
-                div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+            @if ctx.acts() {
+                form #message-form method="post" action=(format!("{base}/messages")) {
+                    (csrf(&ctx)) (idem()) (return_to(&back))
+                    label.visually-hidden for="message-body" { "Message about this contact" }
+                    textarea #message-body name="body" placeholder="Message your team about this contact…" required {}
+                    div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+                }
             }
             ul.feed #thread-list data-contact=(cid) data-testid="thread-list" {
                 @for i in &thread.items { (components::item(seen, ctx.loc(), i, &thread_names, now)) }

@@ -1,11 +1,9 @@
 //! The feed (every HighLevel change of the workspace and the team's messages, live),
-//! `#alerts` (write-backs HighLevel refused), the live event stream, command badges, and
-//! settings (members, API tokens).
+//! `#alerts` (write-backs HighLevel refused), the live event stream, and command badges.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use store::Channel;
 
@@ -17,11 +15,10 @@ use super::feed_controls;
 use super::flash::{self, Flash};
 use super::layout::{self, Nav};
 use crate::actions::{self, Requester};
-use crate::context::ZoneFrom;
 use crate::feed_filter::{FeedFilter, FeedParams};
 use crate::reads::{self, FeedCursor};
 use crate::session::{Posted, SignedIn};
-use crate::{admin, live, time, zone, Error, Shared};
+use crate::{live, time, Error, Shared};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct FeedQuery {
@@ -64,11 +61,13 @@ pub(crate) async fn page(
     let content = html! {
         div.page-head { div { h1 { "Feed" } p { "Every change in HighLevel, as it happens, and your team's messages." } } }
         div.panel {
-            form #feed-message-form method="post" action=(format!("{path}/messages")) {
-                (csrf(&ctx)) (idem()) (return_to(&path))
-                label.visually-hidden for="feed-message-body" { "Message to the team" }
-                textarea #feed-message-body name="body" placeholder="Message the team…" required {}
-                div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+            @if ctx.acts() {
+                form #feed-message-form method="post" action=(format!("{path}/messages")) {
+                    (csrf(&ctx)) (idem()) (return_to(&path))
+                    label.visually-hidden for="feed-message-body" { "Message to the team" }
+                    textarea #feed-message-body name="body" placeholder="Message the team…" required {}
+                    div.row { button.btn.small type="submit" data-testid="post-message" { "Post" } }
+                }
             }
         }
         div.panel {
@@ -205,11 +204,13 @@ pub(crate) async fn alerts(
         }
         div.panel {
             h2 { "Messages" }
-            form #alert-message-form method="post" action=(format!("{path}/messages")) {
-                (csrf(&ctx)) (idem()) (return_to(&path))
-                label.visually-hidden for="alert-message-body" { "Message in #alerts" }
-                textarea #alert-message-body name="body" placeholder="Say something in #alerts…" required {}
-                div.row { button.btn.small type="submit" { "Post" } }
+            @if ctx.acts() {
+                form #alert-message-form method="post" action=(format!("{path}/messages")) {
+                    (csrf(&ctx)) (idem()) (return_to(&path))
+                    label.visually-hidden for="alert-message-body" { "Message in #alerts" }
+                    textarea #alert-message-body name="body" placeholder="Say something in #alerts…" required {}
+                    div.row { button.btn.small type="submit" { "Post" } }
+                }
             }
             ul.feed #feed-list data-channel="alerts" {
                 @for m in &alerts.messages { (components::message_item(&ctx.seen, m, now)) }
@@ -242,165 +243,10 @@ pub(crate) async fn live(
     // Subscribe before the follower may start: every row it reads from then on reaches us.
     let rx = app.live.subscribe();
     live::ensure_started(&app).await?;
-    Ok(live::stream(rx, ctx.loc().to_string(), ctx.seen).into_response())
-}
-
-pub(crate) async fn settings(
-    State(app): State<Shared>,
-    who: SignedIn,
-    Path(ws): Path<String>,
-    flash: Flash,
-) -> Result<Html<String>, Error> {
-    let ctx = who.enter(&app, &ws).await?;
-    let members = app.store.workspace_members(ctx.loc()).await?;
-    Ok(settings_page(&ctx, &members, None, &flash))
-}
-
-fn settings_page(
-    ctx: &crate::session::Ctx,
-    members: &[store::Member],
-    new_token: Option<&str>,
-    flash: &Flash,
-) -> Html<String> {
-    let seen = &ctx.seen;
-    let own = ctx.user.timezone.as_deref().and_then(zone::parse);
-    let location_zone = seen.location.timezone();
-    let default_label = match location_zone.and_then(zone::parse) {
-        Some(z) => format!("The location's time zone ({})", z.name()),
-        None => "UTC (the location's time zone is not known)".to_string(),
+    let holder = live::Holder {
+        token_hash: ctx.token_hash.clone(),
+        user_id: ctx.user.id,
     };
-    let content = html! {
-        div.page-head { div { h1 { "Settings" } p { (ctx.ws.name) " · HighLevel location " code { (ctx.ws.location_id) } } } }
-        @if !seen.location.missing_scopes.is_empty() {
-            div.panel.warning #missing-scopes data-testid="missing-scopes" {
-                h2 { "HighLevel access is incomplete" }
-                p {
-                    "This location's connection was not granted these scopes, so Drive Chat shows ids where names, custom field labels or the location's time zone would be:"
-                }
-                ul { @for s in &seen.location.missing_scopes { li { code data-scope=(s) { (s) } } } }
-                p { "Reconnect the location in HighLevel granting them (an admin runs " code { "drivesync connect" } " again and approves every scope); names appear after the next sync." }
-            }
-        }
-        div.grid {
-            div.panel {
-                h2 { "Your time zone" }
-                p.sub {
-                    "Times are shown, and times you type are read, in "
-                    strong #current-zone data-testid="current-zone" { (seen.zone_name()) }
-                    @match seen.zone_from {
-                        ZoneFrom::Member => " (your choice).",
-                        ZoneFrom::Location => " (the location's).",
-                        ZoneFrom::Default => " (no time zone is set for you or the location).",
-                    }
-                }
-                form #timezone-form method="post" action=(format!("{}/settings/timezone", ctx.base())) {
-                    (csrf(ctx))
-                    div.field {
-                        label for="timezone" { "Time zone" }
-                        select #timezone name="timezone" {
-                            option value="" selected[own.is_none()] { (default_label) }
-                            @for z in zone::all() {
-                                option value=(z.name()) selected[own == Some(z)] { (z.name()) }
-                            }
-                        }
-                    }
-                    button.btn type="submit" data-testid="save-timezone" { "Save" }
-                }
-                p.sub #highlevel-user {
-                    @if let Some(me) = &seen.me {
-                        "You are " strong { (me.name) } " in HighLevel: notes you add are written as you, and the board can show what is assigned to you."
-                    } @else {
-                        "No HighLevel user of this location has your email (" (ctx.user.email) "), so notes you add are written without an author and \"assigned to me\" is not available."
-                    }
-                }
-            }
-            div.panel {
-                h2 { "Members" }
-                table #members {
-                    thead { tr { th { "Name" } th { "Email" } th { "Role" } } }
-                    tbody {
-                        @for m in members {
-                            tr { td { (m.display_name) } td { (m.email) } td { (m.role.as_str()) } }
-                        }
-                    }
-                }
-                p.sub { "Add people with " code { "drivesync users add" } "." }
-            }
-            div.panel {
-                h2 { "API token" }
-                p.sub { "A token lets a program use the JSON API (" a #api-docs-link href="/api/v1/docs/" hx-boost="false" { "/api/v1, documented here" } ") as you, in this workspace. Only a hash is kept: copy it now, it is shown once." }
-                @if let Some(t) = new_token {
-                    p.token #new-token data-testid="new-token" { (t) }
-                }
-                form #token-form method="post" action=(format!("{}/settings/tokens", ctx.base())) {
-                    (csrf(ctx))
-                    button.btn type="submit" { "Create a token" }
-                }
-            }
-        }
-    };
-    layout::page(ctx, Nav::Settings, "Settings", flash, content)
-}
-
-pub(crate) async fn create_token(
-    State(app): State<Shared>,
-    Path(ws): Path<String>,
-    posted: Posted<crate::ui::signin::Empty>,
-) -> Result<Html<String>, Error> {
-    let ctx = posted.who.enter(&app, &ws).await?;
-    let token = admin::mint_api_token(
-        &app.store,
-        ctx.user.id,
-        &ctx.user.email,
-        ctx.loc(),
-        "settings page",
-    )
-    .await?;
-    let members = app.store.workspace_members(ctx.loc()).await?;
-    // Rendered directly, not redirected: the token must never sit in a cookie or a URL.
-    Ok(settings_page(
-        &ctx,
-        &members,
-        Some(token.expose_secret()),
-        &Flash::default(),
-    ))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct TimezoneForm {
-    #[serde(default)]
-    timezone: String,
-}
-
-/// Saves the member's own time zone (empty: the location's). An unknown name is refused.
-pub(crate) async fn set_timezone(
-    State(app): State<Shared>,
-    Path(ws): Path<String>,
-    posted: Posted<TimezoneForm>,
-) -> Result<Response, Error> {
-    // Any member may choose their own zone; entering checks they belong to the workspace.
-    let ctx = posted.who.enter(&app, &ws).await?;
-    let to = format!("{}/settings", ctx.base());
-    let asked = posted.form.timezone.trim();
-    let result = async {
-        let chosen = if asked.is_empty() {
-            None
-        } else {
-            Some(zone::parse(asked).ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "{asked:?} is not a time zone Drive Chat knows; pick one from the list (an \
-                     IANA name such as America/New_York)"
-                ))
-            })?)
-        };
-        app.store
-            .set_chat_user_timezone(ctx.user.id, chosen.map(|z| z.name()))
-            .await?;
-        Ok(match chosen {
-            Some(z) => format!("Times are now shown in {}.", z.name()),
-            None => "Times are now shown in the location's time zone.".to_string(),
-        })
-    }
-    .await;
-    Ok(flash::after_action(&app.config, &to, result))
+    let loc = ctx.loc().to_string();
+    Ok(live::stream(&app, rx, loc, ctx.seen, holder).into_response())
 }

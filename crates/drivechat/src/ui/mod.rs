@@ -4,7 +4,7 @@
 //!
 //! URLs: `/signin`, `/signout`, and per workspace `/w/{workspace}/contacts`,
 //! `/contacts/{id}`, `/tasks`, `/meetings`, `/feed`, `/alerts`, `/settings`, `/live` (SSE),
-//! plus the form targets of each action.
+//! plus the form targets of each action; `/invite/{token}` to join a workspace.
 
 mod ago;
 pub(crate) mod assets;
@@ -17,60 +17,119 @@ mod feed;
 mod feed_controls;
 pub(crate) mod flash;
 mod highlevel_link;
+mod invite;
 pub(crate) mod layout;
 mod meetings;
 mod return_to;
 mod sentence;
+mod settings;
 pub(crate) mod signin;
 mod words;
 
 use axum::http::Uri;
-use axum::routing::{get, post};
-use axum::Router;
 use maud::{html, Markup};
+use store::Role;
 
+use crate::access::{Access, Routes, Surface};
 use crate::session::Ctx;
 use crate::Shared;
 
-pub(crate) fn routes(app: Shared) -> Router<Shared> {
-    Router::new()
-        .route("/", get(signin::home))
-        .route("/signin", get(signin::form).post(signin::submit))
-        .route("/signout", post(signin::signout))
-        .route("/assets/{name}", get(assets::serve))
-        .route("/w/{ws}", get(signin::workspace_home))
-        .route("/w/{ws}/contacts", get(contacts::list))
-        .route("/w/{ws}/contacts/{contact}", get(contacts::page))
-        .route(
+/// Every web route with what it needs (see [`crate::access`]): pages need a viewer, actions
+/// a member, managing the workspace an admin; one's own account needs only membership.
+pub(crate) fn routes(app: Shared) -> Routes {
+    const READ: Access = Access::Role(Role::Viewer);
+    const ACT: Access = Access::Role(Role::Member);
+    const ADMIN: Access = Access::Role(Role::Admin);
+    // Managing one's own account (name, password, zone, sessions, tokens): any member.
+    const OWN: Access = Access::Role(Role::Viewer);
+    Routes::new(app.clone(), Surface::Web)
+        .get("/", Access::SignedIn, signin::home)
+        .get("/signin", Access::Public, signin::form)
+        .post("/signin", Access::Public, signin::submit)
+        .post("/signout", Access::SignedIn, signin::signout)
+        .get("/invite/{token}", Access::Public, invite::form)
+        .post("/invite/{token}", Access::Public, invite::accept)
+        .get("/assets/{name}", Access::Public, assets::serve)
+        .get("/w/{ws}", READ, signin::workspace_home)
+        .get("/w/{ws}/contacts", READ, contacts::list)
+        .get("/w/{ws}/contacts/{contact}", READ, contacts::page)
+        .post(
             "/w/{ws}/contacts/{contact}/tasks",
-            post(contacts::create_task),
+            ACT,
+            contacts::create_task,
         )
-        .route("/w/{ws}/contacts/{contact}/notes", post(contacts::add_note))
-        .route("/w/{ws}/contacts/{contact}/tags", post(contacts::add_tags))
-        .route(
+        .post("/w/{ws}/contacts/{contact}/notes", ACT, contacts::add_note)
+        .post("/w/{ws}/contacts/{contact}/tags", ACT, contacts::add_tags)
+        .post(
             "/w/{ws}/contacts/{contact}/tags/remove",
-            post(contacts::remove_tag),
+            ACT,
+            contacts::remove_tag,
         )
-        .route(
+        .post(
             "/w/{ws}/contacts/{contact}/messages",
-            post(contacts::post_message),
+            ACT,
+            contacts::post_message,
         )
-        .route("/w/{ws}/tasks", get(board::page))
-        .route("/w/{ws}/tasks/{task}/complete", post(board::complete))
-        .route("/w/{ws}/tasks/{task}/reopen", post(board::reopen))
-        .route("/w/{ws}/meetings", get(meetings::page))
-        .route("/w/{ws}/feed", get(feed::page))
-        .route("/w/{ws}/feed/messages", post(feed::post_general))
-        .route("/w/{ws}/feed/mutes", post(feed_controls::set_mute))
-        .route("/w/{ws}/alerts", get(feed::alerts))
-        .route("/w/{ws}/alerts/messages", post(feed::post_alert))
-        .route("/w/{ws}/commands/{id}/badge", get(feed::badge))
-        .route("/w/{ws}/live", get(feed::live))
-        .route("/w/{ws}/settings", get(feed::settings))
-        .route("/w/{ws}/settings/tokens", post(feed::create_token))
-        .route("/w/{ws}/settings/timezone", post(feed::set_timezone))
-        .layer(axum::middleware::from_fn_with_state(app, flash::clear))
-        .layer(axum::middleware::from_fn(return_to::remember))
+        .get("/w/{ws}/tasks", READ, board::page)
+        .post("/w/{ws}/tasks/{task}/complete", ACT, board::complete)
+        .post("/w/{ws}/tasks/{task}/reopen", ACT, board::reopen)
+        .get("/w/{ws}/meetings", READ, meetings::page)
+        .get("/w/{ws}/feed", READ, feed::page)
+        .post("/w/{ws}/feed/messages", ACT, feed::post_general)
+        // A mute is one's own view of the feed, so a viewer may set it too.
+        .post("/w/{ws}/feed/mutes", OWN, feed_controls::set_mute)
+        .get("/w/{ws}/alerts", READ, feed::alerts)
+        .post("/w/{ws}/alerts/messages", ACT, feed::post_alert)
+        .get("/w/{ws}/commands/{id}/badge", READ, feed::badge)
+        .get("/w/{ws}/live", READ, feed::live)
+        .get("/w/{ws}/settings", READ, settings::page)
+        .post(
+            "/w/{ws}/settings/timezone",
+            OWN,
+            settings::profile::set_timezone,
+        )
+        .post("/w/{ws}/settings/profile", OWN, settings::profile::set_name)
+        .post(
+            "/w/{ws}/settings/password",
+            OWN,
+            settings::profile::set_password,
+        )
+        .post(
+            "/w/{ws}/settings/sessions/{id}/end",
+            OWN,
+            settings::sessions::end,
+        )
+        .post("/w/{ws}/settings/tokens", ACT, settings::tokens::create)
+        .post(
+            "/w/{ws}/settings/tokens/{id}/revoke",
+            OWN,
+            settings::tokens::revoke_own,
+        )
+        .post(
+            "/w/{ws}/settings/members/tokens/{id}/revoke",
+            ADMIN,
+            settings::tokens::revoke_any,
+        )
+        .post("/w/{ws}/settings/invites", ADMIN, settings::members::invite)
+        .post(
+            "/w/{ws}/settings/invites/{id}/revoke",
+            ADMIN,
+            settings::members::revoke_invite,
+        )
+        .post(
+            "/w/{ws}/settings/members/{user}/role",
+            ADMIN,
+            settings::members::set_role,
+        )
+        .post(
+            "/w/{ws}/settings/members/{user}/remove",
+            ADMIN,
+            settings::members::remove,
+        )
+        .layer(|r| {
+            r.layer(axum::middleware::from_fn_with_state(app, flash::clear))
+                .layer(axum::middleware::from_fn(return_to::remember))
+        })
 }
 
 /// Path and query of the request: what a live region fetches again to refresh itself.

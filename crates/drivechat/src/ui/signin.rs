@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequestParts as _, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
@@ -32,7 +32,7 @@ pub(crate) async fn home(State(app): State<Shared>, parts: Parts) -> Result<Resp
             "No workspace",
             html! {
                 h1 { "No workspace yet" }
-                p { "You are signed in as " strong { (who.user.email) } ", but you are not a member of any workspace. Ask an admin to add you (" code { "drivesync users add" } ")." }
+                p { "You are signed in as " strong { (who.user.email) } ", but you are not a member of any workspace. Ask an admin of your team for an invitation link." }
                 form method="post" action="/signout" {
                     input type="hidden" name=(CSRF_FIELD) value=(who.csrf);
                     button.btn.ghost type="submit" { "Sign out" }
@@ -70,18 +70,74 @@ pub(crate) async fn form(
             return Redirect::to(next.unwrap_or("/")).into_response();
         }
     }
-    let (pre, set) = match cookie(&headers, PRESESSION_COOKIE) {
-        Some(p) => (p.to_string(), false),
-        None => (secret::random_token(), true),
-    };
-    let mut response = render(&csrf_of(&pre), "", next, None, StatusCode::OK);
-    if set {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(&app.config, PRESESSION_COOKIE, &pre, 3600),
-        );
+    let (csrf, set) = presession(&app, &headers);
+    let mut response = render(&csrf, "", next, None, StatusCode::OK);
+    if let Some(set) = set {
+        response.headers_mut().append(header::SET_COOKIE, set);
     }
     response
+}
+
+/// The CSRF token of a form shown to someone signed out (sign-in, joining by invitation),
+/// and the pre-session cookie to set when they have none yet.
+pub(crate) fn presession(app: &Shared, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, PRESESSION_COOKIE) {
+        Some(p) => (csrf_of(p), None),
+        None => {
+            let pre = secret::random_token();
+            let set = set_cookie(&app.config, PRESESSION_COOKIE, &pre, 3600);
+            (csrf_of(&pre), Some(set))
+        }
+    }
+}
+
+/// Checks the CSRF token of a form posted by someone signed out.
+pub(crate) fn check_presession(headers: &HeaderMap, given: &str) -> Result<(), Error> {
+    let pre = cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
+    if pre.is_empty() {
+        return Err(Error::Forbidden(
+            "Your form expired (or cookies are off); reload the page and try again.".into(),
+        ));
+    }
+    check_csrf(&csrf_of(pre), Some(given))
+}
+
+/// Signs `user_id` in: a new session (noting the address and browser it came from, for the
+/// person's sessions list), and the cookies of a redirect to `to`.
+pub(crate) async fn start_session(
+    app: &Shared,
+    parts: &Parts,
+    user_id: i64,
+    to: &str,
+) -> Result<Response, Error> {
+    let token = secret::random_token();
+    let token_hash = secret::token_hash(&token);
+    let ttl = app.config.session_ttl;
+    let expires = time::now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    app.store
+        .create_session(&token_hash, user_id, expires)
+        .await?;
+    let ip = client_ip(&parts.headers, connect_ip(parts), &app.config);
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect::<String>());
+    app.store
+        .describe_session(&token_hash, &ip, agent.as_deref())
+        .await?;
+    tracing::info!(user_id, "signed in");
+    let mut r = Redirect::to(to).into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&app.config, SESSION_COOKIE, &token, ttl.as_secs()),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&app.config, PRESESSION_COOKIE, "", 0),
+    );
+    Ok(r)
 }
 
 fn render(
@@ -188,25 +244,8 @@ pub(crate) async fn submit(
         ));
     };
     app.store.clear_login_failures(&key).await?;
-    let token = secret::random_token();
-    let ttl = app.config.session_ttl;
-    let expires = time::now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-    app.store
-        .create_session(&secret::token_hash(&token), user.id, expires)
-        .await?;
-    tracing::info!(user_id = user.id, "signed in");
     // Back to the page that asked, else `/` (the first workspace).
-    let mut r = Redirect::to(next.unwrap_or("/")).into_response();
-    let h = r.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(&app.config, SESSION_COOKIE, &token, ttl.as_secs()),
-    );
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(&app.config, PRESESSION_COOKIE, "", 0),
-    );
-    Ok(r)
+    start_session(&app, &parts, user.id, next.unwrap_or("/")).await
 }
 
 pub(crate) async fn signout(
