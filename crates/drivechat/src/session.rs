@@ -97,7 +97,7 @@ impl FromRequestParts<Shared> for SignedIn {
         let token_hash = secret::token_hash(token);
         let user = app
             .store
-            .session_user(&token_hash)
+            .session_user(&token_hash, app.config.idle_ms())
             .await?
             .ok_or(Error::SignInRequired)?;
         Ok(SignedIn {

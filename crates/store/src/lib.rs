@@ -61,7 +61,7 @@ pub use outbox::{Command, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use sessions::ApiTokenOwner;
+pub use sessions::{ApiTokenOwner, LoginAttempts};
 pub use sync_state::{BackfillCheckpoint, SyncState};
 pub use upkeep::Upkeep;
 pub use vault::Keyring;

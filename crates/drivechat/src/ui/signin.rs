@@ -15,7 +15,7 @@ use crate::session::{
     check_csrf, client_ip, connect_ip, cookie, csrf_of, set_cookie, SignedIn, CSRF_FIELD,
     PRESESSION_COOKIE, SESSION_COOKIE,
 };
-use crate::{admin, password, secret, time, Error, Shared};
+use crate::{admin, password, presession, secret, time, Error, Shared};
 
 /// `/`: the first workspace of a signed-in person, else the sign-in page.
 pub(crate) async fn home(State(app): State<Shared>, parts: Parts) -> Result<Response, Error> {
@@ -63,25 +63,31 @@ pub(crate) async fn form(
     State(app): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
-) -> Response {
+) -> Result<Response, Error> {
     let next = q.next.as_deref().and_then(return_to::safe_next);
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Ok(Some(_)) = app.store.session_user(&secret::token_hash(token)).await {
-            return Redirect::to(next.unwrap_or("/")).into_response();
+        if let Ok(Some(_)) = app
+            .store
+            .session_user(&secret::token_hash(token), app.config.idle_ms())
+            .await
+        {
+            return Ok(Redirect::to(next.unwrap_or("/")).into_response());
         }
     }
+    // Keep a pre-session this server issued (another tab's form stays valid); replace any
+    // other value.
     let (pre, set) = match cookie(&headers, PRESESSION_COOKIE) {
-        Some(p) => (p.to_string(), false),
-        None => (secret::random_token(), true),
+        Some(p) if presession::is_valid(&app, p).await? => (p.to_string(), false),
+        _ => (presession::issue(&app).await?, true),
     };
     let mut response = render(&csrf_of(&pre), "", next, None, StatusCode::OK);
     if set {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&app.config, PRESESSION_COOKIE, &pre, 3600),
+            set_cookie(&app.config, PRESESSION_COOKIE, &pre, presession::LIFETIME_S),
         );
     }
-    response
+    Ok(response)
 }
 
 fn render(
@@ -137,7 +143,7 @@ pub(crate) async fn submit(
 ) -> Result<Response, Error> {
     let password = SecretString::from(f.password);
     let pre = cookie(&parts.headers, PRESESSION_COOKIE).unwrap_or_default();
-    if pre.is_empty() {
+    if pre.is_empty() || !presession::is_valid(&app, pre).await? {
         return Err(Error::Forbidden(
             "Your sign-in form expired (or cookies are off); reload the sign-in page and try \
              again."
@@ -147,38 +153,66 @@ pub(crate) async fn submit(
     let csrf = csrf_of(pre);
     check_csrf(&csrf, Some(&f.csrf))?;
     let next = return_to::safe_next(&f.next);
-
     let email = admin::normalize_email(&f.email).unwrap_or_else(|_| f.email.trim().to_lowercase());
+
+    // A place among the password checks first (in memory, instant): when all are taken the
+    // answer is an immediate 429 and the attempt is not counted against the person.
+    let Some(permit) = app.password_checks.try_enter() else {
+        tracing::warn!("sign-in refused: every password check is busy");
+        let msg = "Drive Chat is busy checking other sign-ins. Try again in a moment.";
+        return Ok(too_many(
+            render(
+                &csrf,
+                &email,
+                next,
+                Some(msg),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            1,
+        ));
+    };
+
+    // Then the attempt is counted, before the hash: concurrent attempts each get their own
+    // count from the store, so no more than `login_attempts` reach the password check.
     let ip = client_ip(&parts.headers, connect_ip(&parts), &app.config);
     let key = secret::token_hash(&format!("signin\0{email}\0{ip}"));
     let window_ms = i64::try_from(app.config.login_window.as_millis()).unwrap_or(i64::MAX);
-    let since = time::now_ms().saturating_sub(window_ms);
-    let failures = app.store.login_failures_since(&key, since).await?;
-    if failures >= i64::from(app.config.login_attempts) {
-        let minutes = app.config.login_window.as_secs().div_ceil(60);
+    let counted = app.store.reserve_login_attempt(&key, window_ms).await?;
+    if counted.attempts > i64::from(app.config.login_attempts) {
+        let left_ms = counted
+            .window_start_ms
+            .saturating_add(window_ms)
+            .saturating_sub(time::now_ms())
+            .max(1000);
+        let left_s = u64::try_from(left_ms).unwrap_or(1).div_ceil(1000);
+        let minutes = left_s.div_ceil(60);
         tracing::warn!(%ip, "sign-in rate limited");
         let msg = format!(
-            "Too many failed sign-ins for this email from your address. Wait {minutes} minutes, \
-             then try again."
+            "Too many failed sign-ins for this email from your address. Wait {minutes} \
+             minute{}, then try again.",
+            if minutes == 1 { "" } else { "s" }
         );
-        let mut r = render(
-            &csrf,
-            &email,
-            next,
-            Some(&msg),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        if let Ok(v) = header::HeaderValue::from_str(&app.config.login_window.as_secs().to_string())
-        {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(r);
+        return Ok(too_many(
+            render(
+                &csrf,
+                &email,
+                next,
+                Some(&msg),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            left_s,
+        ));
     }
 
     let user = app.store.chat_user_by_email(&email).await?;
-    let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = password::verify(
+        permit,
+        &password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    // A wrong attempt stays counted.
     let Some(user) = user.filter(|_| ok) else {
-        app.store.record_login_failure(&key, since).await?;
         return Ok(render(
             &csrf,
             &email,
@@ -187,7 +221,7 @@ pub(crate) async fn submit(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    app.store.clear_login_failures(&key).await?;
+    app.store.clear_login_attempts(&key).await?;
     let token = secret::random_token();
     let ttl = app.config.session_ttl;
     let expires = time::now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
@@ -220,6 +254,13 @@ pub(crate) async fn signout(
         set_cookie(&app.config, SESSION_COOKIE, "", 0),
     );
     Ok(r)
+}
+
+/// A 429 with `Retry-After: {seconds}`.
+fn too_many(mut r: Response, seconds: u64) -> Response {
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    r
 }
 
 /// A form with nothing but its CSRF token.

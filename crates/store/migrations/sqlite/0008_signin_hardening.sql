@@ -1,0 +1,18 @@
+-- Sign-in attempts are reserved before the password is checked, atomically (one upsert per
+-- attempt), so concurrent attempts cannot all read "under the limit" and all reach the hash
+-- as they could with chat_login_failures (counted before the hash, written after it). One
+-- row per email and client address: the count within a fixed window that opens at the first
+-- attempt. A successful sign-in deletes the row.
+DROP TABLE chat_login_failures;
+
+CREATE TABLE chat_login_attempts (
+    key_hash        TEXT    NOT NULL PRIMARY KEY,
+    window_start_ms INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL
+) STRICT;
+
+-- When a session was last used: a session idle longer than the configured idle lifetime has
+-- ended even before its absolute expiry (expires_at_ms). Existing sessions count as seen at
+-- their creation.
+ALTER TABLE chat_sessions ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE chat_sessions SET last_seen_ms = created_at_ms;
