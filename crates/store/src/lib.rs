@@ -31,6 +31,7 @@ pub mod members;
 pub mod mirror;
 mod model;
 pub mod outbox;
+pub mod private_fs;
 pub mod queue;
 mod reencrypt;
 pub mod refusals;
