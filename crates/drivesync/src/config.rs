@@ -78,6 +78,7 @@ pub enum ConfigError {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: Server,
+    pub drivechat: DriveChat,
     pub store: Store,
     pub highlevel: HighLevel,
     pub webhooks: Webhooks,
@@ -89,7 +90,17 @@ pub struct Config {
 pub struct Server {
     pub listen: SocketAddr,
     pub public_url: Url,
+    /// Mark cookies `Secure` even when `public_url` is http (they are whenever it is https).
     pub secure_cookies: bool,
+    /// Every listener (see `http_server`): a request's headers must arrive within this...
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// ...and the whole request (body included) be answered within this.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Connections served at once; more wait to be accepted. Each open Drive Chat page holds
+    /// one for its live feed.
+    pub max_connections: usize,
 }
 
 impl Default for Server {
@@ -100,16 +111,75 @@ impl Default for Server {
                 .parse()
                 .expect("a socket address makes a valid URL"),
             secure_cookies: false,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
 
 impl Server {
+    /// Whether cookies are `Secure`: whenever people reach the server over https.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || self.public_url.scheme() == "https"
+    }
+
     /// Where HighLevel sends people back after they approve: `<public_url>/oauth/callback`.
     pub fn oauth_redirect(&self) -> Result<Url, ConfigError> {
         self.public_url
             .join("oauth/callback")
             .map_err(|_| ConfigError::PublicUrl(self.public_url.clone()))
+    }
+}
+
+/// Drive Chat's sign-in settings; the defaults are `drivechat::Config`'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriveChat {
+    /// A session unused this long has ended.
+    #[serde(with = "humantime_serde")]
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    #[serde(with = "humantime_serde")]
+    pub session_lifetime: Duration,
+    /// Sign-in attempts per email and client address within `login_window`.
+    pub login_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_window: Duration,
+    /// Password checks at once, server-wide; 0: two per core.
+    pub password_checks: usize,
+}
+
+impl Default for DriveChat {
+    fn default() -> Self {
+        let d = drivechat::Config::default();
+        DriveChat {
+            session_idle: d.session_idle,
+            session_lifetime: d.session_ttl,
+            login_attempts: d.login_attempts,
+            login_window: d.login_window,
+            password_checks: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Drive Chat's settings from these.
+    pub fn drivechat(&self) -> drivechat::Config {
+        let c = &self.drivechat;
+        let defaults = drivechat::Config::default();
+        drivechat::Config {
+            secure_cookies: self.server.cookies_secure(),
+            session_ttl: c.session_lifetime,
+            session_idle: c.session_idle,
+            login_attempts: c.login_attempts,
+            login_window: c.login_window,
+            password_checks: match c.password_checks {
+                0 => defaults.password_checks,
+                n => n,
+            },
+            ..defaults
+        }
     }
 }
 
