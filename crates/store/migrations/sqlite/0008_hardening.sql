@@ -16,3 +16,7 @@ CREATE TABLE chat_login_attempts (
 -- their creation.
 ALTER TABLE chat_sessions ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE chat_sessions SET last_seen_ms = created_at_ms;
+
+-- The ingest asks, for a webhook of a location that is not connected, whether an INSTALL for
+-- it is pending (store::inbox webhooks_wanted): this keeps that one short range of an index.
+CREATE INDEX inbox_installs ON inbox (location_id, received_at_ms) WHERE event_type = 'INSTALL';
