@@ -70,6 +70,12 @@ pub enum ConfigError {
          people reach this server at, e.g. https://sync.example.com"
     )]
     PublicUrl(Url),
+    #[error("{key} must be at least {least} (got {got}): nothing could be served")]
+    LimitTooLow {
+        key: String,
+        got: String,
+        least: &'static str,
+    },
 }
 
 /// Everything a command runs from: the file format of `drivesync.toml`, and, once
@@ -402,6 +408,24 @@ impl Config {
             return Err(ConfigError::TaskPollTooShort(task_poll));
         }
         self.server.oauth_redirect()?;
+        let limits = [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.request_timeout", self.server.request_timeout),
+        ];
+        if let Some((key, got)) = limits.into_iter().find(|(_, d)| d.as_secs() < 1) {
+            return Err(ConfigError::LimitTooLow {
+                key: key.into(),
+                got: humantime::format_duration(got).to_string(),
+                least: "1s",
+            });
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::LimitTooLow {
+                key: "server.max_connections".into(),
+                got: "0".into(),
+                least: "1",
+            });
+        }
         Ok(())
     }
 }
@@ -409,6 +433,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listener_limits_below_a_second_are_refused() {
+        let e = Config::parse("[server]\nheader_timeout = \"0s\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "server.header_timeout must be at least 1s (got 0s): nothing could be served"
+        );
+        let e = Config::parse("[server]\nmax_connections = 0\n").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("server.max_connections must be at least 1"));
+    }
 
     #[test]
     fn per_location_schedules_and_refusals() {
