@@ -32,9 +32,11 @@ mod context;
 mod error;
 mod feed_filter;
 mod fields;
+mod headers;
 mod live;
 mod meeting;
 mod password;
+mod presession;
 mod reads;
 mod records;
 mod secret;
@@ -54,14 +56,23 @@ pub use store::Role;
 /// How Drive Chat behaves. `Default` suits a local install behind no proxy.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Mark cookies `Secure` (sent over HTTPS only). Turn on when served over HTTPS.
+    /// Mark cookies `Secure` (sent over HTTPS only) and send `Strict-Transport-Security`.
+    /// On whenever the public URL is https (drivesync derives it).
     pub secure_cookies: bool,
-    /// How long a sign-in lasts.
+    /// How long a sign-in lasts at most, used or not (the absolute lifetime).
     pub session_ttl: Duration,
-    /// Failed sign-ins allowed per email and client address within `login_window`; the next
-    /// attempt is refused with 429 until the window has passed.
+    /// A session unused for this long has ended (the idle lifetime).
+    pub session_idle: Duration,
+    /// Sign-in attempts allowed per email and client address within `login_window`, counted
+    /// before the password is checked (a successful one clears the count); the next attempt
+    /// is refused with 429 until the window has passed.
     pub login_attempts: u32,
     pub login_window: Duration,
+    /// Passwords checked at once, server-wide. Each argon2id check takes 19 MiB and tens of
+    /// milliseconds of a core; a sign-in arriving when all are busy is refused at once with
+    /// 429 and `Retry-After`, so a flood of sign-ins cannot exhaust memory or starve other
+    /// requests.
+    pub password_checks: usize,
     /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
     /// that sets it; otherwise any client could pick the address it is limited under).
     pub trust_forwarded_for: bool,
@@ -90,9 +101,11 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             secure_cookies: false,
-            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_ttl: DEFAULT_SESSION_TTL,
+            session_idle: DEFAULT_SESSION_IDLE,
             login_attempts: 5,
             login_window: Duration::from_secs(15 * 60),
+            password_checks: default_password_checks(),
             trust_forwarded_for: false,
             live_poll_interval: Duration::from_millis(250),
             api_stream_recheck: Duration::from_secs(5),
@@ -104,11 +117,34 @@ impl Default for Config {
     }
 }
 
+/// The absolute lifetime of a session unless configured: two weeks.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+/// The idle lifetime unless configured: a working day's pause (a page left open over lunch
+/// stays signed in; one left over a night does not).
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
+
+/// Two password checks per core: enough to keep every core busy with sign-ins, while their
+/// memory (19 MiB each) stays bounded.
+pub fn default_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+impl Config {
+    /// The idle lifetime in milliseconds, as the store takes it.
+    pub(crate) fn idle_ms(&self) -> i64 {
+        i64::try_from(self.session_idle.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
 /// What every handler shares.
 pub(crate) struct App {
     pub(crate) store: store::Store,
     pub(crate) config: Config,
     pub(crate) live: live::Hub,
+    /// Permits for password checks (`Config::password_checks`).
+    pub(crate) password_checks: password::Gate,
+    /// The key that signs pre-session cookies, read from the store on first use.
+    pub(crate) form_key: presession::FormKey,
 }
 
 pub(crate) type Shared = Arc<App>;
@@ -123,6 +159,8 @@ impl DriveChat {
     pub fn new(store: store::Store, config: Config) -> DriveChat {
         DriveChat {
             app: Arc::new(App {
+                password_checks: password::Gate::new(config.password_checks),
+                form_key: presession::FormKey::default(),
                 store,
                 config,
                 live: live::Hub::new(),
@@ -135,7 +173,12 @@ impl DriveChat {
     pub fn router(&self) -> axum::Router {
         let (ui, _) = ui::routes(self.app.clone()).finish();
         let (api, _) = api::routes(self.app.clone()).finish();
-        ui.merge(api).with_state(self.app.clone())
+        ui.merge(api)
+            .layer(axum::middleware::from_fn_with_state(
+                self.app.clone(),
+                headers::security,
+            ))
+            .with_state(self.app.clone())
     }
 
     /// Every route the router serves, with what each needs of the caller: the table its

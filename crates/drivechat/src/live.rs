@@ -154,7 +154,10 @@ async fn still_allowed(app: &Weak<App>, holder: &Holder, loc: &str) -> bool {
     let Some(app) = app.upgrade() else {
         return false;
     };
-    let session = app.store.session_user(&holder.token_hash).await;
+    let session = app
+        .store
+        .session_user(&holder.token_hash, app.config.idle_ms())
+        .await;
     let member = app.store.membership(holder.user_id, loc).await;
     match (session, member) {
         (Ok(Some(u)), Ok(Some(_))) => u.id == holder.user_id,

@@ -34,11 +34,25 @@ pub(crate) struct Page<T> {
     pub(crate) next: Option<String>,
 }
 
+/// The longest search accepted, in characters. Names, emails and phone numbers are far
+/// shorter; a longer search would only be slow (each character is part of a LIKE pattern,
+/// and SQLite refuses patterns over 50,000 bytes with an error).
+pub(crate) const MAX_SEARCH_CHARS: usize = 200;
+
 pub(crate) async fn contacts(
     app: &App,
     loc: &str,
     f: &ContactFilter,
 ) -> Result<Page<Record>, Error> {
+    if let Some(q) = &f.q {
+        let n = q.chars().count();
+        if n > MAX_SEARCH_CHARS {
+            return Err(Error::BadRequest(format!(
+                "The search is too long ({n} characters); search for at most \
+                 {MAX_SEARCH_CHARS}, e.g. a name, an email or a phone number."
+            )));
+        }
+    }
     let page = app
         .store
         .list_records(&RecordQuery {

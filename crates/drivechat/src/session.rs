@@ -121,7 +121,11 @@ impl SignedIn {
             return Ok(None);
         };
         let token_hash = secret::token_hash(token);
-        let Some(user) = app.store.session_user(&token_hash).await? else {
+        let Some(user) = app
+            .store
+            .session_user(&token_hash, app.config.idle_ms())
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(SignedIn {
@@ -184,9 +188,6 @@ pub(crate) async fn guard(app: &App, access: Access, req: Request) -> Result<Req
                 if let Some(e) = access::refusal(&m.workspace, m.role, needed) {
                     return Err(refuse(e));
                 }
-            }
-            if let Err(e) = app.store.touch_session(&who.token_hash).await {
-                tracing::warn!(error = %e, "could not record a session's use");
             }
             Some(who)
         }

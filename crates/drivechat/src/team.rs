@@ -190,18 +190,27 @@ pub async fn reset_password(
 
 /// Changes one's own password: the current one must be right. Ends one's other sessions
 /// (`keep` is the hash of the session making the change).
-pub async fn change_own_password(
-    store: &Store,
+pub(crate) async fn change_own_password(
+    app: &crate::App,
     user_id: i64,
     current: &SecretString,
     new: &SecretString,
     keep: &str,
 ) -> Result<(), Error> {
+    let store = &app.store;
     let user = store
         .chat_user(user_id)
         .await?
         .ok_or(Error::SignInRequired)?;
-    if !password::verify(current, Some(user.password_hash)).await {
+    // The same cap on concurrent password checks as signing in.
+    let permit = app
+        .password_checks
+        .try_enter()
+        .ok_or_else(|| Error::RateLimited {
+            message: "Drive Chat is busy checking other passwords. Try again in a moment.".into(),
+            retry_after_s: 1,
+        })?;
+    if !password::verify(permit, current, Some(user.password_hash)).await {
         return Err(Error::BadRequest(
             "Your current password is not right, so nothing changed; type it again.".into(),
         ));

@@ -70,6 +70,12 @@ pub enum ConfigError {
          people reach this server at, e.g. https://sync.example.com"
     )]
     PublicUrl(Url),
+    #[error("{key} must be at least {least} (got {got}): nothing could be served")]
+    LimitTooLow {
+        key: String,
+        got: String,
+        least: &'static str,
+    },
 }
 
 /// Everything a command runs from: the file format of `drivesync.toml`, and, once
@@ -78,6 +84,7 @@ pub enum ConfigError {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: Server,
+    pub drivechat: DriveChat,
     pub store: Store,
     pub highlevel: HighLevel,
     pub webhooks: Webhooks,
@@ -89,7 +96,17 @@ pub struct Config {
 pub struct Server {
     pub listen: SocketAddr,
     pub public_url: Url,
+    /// Mark cookies `Secure` even when `public_url` is http (they are whenever it is https).
     pub secure_cookies: bool,
+    /// Every listener (see `http_server`): a request's headers must arrive within this...
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// ...and the whole request (body included) be answered within this.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Connections served at once; more wait to be accepted. Each open Drive Chat page holds
+    /// one for its live feed.
+    pub max_connections: usize,
 }
 
 impl Default for Server {
@@ -100,16 +117,75 @@ impl Default for Server {
                 .parse()
                 .expect("a socket address makes a valid URL"),
             secure_cookies: false,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
 
 impl Server {
+    /// Whether cookies are `Secure`: whenever people reach the server over https.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || self.public_url.scheme() == "https"
+    }
+
     /// Where HighLevel sends people back after they approve: `<public_url>/oauth/callback`.
     pub fn oauth_redirect(&self) -> Result<Url, ConfigError> {
         self.public_url
             .join("oauth/callback")
             .map_err(|_| ConfigError::PublicUrl(self.public_url.clone()))
+    }
+}
+
+/// Drive Chat's sign-in settings; the defaults are `drivechat::Config`'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriveChat {
+    /// A session unused this long has ended.
+    #[serde(with = "humantime_serde")]
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    #[serde(with = "humantime_serde")]
+    pub session_lifetime: Duration,
+    /// Sign-in attempts per email and client address within `login_window`.
+    pub login_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_window: Duration,
+    /// Password checks at once, server-wide; 0: two per core.
+    pub password_checks: usize,
+}
+
+impl Default for DriveChat {
+    fn default() -> Self {
+        let d = drivechat::Config::default();
+        DriveChat {
+            session_idle: d.session_idle,
+            session_lifetime: d.session_ttl,
+            login_attempts: d.login_attempts,
+            login_window: d.login_window,
+            password_checks: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Drive Chat's settings from these.
+    pub fn drivechat(&self) -> drivechat::Config {
+        let c = &self.drivechat;
+        let defaults = drivechat::Config::default();
+        drivechat::Config {
+            secure_cookies: self.server.cookies_secure(),
+            session_ttl: c.session_lifetime,
+            session_idle: c.session_idle,
+            login_attempts: c.login_attempts,
+            login_window: c.login_window,
+            password_checks: match c.password_checks {
+                0 => defaults.password_checks,
+                n => n,
+            },
+            ..defaults
+        }
     }
 }
 
@@ -332,6 +408,24 @@ impl Config {
             return Err(ConfigError::TaskPollTooShort(task_poll));
         }
         self.server.oauth_redirect()?;
+        let limits = [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.request_timeout", self.server.request_timeout),
+        ];
+        if let Some((key, got)) = limits.into_iter().find(|(_, d)| d.as_secs() < 1) {
+            return Err(ConfigError::LimitTooLow {
+                key: key.into(),
+                got: humantime::format_duration(got).to_string(),
+                least: "1s",
+            });
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::LimitTooLow {
+                key: "server.max_connections".into(),
+                got: "0".into(),
+                least: "1",
+            });
+        }
         Ok(())
     }
 }
@@ -339,6 +433,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listener_limits_below_a_second_are_refused() {
+        let e = Config::parse("[server]\nheader_timeout = \"0s\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "server.header_timeout must be at least 1s (got 0s): nothing could be served"
+        );
+        let e = Config::parse("[server]\nmax_connections = 0\n").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("server.max_connections must be at least 1"));
+    }
 
     #[test]
     fn per_location_schedules_and_refusals() {

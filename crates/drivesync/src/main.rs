@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod http_server;
 
 // mimalloc keeps the sandbox's million-contact data set well inside its memory budget (the
 // system allocator fragments it by a few hundred megabytes).

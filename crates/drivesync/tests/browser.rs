@@ -69,6 +69,7 @@ async fn pages_left_behind_do_not_starve_the_page_in_front() {
             "posting a message took {:.1?}: the pages left behind hold every connection",
             posted.elapsed()
         );
+        b.assert_no_csp_violations().await;
     })
     .await;
 }
@@ -1158,4 +1159,7 @@ async fn walk(b: &Page, sandbox: &Sandbox, demo: &DemoTarget) {
         t.elapsed(),
         clicked.elapsed()
     );
+    // Every page, boosted navigation, live update and form above ran under Drive Chat's
+    // Content-Security-Policy (no inline script or style): nothing was blocked.
+    b.assert_no_csp_violations().await;
 }

@@ -8,6 +8,7 @@
 //! [`KeyLocks`], which each connection type implements.
 
 use std::future::Future;
+use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::private_fs;
 use crate::retry::Retry;
 use crate::StoreError;
 
@@ -223,13 +225,17 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         // Overwrite deleted and replaced content: otherwise a value re-encrypted under a new
         // key would linger in free pages under the old (perhaps leaked) key.
         .pragma("secure_delete", "ON");
-    if let Some(dir) = options.get_filename().parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
-                backend: "sqlite",
-                source: sqlx::Error::Io(e),
-            })?;
+    let file = options.get_filename();
+    // An in-memory database (tests) has no file to protect.
+    if file != Path::new(":memory:") && !url.contains("mode=memory") {
+        let io = |e| StoreError::Connect {
+            backend: "sqlite",
+            source: sqlx::Error::Io(e),
+        };
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_fs::create_dir(dir).map_err(io)?;
         }
+        private_fs::prepare_database_file(file).map_err(io)?;
     }
     let pool = sqlite_pool(MAX_CONNECTIONS)
         .connect_with(options)

@@ -170,6 +170,27 @@ impl Store {
         .map_err(StoreError::db("reading a stored webhook"))
     }
 
+    /// Whether webhooks for `location_id` have somewhere to go: the location is connected,
+    /// or an INSTALL for it arrived at or after `installs_since_ms` (its connection is on the
+    /// way). The ingest drops the others rather than store jobs that can never apply.
+    pub async fn webhooks_wanted(
+        &self,
+        location_id: &str,
+        installs_since_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM locations WHERE location_id = $1) \
+                  + (SELECT COUNT(*) FROM inbox WHERE location_id = $1 \
+                        AND event_type = 'INSTALL' AND received_at_ms >= $2)"
+        )
+        .bind(location_id)
+        .bind(installs_since_ms)
+        .fetch_one(pool)
+        .await)
+        .map_err(StoreError::db("looking up a webhook's location"))?;
+        Ok(n > 0)
+    }
+
     /// Whether a webhook with this id is in the inbox (accepted and not yet pruned).
     pub async fn webhook_stored(&self, webhook_id: &str) -> Result<bool, StoreError> {
         let found: Option<i64> = with_pool!(&self.db, |pool| sqlx::query_scalar(

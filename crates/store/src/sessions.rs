@@ -1,14 +1,19 @@
 //! Proof of who someone is, for Drive Chat: sign-in sessions and API tokens (each stored only
 //! as the SHA-256 hash of the secret the person holds; the caller hashes), and failed
-//! sign-ins, counted for rate limiting.
+//! sign-in attempts, counted for rate limiting.
 
 use crate::clock::now_ms;
 use crate::db::with_pool;
 use crate::members::{ChatUser, Role};
 use crate::{Store, StoreError};
 
+/// A session's last use is written at most this often: idle lifetimes are minutes to hours,
+/// so a minute's precision is plenty, and pages that load many times a minute read the
+/// session without writing it.
+pub const SEEN_GRANULARITY_MS: i64 = 60_000;
+
 /// What a valid API token stands for: one member of one workspace, with their role there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiTokenOwner {
     pub user_id: i64,
     pub location_id: String,
@@ -27,8 +32,8 @@ pub struct SessionInfo {
     pub user_id: i64,
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
-    /// When it was last used (to the minute); `None`: not since it signed in.
-    pub active_at_ms: Option<i64>,
+    /// When it was last used (to the minute; its sign-in until then).
+    pub active_at_ms: i64,
     pub client_address: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -46,9 +51,14 @@ pub struct ApiTokenInfo {
     pub last_used_ms: Option<i64>,
 }
 
-/// How stale a session's `active_at_ms` may get before a request writes it again: one write
-/// a minute per session, not one per request.
-const ACTIVE_GRANULARITY_MS: i64 = 60_000;
+/// The sign-in attempts of one email and address in the current window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginAttempts {
+    /// Attempts in the window, the one just reserved included.
+    pub attempts: i64,
+    /// When the window opened (it closes `window_ms` later).
+    pub window_start_ms: i64,
+}
 
 impl Store {
     /// Stores a new session under the hash of its token.
@@ -59,8 +69,8 @@ impl Store {
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
         with_pool!(&self.db, |pool| sqlx::query(
-            "INSERT INTO chat_sessions (token_hash, user_id, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4)"
+            "INSERT INTO chat_sessions (token_hash, user_id, created_at_ms, expires_at_ms, \
+             last_seen_ms) VALUES ($1, $2, $3, $4, $3)"
         )
         .bind(token_hash)
         .bind(user_id)
@@ -72,18 +82,47 @@ impl Store {
         .map_err(StoreError::db("creating a session"))
     }
 
-    /// The user of an unexpired session.
-    pub async fn session_user(&self, token_hash: &str) -> Result<Option<ChatUser>, StoreError> {
+    /// The user of a session that has neither expired nor gone unused for `idle_ms`. A
+    /// session in use is marked seen when its mark is older than a quarter of `idle_ms` (at
+    /// most a minute), so most requests only read and a session in use never idles out.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        idle_ms: i64,
+    ) -> Result<Option<ChatUser>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: ChatUser,
+            last_seen_ms: i64,
+        }
+        let now = now_ms();
+        let idle_since_ms = now.saturating_sub(idle_ms);
         let sql = "SELECT u.id AS id, u.email AS email, u.display_name AS display_name, \
-                 u.password_hash AS password_hash, u.timezone AS timezone \
+                 u.password_hash AS password_hash, u.timezone AS timezone, \
+                 s.last_seen_ms AS last_seen_ms \
              FROM chat_sessions s JOIN chat_users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at_ms > $2";
-        with_pool!(&self.db, |pool| sqlx::query_as(sql)
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND s.last_seen_ms >= $3";
+        let row: Option<Row> = with_pool!(&self.db, |pool| sqlx::query_as(sql)
             .bind(token_hash)
-            .bind(now_ms())
+            .bind(now)
+            .bind(idle_since_ms)
             .fetch_optional(pool)
             .await)
-        .map_err(StoreError::db("reading a session"))
+        .map_err(StoreError::db("reading a session"))?;
+        let Some(row) = row else { return Ok(None) };
+        if now.saturating_sub(row.last_seen_ms) >= (idle_ms / 4).min(SEEN_GRANULARITY_MS) {
+            with_pool!(&self.db, |pool| sqlx::query(
+                "UPDATE chat_sessions SET last_seen_ms = $2 WHERE token_hash = $1"
+            )
+            .bind(token_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+            .map_err(StoreError::db("marking a session seen"))?;
+        }
+        Ok(Some(row.user))
     }
 
     /// Ends a session, and drops every expired one while at it.
@@ -175,37 +214,11 @@ impl Store {
         .map_err(StoreError::db("describing a session"))
     }
 
-    /// Records that a session was used now, at most once a minute (the read is cheap; the
-    /// write happens only when the stored time is stale).
-    pub async fn touch_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        let now = now_ms();
-        let stale = now - ACTIVE_GRANULARITY_MS;
-        let active: Option<Option<i64>> = with_pool!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT active_at_ms FROM chat_sessions WHERE token_hash = $1"
-        )
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await)
-        .map_err(StoreError::db("reading a session"))?;
-        if !matches!(active, Some(a) if a.is_none_or(|a| a < stale)) {
-            return Ok(());
-        }
-        with_pool!(&self.db, |pool| sqlx::query(
-            "UPDATE chat_sessions SET active_at_ms = $2 WHERE token_hash = $1"
-        )
-        .bind(token_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .map_err(StoreError::db("recording a session's use"))
-    }
-
     /// A user's unexpired sessions, most recently signed in first.
     pub async fn user_sessions(&self, user_id: i64) -> Result<Vec<SessionInfo>, StoreError> {
         with_pool!(&self.db, |pool| sqlx::query_as(
             "SELECT substr(token_hash, 1, 16) AS id, user_id, created_at_ms, expires_at_ms, \
-             active_at_ms, client_address, user_agent FROM chat_sessions \
+             last_seen_ms AS active_at_ms, client_address, user_agent FROM chat_sessions \
              WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY created_at_ms DESC, token_hash"
         )
         .bind(user_id)
@@ -296,53 +309,58 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// How many failed sign-ins under `key_hash` happened at or after `since_ms`.
-    pub async fn login_failures_since(
+    /// Reserves one sign-in attempt under `key_hash` before the password is checked, and
+    /// returns the attempts counted in the current window, this one included, with the
+    /// window's start. The window opens at the first attempt and lasts until `window_ms`
+    /// later; an attempt after that opens a new one. One upsert: the database serialises
+    /// concurrent attempts on the row (SQLite's single writer, PostgreSQL's row lock), so each
+    /// gets a distinct count and no more than the limit can ever pass, on one server or many.
+    pub async fn reserve_login_attempt(
         &self,
         key_hash: &str,
-        since_ms: i64,
-    ) -> Result<i64, StoreError> {
-        with_pool!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM chat_login_failures WHERE key_hash = $1 AND at_ms >= $2"
-        )
-        .bind(key_hash)
-        .bind(since_ms)
-        .fetch_one(pool)
-        .await)
-        .map_err(StoreError::db("counting failed sign-ins"))
-    }
-
-    /// Records a failed sign-in, and forgets those older than `forget_before_ms`.
-    pub async fn record_login_failure(
-        &self,
-        key_hash: &str,
-        forget_before_ms: i64,
-    ) -> Result<(), StoreError> {
-        with_pool!(&self.db, |pool| async {
-            sqlx::query("DELETE FROM chat_login_failures WHERE at_ms < $1")
-                .bind(forget_before_ms)
+        window_ms: i64,
+    ) -> Result<LoginAttempts, StoreError> {
+        let now = now_ms();
+        let expired_before = now.saturating_sub(window_ms);
+        let (window_start_ms, attempts): (i64, i64) = with_pool!(&self.db, |pool| async {
+            // Forget other keys' closed windows now and then (a cheap indexed delete).
+            sqlx::query("DELETE FROM chat_login_attempts WHERE window_start_ms < $1")
+                .bind(expired_before.saturating_sub(window_ms))
                 .execute(pool)
                 .await?;
-            sqlx::query("INSERT INTO chat_login_failures (key_hash, at_ms) VALUES ($1, $2)")
-                .bind(key_hash)
-                .bind(now_ms())
-                .execute(pool)
-                .await
-                .map(|_| ())
+            sqlx::query_as(
+                "INSERT INTO chat_login_attempts (key_hash, window_start_ms, attempts) \
+                 VALUES ($1, $2, 1) \
+                 ON CONFLICT (key_hash) DO UPDATE SET \
+                     attempts = CASE WHEN chat_login_attempts.window_start_ms < $3 \
+                         THEN 1 ELSE chat_login_attempts.attempts + 1 END, \
+                     window_start_ms = CASE WHEN chat_login_attempts.window_start_ms < $3 \
+                         THEN $2 ELSE chat_login_attempts.window_start_ms END \
+                 RETURNING window_start_ms, attempts",
+            )
+            .bind(key_hash)
+            .bind(now)
+            .bind(expired_before)
+            .fetch_one(pool)
+            .await
         }
         .await)
-        .map_err(StoreError::db("recording a failed sign-in"))
+        .map_err(StoreError::db("counting a sign-in attempt"))?;
+        Ok(LoginAttempts {
+            attempts,
+            window_start_ms,
+        })
     }
 
-    /// Forgets the failed sign-ins under `key_hash` (after a successful one).
-    pub async fn clear_login_failures(&self, key_hash: &str) -> Result<(), StoreError> {
+    /// Forgets the sign-in attempts under `key_hash` (after a successful one).
+    pub async fn clear_login_attempts(&self, key_hash: &str) -> Result<(), StoreError> {
         with_pool!(&self.db, |pool| sqlx::query(
-            "DELETE FROM chat_login_failures WHERE key_hash = $1"
+            "DELETE FROM chat_login_attempts WHERE key_hash = $1"
         )
         .bind(key_hash)
         .execute(pool)
         .await
         .map(|_| ()))
-        .map_err(StoreError::db("clearing failed sign-ins"))
+        .map_err(StoreError::db("clearing sign-in attempts"))
     }
 }

@@ -36,6 +36,7 @@ async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
     let Some(store) = testkit::bench::open_store(label, url).await else {
         return;
     };
+    testkit::bench::connect_location(&store, "bench-location").await;
     let mut keys = WebhookKeys::highlevel();
     keys.add_pem(&format!(
         "{}{}",

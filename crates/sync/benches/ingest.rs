@@ -49,6 +49,7 @@ async fn run(label: &str, url: &str, batch: BatchConfig, signer: &Signer, n: usi
     let Some(store) = testkit::bench::open_store(label, url).await else {
         return;
     };
+    testkit::bench::connect_location(&store, "bench-location").await;
     let mut keys = WebhookKeys::highlevel();
     let added = keys
         .add_pem(&format!(

@@ -27,7 +27,7 @@ fn idle_client() -> ghl::GhlClient {
 
 async fn unknown_event_is_counted_not_failed(env: Env) {
     let store = env.store().await;
-    let ingest = common::serve(store.clone(), common::config()).await;
+    let ingest = common::serve_connected(store.clone(), common::config()).await;
     let engine = Engine::start(
         store.clone(),
         idle_client(),
@@ -39,7 +39,8 @@ async fn unknown_event_is_counted_not_failed(env: Env) {
     for _ in 0..2 {
         let body = serde_json::to_vec(&json!({
             "type": "OpportunityStageUpdate",
-            "locationId": "loc-unknown",
+            // A connected location (the ingest drops webhooks of others).
+            "locationId": "L",
             "id": "opp-1",
             "timestamp": common::timestamp(0),
             "webhookId": common::webhook_id(),
@@ -55,7 +56,7 @@ async fn unknown_event_is_counted_not_failed(env: Env) {
             let store = store.clone();
             async move {
                 store
-                    .sync_state("loc-unknown")
+                    .sync_state("L")
                     .await
                     .expect("sync state")
                     .is_some_and(|s| s.unknown_events == 2)

@@ -5,8 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+// Every webhook here names a connected location (see `serve_connected`), but where a test
+// says otherwise.
 use common::{
-    config, contact_create, post, post_signed_by, serve, stranger, timestamp, webhook_id, Env, Sig,
+    config, contact_create, post, post_signed_by, serve_connected as serve, stranger, timestamp,
+    webhook_id, Env, Sig,
 };
 use serde_json::{json, Value};
 use sync::ingest::{IngestConfig, Refusal};
@@ -579,14 +582,66 @@ on_both_backends!(
     locked_store_is_429_then_recovers,
     store_timeout_is_configurable,
     concurrent_deliveries_are_group_committed,
+    unconnected_locations_are_acknowledged_and_dropped,
 );
+
+/// A validly signed webhook for a location that is not connected is answered 200, counted
+/// and dropped: no inbox row, no job (which could never apply and would retry forever). An
+/// INSTALL for a new location is stored as ever, and the webhooks after it too.
+async fn unconnected_locations_are_acknowledged_and_dropped(env: Env) {
+    let ingest = serve(env.store().await, config()).await;
+    let jobs = || env.scalar("SELECT COUNT(*) FROM jobs");
+    let jobs_before = jobs().await;
+    let for_location = |location: &str, ty: &str| {
+        let id = webhook_id();
+        let body = bytes(&json!({"type": ty, "locationId": location, "id": "c-1",
+            "companyId": "K", "webhookId": id, "timestamp": timestamp(0)}));
+        (id, body)
+    };
+
+    let (id, body) = for_location("not-connected", "ContactCreate");
+    assert_eq!(
+        post(&ingest.url, &body, Sig::Both).await,
+        (200, json!({"status": "ignored"}))
+    );
+    assert_eq!(env.rows_for(&id).await, 0, "not stored");
+    assert_eq!(jobs().await, jobs_before, "no job");
+    let m = ingest.state.metrics();
+    assert_eq!((m.unconnected, m.accepted), (1, 0));
+
+    // An INSTALL for a new location is stored, and so are its webhooks while it connects.
+    let (install, body) = for_location("new-location", "INSTALL");
+    assert_eq!(
+        post(&ingest.url, &body, Sig::Both).await,
+        (200, json!({"status": "stored"}))
+    );
+    assert_eq!(env.rows_for(&install).await, 1);
+    let (id, body) = for_location("new-location", "ContactCreate");
+    assert_eq!(
+        post(&ingest.url, &body, Sig::Both).await,
+        (200, json!({"status": "stored"}))
+    );
+    assert_eq!(env.rows_for(&id).await, 1);
+    // A connected location's webhooks are stored.
+    let (id, body) = for_location("L", "ContactUpdate");
+    assert_eq!(
+        post(&ingest.url, &body, Sig::Both).await,
+        (200, json!({"status": "stored"}))
+    );
+    assert_eq!(env.rows_for(&id).await, 1);
+    let m = ingest.state.metrics();
+    assert_eq!((m.unconnected, m.accepted), (1, 3));
+}
 
 /// A SQLite file opened read-only (as after `chmod 0444`, which root would ignore) cannot
 /// take the write: 429 at once; the same webhook is stored once a writable store serves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_sqlite_is_429_then_stored_when_writable() {
     common::run(common::Backend::Sqlite, |env: Env| async move {
-        env.store().await.close().await; // creates the file and its tables
+        // Creates the file and its tables, and connects the locations.
+        let rw = env.store().await;
+        common::connect_locations(&rw).await.expect("connect");
+        rw.close().await;
         let ro = store::Store::connect(&format!("{}?mode=ro", env.url), store::Keyring::generate())
             .await
             .expect("open read-only");

@@ -24,7 +24,14 @@ async fn start_sandbox(ingest: &Ingest) -> RunningSandbox {
     };
     cfg.webhooks.url = Some(ingest.url.clone());
     cfg.webhooks.retry_base = Duration::from_millis(200);
-    testkit::sandbox::start(cfg).await
+    let sb = testkit::sandbox::start(cfg).await;
+    // Connected, so the ingest stores its webhooks (it drops those of other locations).
+    let ids: Vec<String> = sb
+        .sandbox
+        .read(|w| w.locations.keys().map(|k| k.to_string()).collect());
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    common::connect(&ingest.store, &ids).await.expect("connect");
+    sb
 }
 
 /// A client of the sandbox's API for its one location.

@@ -55,6 +55,25 @@ pub async fn postgres() -> Option<crate::TestDb> {
     }
 }
 
+/// Connects `location_id` (a private integration), so the ingest stores its webhooks (it
+/// drops those of locations that are not connected).
+pub async fn connect_location(store: &store::Store, location_id: &str) {
+    store
+        .save_location(&store::NewLocation {
+            location_id: location_id.into(),
+            company_id: None,
+            name: None,
+            auth: store::AuthKind::PrivateIntegration,
+            user_type: store::UserType::Location,
+            scopes: Vec::new(),
+            access_token: format!("pit-{location_id}").into(),
+            refresh_token: None,
+            expires_at_ms: None,
+        })
+        .await
+        .expect("connect the benchmark's location");
+}
+
 /// The store at `url` under a fresh keyring; `None` after a line saying why it cannot be
 /// opened (the benchmark `label` then goes on to the next).
 pub async fn open_store(label: &str, url: &str) -> Option<store::Store> {

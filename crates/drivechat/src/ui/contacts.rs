@@ -81,7 +81,7 @@ pub(crate) async fn list(
                 // Searches as the person types (after a pause), keeping the other filters:
                 // the results and the count are swapped in, the address follows.
                 input #contact-search type="search" name="q" value=(q) placeholder="Name, email, phone, company"
-                    autocomplete="off" hx-get=(path) hx-trigger="input changed delay:300ms, search"
+                    maxlength=(reads::MAX_SEARCH_CHARS) autocomplete="off" hx-get=(path) hx-trigger="input changed delay:300ms, search"
                     hx-include="#contact-filters" hx-target="#contact-results" hx-select="#contact-results"
                     hx-select-oob="#contact-count" hx-swap="outerHTML" hx-push-url="true";
             }

@@ -124,7 +124,7 @@ pub(crate) async fn form(
             }
         });
     }
-    let (csrf, set) = signin::presession(&app, &parts.headers);
+    let (csrf, set) = signin::presession(&app, &parts.headers).await?;
     let mut r = new_account_form(&csrf, &action, &invite, &ws, "", None, StatusCode::OK);
     if let Some(set) = set {
         r.headers_mut().append(header::SET_COOKIE, set);
@@ -209,7 +209,7 @@ pub(crate) async fn accept(
         };
         return Ok(Redirect::to(&format!("/w/{location_id}/contacts")).into_response());
     }
-    signin::check_presession(&parts.headers, &f.csrf)?;
+    signin::check_presession(&app, &parts.headers, &f.csrf).await?;
     let password = SecretString::from(f.password);
     let checked = async {
         let name = team::display_name(&f.name)?.to_string();
@@ -220,7 +220,7 @@ pub(crate) async fn accept(
     let (name, password_hash) = match checked {
         Ok(v) => v,
         Err(Error::BadRequest(msg)) => {
-            let (csrf, _) = signin::presession(&app, &parts.headers);
+            let (csrf, _) = signin::presession(&app, &parts.headers).await?;
             let r = new_account_form(
                 &csrf,
                 &action,

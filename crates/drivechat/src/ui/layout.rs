@@ -26,6 +26,10 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             meta name="color-scheme" content="light";
+            // Under the CSP (no inline style or script, see `headers`): htmx must not inject
+            // its indicator <style> (app.css has those rules), eval, or run scripts in
+            // swapped content.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
             title { (title) " · Drive Chat" }
             link rel="stylesheet" href=(assets::url("app.css"));
             link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";

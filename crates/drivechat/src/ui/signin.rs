@@ -15,7 +15,7 @@ use crate::session::{
     check_csrf, client_ip, connect_ip, cookie, csrf_of, set_cookie, SignedIn, CSRF_FIELD,
     PRESESSION_COOKIE, SESSION_COOKIE,
 };
-use crate::{admin, password, secret, time, Error, Shared};
+use crate::{admin, password, presession, secret, time, Error, Shared};
 
 /// `/`: the first workspace of a signed-in person, else the sign-in page.
 pub(crate) async fn home(State(app): State<Shared>, parts: Parts) -> Result<Response, Error> {
@@ -63,38 +63,51 @@ pub(crate) async fn form(
     State(app): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
-) -> Response {
+) -> Result<Response, Error> {
     let next = q.next.as_deref().and_then(return_to::safe_next);
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Ok(Some(_)) = app.store.session_user(&secret::token_hash(token)).await {
-            return Redirect::to(next.unwrap_or("/")).into_response();
+        if let Ok(Some(_)) = app
+            .store
+            .session_user(&secret::token_hash(token), app.config.idle_ms())
+            .await
+        {
+            return Ok(Redirect::to(next.unwrap_or("/")).into_response());
         }
     }
-    let (csrf, set) = presession(&app, &headers);
+    let (csrf, set) = presession(&app, &headers).await?;
     let mut response = render(&csrf, "", next, None, StatusCode::OK);
     if let Some(set) = set {
         response.headers_mut().append(header::SET_COOKIE, set);
     }
-    response
+    Ok(response)
 }
 
 /// The CSRF token of a form shown to someone signed out (sign-in, joining by invitation),
-/// and the pre-session cookie to set when they have none yet.
-pub(crate) fn presession(app: &Shared, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, PRESESSION_COOKIE) {
-        Some(p) => (csrf_of(p), None),
-        None => {
-            let pre = secret::random_token();
-            let set = set_cookie(&app.config, PRESESSION_COOKIE, &pre, 3600);
-            (csrf_of(&pre), Some(set))
+/// and the pre-session cookie to set when they have none this server issued. A pre-session
+/// this server issued is kept (another tab's form stays valid); any other value is replaced.
+pub(crate) async fn presession(
+    app: &Shared,
+    headers: &HeaderMap,
+) -> Result<(String, Option<HeaderValue>), Error> {
+    if let Some(p) = cookie(headers, PRESESSION_COOKIE) {
+        if presession::is_valid(app, p).await? {
+            return Ok((csrf_of(p), None));
         }
     }
+    let pre = presession::issue(app).await?;
+    let set = set_cookie(&app.config, PRESESSION_COOKIE, &pre, presession::LIFETIME_S);
+    Ok((csrf_of(&pre), Some(set)))
 }
 
-/// Checks the CSRF token of a form posted by someone signed out.
-pub(crate) fn check_presession(headers: &HeaderMap, given: &str) -> Result<(), Error> {
+/// Checks the CSRF token of a form posted by someone signed out, against a pre-session this
+/// server issued.
+pub(crate) async fn check_presession(
+    app: &Shared,
+    headers: &HeaderMap,
+    given: &str,
+) -> Result<(), Error> {
     let pre = cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
-    if pre.is_empty() {
+    if pre.is_empty() || !presession::is_valid(app, pre).await? {
         return Err(Error::Forbidden(
             "Your form expired (or cookies are off); reload the page and try again.".into(),
         ));
@@ -193,7 +206,7 @@ pub(crate) async fn submit(
 ) -> Result<Response, Error> {
     let password = SecretString::from(f.password);
     let pre = cookie(&parts.headers, PRESESSION_COOKIE).unwrap_or_default();
-    if pre.is_empty() {
+    if pre.is_empty() || !presession::is_valid(&app, pre).await? {
         return Err(Error::Forbidden(
             "Your sign-in form expired (or cookies are off); reload the sign-in page and try \
              again."
@@ -203,38 +216,66 @@ pub(crate) async fn submit(
     let csrf = csrf_of(pre);
     check_csrf(&csrf, Some(&f.csrf))?;
     let next = return_to::safe_next(&f.next);
-
     let email = admin::normalize_email(&f.email).unwrap_or_else(|_| f.email.trim().to_lowercase());
+
+    // A place among the password checks first (in memory, instant): when all are taken the
+    // answer is an immediate 429 and the attempt is not counted against the person.
+    let Some(permit) = app.password_checks.try_enter() else {
+        tracing::warn!("sign-in refused: every password check is busy");
+        let msg = "Drive Chat is busy checking other sign-ins. Try again in a moment.";
+        return Ok(too_many(
+            render(
+                &csrf,
+                &email,
+                next,
+                Some(msg),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            1,
+        ));
+    };
+
+    // Then the attempt is counted, before the hash: concurrent attempts each get their own
+    // count from the store, so no more than `login_attempts` reach the password check.
     let ip = client_ip(&parts.headers, connect_ip(&parts), &app.config);
     let key = secret::token_hash(&format!("signin\0{email}\0{ip}"));
     let window_ms = i64::try_from(app.config.login_window.as_millis()).unwrap_or(i64::MAX);
-    let since = time::now_ms().saturating_sub(window_ms);
-    let failures = app.store.login_failures_since(&key, since).await?;
-    if failures >= i64::from(app.config.login_attempts) {
-        let minutes = app.config.login_window.as_secs().div_ceil(60);
+    let counted = app.store.reserve_login_attempt(&key, window_ms).await?;
+    if counted.attempts > i64::from(app.config.login_attempts) {
+        let left_ms = counted
+            .window_start_ms
+            .saturating_add(window_ms)
+            .saturating_sub(time::now_ms())
+            .max(1000);
+        let left_s = u64::try_from(left_ms).unwrap_or(1).div_ceil(1000);
+        let minutes = left_s.div_ceil(60);
         tracing::warn!(%ip, "sign-in rate limited");
         let msg = format!(
-            "Too many failed sign-ins for this email from your address. Wait {minutes} minutes, \
-             then try again."
+            "Too many failed sign-ins for this email from your address. Wait {minutes} \
+             minute{}, then try again.",
+            if minutes == 1 { "" } else { "s" }
         );
-        let mut r = render(
-            &csrf,
-            &email,
-            next,
-            Some(&msg),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        if let Ok(v) = header::HeaderValue::from_str(&app.config.login_window.as_secs().to_string())
-        {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(r);
+        return Ok(too_many(
+            render(
+                &csrf,
+                &email,
+                next,
+                Some(&msg),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            left_s,
+        ));
     }
 
     let user = app.store.chat_user_by_email(&email).await?;
-    let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = password::verify(
+        permit,
+        &password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    // A wrong attempt stays counted.
     let Some(user) = user.filter(|_| ok) else {
-        app.store.record_login_failure(&key, since).await?;
         return Ok(render(
             &csrf,
             &email,
@@ -243,7 +284,7 @@ pub(crate) async fn submit(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    app.store.clear_login_failures(&key).await?;
+    app.store.clear_login_attempts(&key).await?;
     // Back to the page that asked, else `/` (the first workspace).
     start_session(&app, &parts, user.id, next.unwrap_or("/")).await
 }
@@ -259,6 +300,13 @@ pub(crate) async fn signout(
         set_cookie(&app.config, SESSION_COOKIE, "", 0),
     );
     Ok(r)
+}
+
+/// A 429 with `Retry-After: {seconds}`.
+fn too_many(mut r: Response, seconds: u64) -> Response {
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    r
 }
 
 /// A form with nothing but its CSRF token.

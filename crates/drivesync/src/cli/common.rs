@@ -48,7 +48,7 @@ impl StoreArgs {
 /// The store the settings name, its data directory created if need be.
 pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
     let dir = &config.store.data_dir;
-    std::fs::create_dir_all(dir)
+    store::private_fs::create_dir(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let keyring = store::Keyring::from_env_or_file(dir)?;
     Ok(store::Store::connect(&config.store.database(), keyring).await?)

@@ -155,8 +155,13 @@ async fn connect_oauth(
     if !args.no_browser {
         common::open_browser(request.url.as_str());
     }
-    let (code, state) =
-        wait_for_callback(listener, redirect.path(), Duration::from_secs(args.timeout)).await?;
+    let (code, state) = wait_for_callback(
+        listener,
+        redirect.path(),
+        Duration::from_secs(args.timeout),
+        super::serve::limits(config),
+    )
+    .await?;
     ghl::OAuthApp::check_state(&request.state, &state)?;
     highlevel::remember(&store, &app).await?;
     if args.user_type == ghl::UserType::Company {
@@ -239,6 +244,7 @@ async fn wait_for_callback(
     listener: tokio::net::TcpListener,
     path: &str,
     timeout: Duration,
+    limits: crate::http_server::Limits,
 ) -> anyhow::Result<(String, String)> {
     let (tx, mut rx) = mpsc::channel::<Result<(String, String), String>>(1);
     let app = axum::Router::new().route(
@@ -258,9 +264,12 @@ async fn wait_for_callback(
             }
         }),
     );
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let server = tokio::spawn(crate::http_server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let outcome = tokio::time::timeout(timeout, rx.recv()).await;
     // Let the browser receive its page before the listener goes away.
     tokio::time::sleep(Duration::from_millis(100)).await;

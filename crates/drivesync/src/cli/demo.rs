@@ -48,7 +48,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
+    store::private_fs::create_dir(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     start_over(&args.data_dir)?;
     let listen = resolve_port(args.listen)?;

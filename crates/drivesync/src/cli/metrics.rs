@@ -55,6 +55,7 @@ async fn collect(m: &Metrics) -> Result<(), store::StoreError> {
     let i = m.ingest.metrics();
     metrics::counter!("drivesync_webhooks_accepted_total").absolute(i.accepted);
     metrics::counter!("drivesync_webhooks_duplicate_total").absolute(i.duplicates);
+    metrics::counter!("drivesync_webhooks_unconnected_total").absolute(i.unconnected);
     metrics::counter!("drivesync_webhooks_unknown_type_total").absolute(i.unknown_types);
     metrics::counter!("drivesync_webhook_batches_total").absolute(i.batches);
     metrics::counter!("drivesync_webhooks_verified_total", "scheme" => "ed25519")

@@ -50,7 +50,7 @@ pub struct Running {
     /// The HighLevel client the engine uses (its rate limiter is shared with whoever clones it).
     pub client: ghl::GhlClient,
     engine: sync::engine::Engine,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    server: tokio::task::JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -112,13 +112,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .context("starting the sync engine")?;
 
     super::users::ensure_workspaces(&store).await?;
-    let drivechat = drivechat::DriveChat::new(
-        store.clone(),
-        drivechat::Config {
-            secure_cookies: config.server.secure_cookies,
-            ..drivechat::Config::default()
-        },
-    );
+    let drivechat = drivechat::DriveChat::new(store.clone(), config.drivechat());
     drivechat
         .spawn_live_feed()
         .await
@@ -145,16 +139,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         })?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+    let server = tokio::spawn(crate::http_server::serve(
+        listener,
+        router,
+        limits(&config),
+        async move {
             let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-    });
+        },
+    ));
     tracing::info!(%addr, "serving");
     Ok(Running {
         addr,
@@ -163,6 +155,15 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         server,
         stop,
     })
+}
+
+/// The listener's limits, from the settings.
+pub fn limits(config: &Config) -> crate::http_server::Limits {
+    crate::http_server::Limits {
+        header_read: config.server.header_timeout,
+        request: config.server.request_timeout,
+        max_connections: config.server.max_connections,
+    }
 }
 
 fn ingest_config(

@@ -13,8 +13,28 @@ listen = "127.0.0.1:8080"
 # The address people and HighLevel reach this server at (behind a proxy: its https URL).
 # The OAuth redirect is <public_url>/oauth/callback.
 public_url = "http://127.0.0.1:8080"
-# Cookies only over HTTPS: turn on when public_url is https.
+# Cookies are sent over HTTPS only whenever public_url is https; this forces it otherwise.
 secure_cookies = false
+# Every listener cuts a client whose request headers take longer than this to arrive (one
+# line every few seconds holds a connection open otherwise)...
+header_timeout = "10s"
+# ...and a request not answered within this, body included (a webhook trickled byte by byte).
+request_timeout = "30s"
+# Connections served at once (each open Drive Chat page holds one); more wait their turn.
+max_connections = 1024
+
+[drivechat]
+# A sign-in ends after this long unused...
+session_idle = "12h"
+# ...and this long after signing in, used or not.
+session_lifetime = "14days"
+# Sign-in attempts per email and client address within login_window; then 429 until the
+# window has passed. A successful sign-in starts the count again.
+login_attempts = 5
+login_window = "15m"
+# Passwords checked at once (argon2id: 19 MiB and tens of milliseconds each); a sign-in
+# arriving when all are busy is answered 429 at once. 0: two per core.
+password_checks = 0
 
 [store]
 # Files: the SQLite database and the master key (unless DRIVESYNC_MASTER_KEY is set).
@@ -134,5 +154,33 @@ mod tests {
         assert_eq!(file.poll_interval, engine.poll_interval);
         assert_eq!(file.reconcile_interval, engine.reconcile_interval);
         assert_eq!(Some(file.task_poll_interval), engine.task_poll_interval);
+    }
+
+    /// Drive Chat's own defaults are the documented ones too.
+    #[test]
+    fn the_template_is_drivechats_defaults() {
+        let file = Config::parse(TEMPLATE).unwrap();
+        let chat = file.drivechat();
+        let defaults = drivechat::Config::default();
+        assert_eq!(chat.session_idle, defaults.session_idle);
+        assert_eq!(chat.session_ttl, defaults.session_ttl);
+        assert_eq!(chat.login_attempts, defaults.login_attempts);
+        assert_eq!(chat.login_window, defaults.login_window);
+        assert_eq!(chat.password_checks, drivechat::default_password_checks());
+        assert!(!chat.secure_cookies);
+    }
+
+    /// Cookies are `Secure` whenever people reach the server over https.
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let https = Config::parse("[server]\npublic_url = \"https://sync.example.com\"\n").unwrap();
+        assert!(https.drivechat().secure_cookies);
+        let forced = Config::parse("[server]\nsecure_cookies = true\n").unwrap();
+        assert!(forced.drivechat().secure_cookies);
+        assert!(!Config::default().drivechat().secure_cookies);
+        let tuned =
+            Config::parse("[drivechat]\nsession_idle = \"30m\"\npassword_checks = 3\n").unwrap();
+        assert_eq!(tuned.drivechat().session_idle.as_secs(), 1800);
+        assert_eq!(tuned.drivechat().password_checks, 3);
     }
 }

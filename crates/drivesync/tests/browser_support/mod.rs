@@ -277,6 +277,8 @@ impl Driver {
 pub struct Page {
     pub c: Client,
     pub base: String,
+    /// chromedriver's address, for what WebDriver's standard commands do not cover.
+    webdriver: String,
 }
 
 /// Starts chromedriver and a headless Chromium session through it.
@@ -331,6 +333,9 @@ pub async fn start_browser(
             ],
         }),
     );
+    // The console, readable through chromedriver's log endpoint (see Page::console): a
+    // script or style the Content-Security-Policy blocked is reported there.
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
     let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&webdriver)
@@ -351,6 +356,7 @@ pub async fn start_browser(
         Page {
             c,
             base: base.to_string(),
+            webdriver,
         },
     )
 }
@@ -397,6 +403,53 @@ async fn watch_live_streams(http: &reqwest::Client, webdriver: &str, c: &Client)
 }
 
 impl Page {
+    /// The browser console's messages since the last call (chromedriver's `se/log`).
+    pub async fn console(&self) -> Vec<String> {
+        let session = self
+            .c
+            .session_id()
+            .await
+            .ok()
+            .flatten()
+            .expect("a WebDriver session id");
+        let r: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.webdriver))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON log");
+        r["value"]
+            .as_array()
+            .expect("log entries")
+            .iter()
+            .map(|e| format!("{} {}", e["level"], e["message"]))
+            .collect()
+    }
+
+    /// Fails when the console reports anything the Content-Security-Policy blocked. A marker
+    /// written to the console first must come back, so an unreadable log cannot pass.
+    pub async fn assert_no_csp_violations(&self) {
+        self.js(
+            "console.error(arguments[0])",
+            json!("console-readable-marker"),
+        )
+        .await
+        .expect("a console message");
+        let log = self.console().await;
+        assert!(
+            log.iter().any(|m| m.contains("console-readable-marker")),
+            "the browser log is not readable: {log:#?}"
+        );
+        let blocked: Vec<&String> = log
+            .iter()
+            .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+            .collect();
+        assert!(blocked.is_empty(), "the CSP blocked: {blocked:#?}");
+    }
+
     /// Waits until the page's live stream is open.
     pub async fn wait_live(&self, within: Duration) {
         until("the page's live stream to open", within, || async move {

@@ -26,4 +26,3 @@ CREATE INDEX chat_invites_by_workspace ON chat_invites (location_id, email);
 -- once a minute).
 ALTER TABLE chat_sessions ADD COLUMN client_address TEXT;
 ALTER TABLE chat_sessions ADD COLUMN user_agent TEXT;
-ALTER TABLE chat_sessions ADD COLUMN active_at_ms BIGINT;

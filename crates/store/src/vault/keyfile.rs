@@ -225,14 +225,7 @@ fn ensure_private_dir(path: &Path) -> Result<(), StoreError> {
     let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
     };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io_error(dir))
+    crate::private_fs::create_dir(dir).map_err(io_error(dir))
 }
 
 /// Makes a rename or link durable; best effort, as not every platform can open a directory.

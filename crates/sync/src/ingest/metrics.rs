@@ -18,6 +18,7 @@ const MAX_UNKNOWN_NAMES: usize = 64;
 pub struct IngestMetrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
+    unconnected: AtomicU64,
     unknown_types: AtomicU64,
     missing_timestamps: AtomicU64,
     verified_ed25519: AtomicU64,
@@ -34,6 +35,9 @@ pub struct MetricsSnapshot {
     pub accepted: u64,
     /// Webhooks whose id was already stored (200 `duplicate`).
     pub duplicates: u64,
+    /// Webhooks for a location that is not connected, with no INSTALL for it pending:
+    /// acknowledged (200 `ignored`) and dropped, neither stored nor applied.
+    pub unconnected: u64,
     /// Accepted webhooks of a type not in `shared/ghl/webhooks/`.
     pub unknown_types: u64,
     /// Unknown types by name (the first 64 names seen).
@@ -73,6 +77,10 @@ impl IngestMetrics {
         bump(&self.duplicates)
     }
 
+    pub(crate) fn unconnected(&self) {
+        bump(&self.unconnected)
+    }
+
     pub(crate) fn refused(&self, r: Refusal) {
         bump(&self.refused[r.index()])
     }
@@ -107,6 +115,7 @@ impl IngestMetrics {
         MetricsSnapshot {
             accepted: get(&self.accepted),
             duplicates: get(&self.duplicates),
+            unconnected: get(&self.unconnected),
             unknown_types: get(&self.unknown_types),
             unknown_type_names: self.unknown_names.lock().clone(),
             missing_timestamps: get(&self.missing_timestamps),

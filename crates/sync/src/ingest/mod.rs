@@ -12,7 +12,12 @@
 //! 4. **freshness** — a `timestamp` older than `replay_window` or more than `future_skew`
 //!    ahead is 401. A webhook without `timestamp` (HighLevel's older events) is accepted,
 //!    logged and counted: its `webhookId` is then its only replay protection;
-//! 5. **store** — committed in one transaction with any concurrent webhooks (group commit):
+//! 5. **destination** — a webhook for a location that is not connected, and for which no
+//!    INSTALL arrived within the replay window, is answered 200 `{"status":"ignored"}`,
+//!    counted (`unconnected`) and dropped: stored, its job could never apply (there is no
+//!    token to read HighLevel with) and would retry forever. INSTALL and UNINSTALL always go
+//!    on: they are how a location becomes connected (or stops being);
+//! 6. **store** — committed in one transaction with any concurrent webhooks (group commit):
 //!    200 `{"status":"stored"}`, or `{"status":"duplicate"}` when its `webhookId` was already
 //!    stored (nothing applied twice). A store that refuses the write, or has not answered
 //!    within `store_timeout` (1 s), is 429 — never a 5xx and never a hang — because 429 is the
@@ -117,6 +122,24 @@ struct Inner {
     metrics: Arc<IngestMetrics>,
     watch: Arc<watch::SignatureWatch>,
     stored: Arc<tokio::sync::Notify>,
+    store: Store,
+    /// Locations found connected, and when: asked again after [`CONNECTED_FOR`], so a
+    /// connected location costs one lookup a minute rather than one per webhook.
+    connected: parking_lot::Mutex<std::collections::HashMap<String, tokio::time::Instant>>,
+    /// Taken to look a location up: a burst of webhooks for a location not yet in
+    /// `connected` makes one lookup, not one each (which would queue on the pool and time
+    /// out).
+    lookup: tokio::sync::Mutex<()>,
+}
+
+/// How long a location found connected is taken to still be.
+const CONNECTED_FOR: Duration = Duration::from_secs(60);
+
+/// What became of a webhook that passed every check.
+enum Outcome {
+    Accepted(Accepted),
+    /// For a location that is not connected: acknowledged and dropped.
+    Unconnected,
 }
 
 impl std::fmt::Debug for IngestState {
@@ -144,7 +167,8 @@ impl IngestState {
             Arc::downgrade(&watch),
             config.refusals_flush,
         ));
-        let writer = writer::Writer::spawn(store, config.batch, metrics.clone(), stored.clone());
+        let writer =
+            writer::Writer::spawn(store.clone(), config.batch, metrics.clone(), stored.clone());
         IngestState {
             inner: Arc::new(Inner {
                 keys: config.keys,
@@ -156,6 +180,9 @@ impl IngestState {
                 metrics,
                 watch,
                 stored,
+                store,
+                connected: parking_lot::Mutex::default(),
+                lookup: tokio::sync::Mutex::const_new(()),
             }),
         }
     }
@@ -182,7 +209,7 @@ impl IngestState {
         &self.inner.keys
     }
 
-    async fn ingest(&self, headers: &HeaderMap, body: Body) -> Result<Accepted, Refusal> {
+    async fn ingest(&self, headers: &HeaderMap, body: Body) -> Result<Outcome, Refusal> {
         let me = &*self.inner;
         let now = chrono::Utc::now().timestamp_millis();
         let raw = body::read_limited(headers, body, me.max_body)
@@ -200,7 +227,7 @@ impl IngestState {
         &self,
         headers: &HeaderMap,
         raw: &bytes::Bytes,
-    ) -> Result<Accepted, Refusal> {
+    ) -> Result<Outcome, Refusal> {
         let me = &*self.inner;
         let verified = me
             .keys
@@ -228,6 +255,12 @@ impl IngestState {
             }
         }
         let deadline = tokio::time::Instant::now() + me.store_timeout;
+        let app_event = env.event_type == "INSTALL" || env.event_type == "UNINSTALL";
+        if !app_event && !self.wanted(&env.location_id, now, deadline).await? {
+            tracing::debug!(location_id = %env.location_id, event_type = %env.event_type,
+                "webhook for a location that is not connected dropped");
+            return Ok(Outcome::Unconnected);
+        }
         let event = InboxEvent {
             webhook_id: env.webhook_id.clone(),
             location_id: env.location_id.clone(),
@@ -248,7 +281,45 @@ impl IngestState {
                 me.metrics.unknown_type(&env.event_type);
             }
         }
-        Ok(accepted)
+        Ok(Outcome::Accepted(accepted))
+    }
+
+    /// Whether webhooks for `location_id` are wanted: it is connected, or an INSTALL for it
+    /// arrived within the replay window.
+    async fn wanted(
+        &self,
+        location_id: &str,
+        now: i64,
+        deadline: tokio::time::Instant,
+    ) -> Result<bool, Refusal> {
+        let me = &*self.inner;
+        let fresh = |at: &tokio::time::Instant| at.elapsed() < CONNECTED_FOR;
+        if me.connected.lock().get(location_id).is_some_and(fresh) {
+            return Ok(true);
+        }
+        let _one_at_a_time = tokio::time::timeout_at(deadline, me.lookup.lock())
+            .await
+            .map_err(|_| Refusal::StoreTimeout)?;
+        if me.connected.lock().get(location_id).is_some_and(fresh) {
+            return Ok(true);
+        }
+        let since = now.saturating_sub(me.replay_window_ms);
+        let wanted = tokio::time::timeout_at(
+            deadline,
+            me.store.webhooks_wanted(location_id, since),
+        )
+        .await
+        .map_err(|_| Refusal::StoreTimeout)?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "cannot tell whether a webhook's location is connected");
+            Refusal::StoreUnavailable
+        })?;
+        if wanted {
+            let mut connected = me.connected.lock();
+            connected.retain(|_, at| fresh(at));
+            connected.insert(location_id.to_string(), tokio::time::Instant::now());
+        }
+        Ok(wanted)
     }
 }
 
@@ -288,13 +359,17 @@ pub fn router(state: IngestState) -> Router {
 async fn receive(State(state): State<IngestState>, headers: HeaderMap, body: Body) -> Response {
     let metrics = &state.inner.metrics;
     match state.ingest(&headers, body).await {
-        Ok(Accepted::Stored { .. }) => {
+        Ok(Outcome::Accepted(Accepted::Stored { .. })) => {
             metrics.accepted();
             ok("stored")
         }
-        Ok(Accepted::Duplicate) => {
+        Ok(Outcome::Accepted(Accepted::Duplicate)) => {
             metrics.duplicate();
             ok("duplicate")
+        }
+        Ok(Outcome::Unconnected) => {
+            metrics.unconnected();
+            ok("ignored")
         }
         Err(refusal) => {
             metrics.refused(refusal);

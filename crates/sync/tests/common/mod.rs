@@ -116,6 +116,42 @@ impl Drop for Ingest {
     }
 }
 
+/// The locations the tests' webhooks name: connected, as the ingest stores webhooks only for
+/// connected locations (or ones with an INSTALL pending).
+pub const LOCATIONS: &[&str] = &["L", "loc-1", "loc-fuzz"];
+
+/// Connects [`LOCATIONS`] (a private integration each).
+pub async fn connect_locations(store: &Store) -> Result<(), store::StoreError> {
+    connect(store, LOCATIONS).await
+}
+
+/// Connects `locations` (a private integration each).
+pub async fn connect(store: &Store, locations: &[&str]) -> Result<(), store::StoreError> {
+    for l in locations {
+        store
+            .save_location(&store::NewLocation {
+                location_id: l.to_string(),
+                company_id: None,
+                name: None,
+                auth: store::AuthKind::PrivateIntegration,
+                user_type: ghl::UserType::Location,
+                scopes: Vec::new(),
+                access_token: format!("pit-{l}").into(),
+                refresh_token: None,
+                expires_at_ms: None,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// [`serve`], with [`LOCATIONS`] connected first (a read-only store cannot take them: its
+/// test connects them beforehand).
+pub async fn serve_connected(store: Store, config: IngestConfig) -> Ingest {
+    let _ = connect_locations(&store).await;
+    serve(store, config).await
+}
+
 pub async fn serve(store: Store, config: IngestConfig) -> Ingest {
     let state = IngestState::new(store.clone(), config);
     let server = testkit::serve(sync::ingest::router(state.clone())).await;

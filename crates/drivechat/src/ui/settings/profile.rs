@@ -182,10 +182,9 @@ pub(crate) async fn set_password(
     let ctx = posted.who.enter(&app, &ws).await?;
     let current = SecretString::from(posted.form.current);
     let new = SecretString::from(posted.form.new);
-    let result =
-        team::change_own_password(&app.store, ctx.user.id, &current, &new, &ctx.token_hash)
-            .await
-            .map(|()| "Password changed; your other sessions were signed out.".to_string());
+    let result = team::change_own_password(&app, ctx.user.id, &current, &new, &ctx.token_hash)
+        .await
+        .map(|()| "Password changed; your other sessions were signed out.".to_string());
     Ok(flash::after_action(
         &app.config,
         &settings_url(&ctx),

@@ -25,7 +25,7 @@ pub(super) fn panel_of(ctx: &Ctx, sessions: &[SessionInfo]) -> Markup {
                     @let current = ctx.token_hash.starts_with(&s.id);
                     tr data-session-id=(s.id) {
                         td { (ago(&ctx.seen, s.created_at_ms, now)) }
-                        td { @match s.active_at_ms { Some(a) => (ago(&ctx.seen, a, now)), None => "not since" } }
+                        td { (ago(&ctx.seen, s.active_at_ms, now)) }
                         td {
                             (s.client_address.as_deref().unwrap_or("unknown address"))
                             @if let Some(ua) = &s.user_agent { br; small.muted { (ua) } }
