@@ -1,8 +1,8 @@
 //! Alerts (#15) as an operator meets them: `drivesync serve` against the sandbox, evaluating
 //! every 300 ms, with a capturing webhook receiver (a small axum server on an OS-picked port)
 //! that checks every Standard Webhooks signature with HMAC computed here. Faults are made
-//! the way they happen — a job dead-lettered, webhooks with bad signatures, a 429 storm, a
-//! revoked token, the store locked for writes — and each must be announced once in the
+//! the way they happen — a job dead-lettered, webhooks with bad signatures, a 429 storm,
+//! webhooks dropped or delayed, a revoked token, the store locked for writes — and each must be announced once in the
 //! affected workspace's #alerts and at the receiver, re-announced once per `renotify_every`
 //! while it lasts (no storm), and announced recovered once.
 //!
@@ -153,6 +153,9 @@ renotify_every = "{renotify}s"
 rate_limited_within = "3s"
 webhook_url = "http://127.0.0.1:{hook_port}/hook"
 webhook_format = "standard"
+[alerts.locations.{b}]
+lag_above = "3s"
+webhooks_silent_after = "3s"
 "#,
             dir = dir.display(),
             url = db.url,
@@ -160,6 +163,7 @@ webhook_format = "standard"
             client_id = app.client_id,
             key = key.display(),
             renotify = RENOTIFY.as_secs(),
+            b = locations[1],
         ),
     )
     .unwrap();
@@ -232,6 +236,11 @@ impl Setup {
             .count()
     }
 
+    /// Alerts about `title` opened in `location`'s #alerts (reminders not counted).
+    async fn openings(&self, location: &str, title: &str) -> usize {
+        self.count(location, OPENED, title).await - self.count(location, REMINDER, title).await
+    }
+
     /// Deliveries of `kind` for `rule` (and `location`, unless `None`: installation-wide).
     async fn received(&self, kind: &str, rule: &str, location: Option<&str>) -> usize {
         let got = self.receiver.got.lock().await;
@@ -291,6 +300,8 @@ impl Setup {
 const DEAD: &str = "Jobs failed for good (dead letters)";
 const SIGNATURES: &str = "Webhooks are refused for their signature";
 const LIMITED: &str = "HighLevel is answering 429 (rate limited)";
+const SILENT: &str = "Webhooks have stopped arriving";
+const LAG: &str = "The sync is falling behind";
 const REAUTH: &str = "The location must be reconnected";
 const STORE: &str = "The store refuses writes";
 const OPENED: &str = "🔴 ";
@@ -318,6 +329,8 @@ async fn run(db: TestDb) {
     dead_letters(&s).await;
     bad_signatures(&s).await;
     storm_429(&s).await;
+    webhooks_silent(&s).await;
+    lag(&s).await;
     needs_reauth(&s).await;
     store_refuses_writes(&s).await;
     serve.kill();
@@ -338,7 +351,7 @@ async fn dead_letters(s: &Setup) {
     .await;
     s.wait_for(
         "the dead letter is posted",
-        async || s.count(&s.a, OPENED, DEAD).await == 1,
+        async || s.openings(&s.a, DEAD).await == 1,
         Duration::from_secs(10),
     )
     .await;
@@ -359,9 +372,9 @@ async fn dead_letters(s: &Setup) {
     tokio::time::sleep(RENOTIFY + Duration::from_millis(2500) - opened_at.elapsed()).await;
     assert_eq!(s.count(&s.a, REMINDER, DEAD).await, 1);
     assert_eq!(
-        s.count(&s.a, OPENED, DEAD).await,
-        2,
-        "the opening and one reminder"
+        s.openings(&s.a, DEAD).await,
+        1,
+        "opened once, reminded once"
     );
     assert_eq!(
         s.received("alert.reminder", "dead_letters", Some(&s.a))
@@ -424,7 +437,7 @@ async fn bad_signatures(s: &Setup) {
     }
     s.wait_for(
         "the refusals are posted",
-        async || s.count(&s.a, OPENED, SIGNATURES).await == 1,
+        async || s.openings(&s.a, SIGNATURES).await == 1,
         Duration::from_secs(20),
     )
     .await;
@@ -454,7 +467,7 @@ async fn bad_signatures(s: &Setup) {
     )
     .await;
     s.admin("/_sandbox/activity", json!({ "rate": 0.0 })).await;
-    assert_eq!(s.count(&s.a, OPENED, SIGNATURES).await, 1);
+    assert_eq!(s.openings(&s.a, SIGNATURES).await, 1);
     assert_eq!(
         s.received("alert.opened", "signature_refusals", None).await,
         0,
@@ -471,7 +484,7 @@ async fn storm_429(s: &Setup) {
     .await;
     s.wait_for(
         "the 429s are posted",
-        async || s.count(&s.a, OPENED, LIMITED).await == 1,
+        async || s.openings(&s.a, LIMITED).await == 1,
         Duration::from_secs(30),
     )
     .await;
@@ -482,7 +495,7 @@ async fn storm_429(s: &Setup) {
         Duration::from_secs(60),
     )
     .await;
-    assert_eq!(s.count(&s.b, OPENED, LIMITED).await, 0);
+    assert_eq!(s.openings(&s.b, LIMITED).await, 0);
     s.wait_for(
         "the receiver has the 429s and their recovery",
         async || {
@@ -494,6 +507,77 @@ async fn storm_429(s: &Setup) {
         Duration::from_secs(10),
     )
     .await;
+}
+
+/// Every webhook of `b` lost while its contacts change: polling finds the changes, and `b`'s
+/// own threshold (3 s, `[alerts.locations.B]`) says the webhooks stopped; they resume, it
+/// recovers. `a`, on the default 30 minutes, says nothing.
+async fn webhooks_silent(s: &Setup) {
+    s.admin(
+        "/_sandbox/faults",
+        json!({ "drop": 1.0, "locations": [s.b] }),
+    )
+    .await;
+    s.admin("/_sandbox/activity", json!({ "rate": 4.0 })).await;
+    s.wait_for(
+        "the silence is posted",
+        async || s.openings(&s.b, SILENT).await == 1,
+        Duration::from_secs(40),
+    )
+    .await;
+    let post = s.posted(&s.b).await;
+    let post = post.iter().find(|p| p.contains(SILENT)).unwrap();
+    assert!(post.contains("while polling found changes"), "{post}");
+    s.admin("/_sandbox/faults", json!({ "reset": true })).await;
+    s.wait_for(
+        "the silence's recovery is posted",
+        async || s.count(&s.b, RECOVERED, SILENT).await == 1,
+        Duration::from_secs(30),
+    )
+    .await;
+    s.admin("/_sandbox/activity", json!({ "rate": 0.0 })).await;
+    assert_eq!(s.openings(&s.b, SILENT).await, 1);
+    assert_eq!(s.openings(&s.a, SILENT).await, 0);
+    assert_eq!(
+        s.received("alert.opened", "webhooks_silent", Some(&s.b))
+            .await,
+        1
+    );
+}
+
+/// `b`'s webhooks delivered 6 s late, over its 3 s threshold; once the late ones are in,
+/// prompt ones recover it.
+async fn lag(s: &Setup) {
+    s.admin(
+        "/_sandbox/faults",
+        json!({ "delay": 1.0, "delayMs": 6000, "locations": [s.b] }),
+    )
+    .await;
+    s.admin("/_sandbox/activity", json!({ "rate": 4.0 })).await;
+    s.wait_for(
+        "the lag is posted",
+        async || s.openings(&s.b, LAG).await == 1,
+        Duration::from_secs(40),
+    )
+    .await;
+    let post = s.posted(&s.b).await;
+    let post = post.iter().find(|p| p.contains(LAG)).unwrap();
+    assert!(post.contains("after HighLevel sent it"), "{post}");
+    // The late webhooks still on their way arrive first (the alert holds), then prompt ones.
+    s.admin("/_sandbox/activity", json!({ "rate": 0.0 })).await;
+    s.admin("/_sandbox/faults", json!({ "reset": true })).await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    s.admin("/_sandbox/activity", json!({ "rate": 4.0 })).await;
+    s.wait_for(
+        "the lag's recovery is posted",
+        async || s.count(&s.b, RECOVERED, LAG).await == 1,
+        Duration::from_secs(30),
+    )
+    .await;
+    s.admin("/_sandbox/activity", json!({ "rate": 0.0 })).await;
+    assert_eq!(s.openings(&s.b, LAG).await, 1);
+    assert_eq!(s.openings(&s.a, LAG).await, 0);
+    assert_eq!(s.received("alert.recovered", "lag", Some(&s.b)).await, 1);
 }
 
 /// `b`'s tokens revoked in HighLevel (its UNINSTALL webhook lost): the next poll's refresh is
@@ -510,7 +594,7 @@ async fn needs_reauth(s: &Setup) {
     s.admin("/_sandbox/faults", json!({ "reset": true })).await;
     s.wait_for(
         "the reconnect is posted",
-        async || s.count(&s.b, OPENED, REAUTH).await == 1,
+        async || s.openings(&s.b, REAUTH).await == 1,
         Duration::from_secs(40),
     )
     .await;
@@ -536,7 +620,7 @@ async fn needs_reauth(s: &Setup) {
         Duration::from_secs(10),
     )
     .await;
-    assert_eq!(s.count(&s.a, OPENED, REAUTH).await, 0);
+    assert_eq!(s.openings(&s.a, REAUTH).await, 0);
 }
 
 /// The store locked for writes (SQLite: another process holds the write lock; PostgreSQL:
