@@ -2,9 +2,11 @@
 //! every 300 ms, with a capturing webhook receiver (a small axum server on an OS-picked port)
 //! that checks every Standard Webhooks signature with HMAC computed here. Faults are made
 //! the way they happen — a job dead-lettered, webhooks with bad signatures, a 429 storm,
-//! webhooks dropped or delayed, a revoked token, the store locked for writes — and each must be announced once in the
-//! affected workspace's #alerts and at the receiver, re-announced once per `renotify_every`
-//! while it lasts (no storm), and announced recovered once.
+//! webhooks dropped or delayed, a revoked token, the store locked for writes — and each must
+//! be announced once in the affected workspace's #alerts and at the receiver, re-announced
+//! once per `renotify_every` while it lasts (no storm), and announced recovered once.
+//!
+//! Two replicas serve the one database throughout, so "once" means once between them.
 //!
 //! On SQLite always; on PostgreSQL too when `DRIVESYNC_TEST_PG_URL` is set.
 
@@ -192,22 +194,28 @@ webhooks_silent_after = "3s"
 }
 
 impl Setup {
-    fn serve(&self) -> ServeProcess {
-        let log = std::fs::File::create(self.logs.join("serve.log")).unwrap();
+    /// A replica serving on `port`; all share the config and the database.
+    fn serve(&self, n: usize, port: u16) -> ServeProcess {
+        let log = std::fs::File::create(self.logs.join(format!("serve-{n}.log"))).unwrap();
         let mut c: Command = testkit::process::drivesync(bin());
-        c.args(["serve", "--config"])
-            .arg(&self.config)
-            .env("DRIVESYNC_MASTER_KEY", &self.master)
-            .env("DRIVESYNC_CLIENT_SECRET", &self.client_secret)
-            .env("DRIVESYNC_ALERTS_WEBHOOK_SECRET", SECRET)
-            .env(
-                "RUST_LOG",
-                std::env::var("DRIVESYNC_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        ServeProcess::spawn(c, self.port)
+        c.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&self.config)
+        .env("DRIVESYNC_MASTER_KEY", &self.master)
+        .env("DRIVESYNC_CLIENT_SECRET", &self.client_secret)
+        .env("DRIVESYNC_ALERTS_WEBHOOK_SECRET", SECRET)
+        .env(
+            "RUST_LOG",
+            std::env::var("DRIVESYNC_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+        ServeProcess::spawn(c, port)
     }
 
     /// The bodies posted in a workspace's #alerts, oldest first.
@@ -310,9 +318,13 @@ const RECOVERED: &str = "✅ Recovered: ";
 
 async fn run(db: TestDb) {
     let s = setup(db).await;
-    let mut serve = s.serve();
-    if let Err(e) = serve.wait_healthy(Duration::from_secs(30)).await {
-        panic!("{e}; logs in {}", s.logs.display());
+    // Two replicas on one database: every "once" below holds across them.
+    let mut serve = s.serve(1, s.port);
+    let mut replica = s.serve(2, testkit::free_port());
+    for p in [&serve, &replica] {
+        if let Err(e) = p.wait_healthy(Duration::from_secs(30)).await {
+            panic!("{e}; logs in {}", s.logs.display());
+        }
     }
     s.admin(
         "/_sandbox/webhook",
@@ -334,6 +346,7 @@ async fn run(db: TestDb) {
     needs_reauth(&s).await;
     store_refuses_writes(&s).await;
     serve.kill();
+    replica.kill();
 }
 
 /// A dead letter on `a`: one post, one reminder after `renotify_every` however many

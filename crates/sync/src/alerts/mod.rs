@@ -13,8 +13,9 @@
 //! them all.
 //!
 //! The store refusing writes is the one alert that cannot be stored (or posted in Drive
-//! Chat): a replica whose lease write fails keeps it in memory, says it to the outbound
-//! webhook, and posts the recovery in `#alerts` once writes work again.
+//! Chat): the replica that was evaluating, when its lease write fails, keeps it in memory,
+//! says it to the outbound webhook, and posts the recovery in `#alerts` once writes work
+//! again. (Should that replica die while the store refuses writes, no other one says it.)
 
 pub mod config;
 pub mod facts;
@@ -56,6 +57,7 @@ impl Alerts {
             notifier,
             reported_429s: HashMap::new(),
             store_fault: None,
+            evaluating: false,
         };
         Alerts {
             task: tokio::spawn(evaluator.run()),
@@ -89,6 +91,8 @@ struct Evaluator {
     /// Per location, the limiter's 429 total already written to the store.
     reported_429s: HashMap<String, u64>,
     store_fault: Option<StoreFault>,
+    /// Whether this replica held the lease at its last successful try.
+    evaluating: bool,
 }
 
 fn now_ms() -> i64 {
@@ -113,9 +117,13 @@ impl Evaluator {
         // tick and another replica takes over within a few intervals of it stopping.
         let ttl = self.config.evaluate_every.saturating_mul(3);
         match self.store.try_lease(LEASE, &self.config.owner, ttl).await {
-            Err(e @ StoreError::Database { .. }) => self.store_refuses(e.to_string()).await,
-            Err(e) => tracing::warn!(error = %e, "alerts: taking the evaluation lease failed"),
+            // Said by the replica that was evaluating, so replicas do not all say it.
+            Err(e @ StoreError::Database { .. }) if self.evaluating => {
+                self.store_refuses(e.to_string()).await
+            }
+            Err(e) => tracing::debug!(error = %e, "alerts: taking the evaluation lease failed"),
             Ok(held) => {
+                self.evaluating = held;
                 self.store_recovered().await;
                 if held {
                     if let Err(e) = self.evaluate().await {
