@@ -65,6 +65,12 @@ pub enum ConfigError {
         humantime::format_duration(*.0)
     )]
     TaskPollTooShort(Duration),
+    #[error("{key} must be between 1 and 100 (got {got})")]
+    Percent { key: String, got: u32 },
+    #[error("alerts.evaluate_every must be at least 100ms (got {})", humantime::format_duration(*.0))]
+    EvaluateTooOften(Duration),
+    #[error("alerts.renotify_every must be at least alerts.evaluate_every")]
+    RenotifyTooOften,
     #[error(
         "server.public_url {0} cannot carry the OAuth redirect path; give the http(s) address \
          people reach this server at, e.g. https://sync.example.com"
@@ -89,6 +95,7 @@ pub struct Config {
     pub highlevel: HighLevel,
     pub webhooks: Webhooks,
     pub sync: Sync,
+    pub alerts: Alerts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -297,6 +304,113 @@ pub struct LocationSchedule {
     pub reconcile_interval: Option<Duration>,
 }
 
+/// The alert rules (`sync::alerts`) and where alerts go besides `#alerts`. A duration of `0s`
+/// (or a count of 0 refusals) switches its rule off. The outbound webhook's secret never
+/// comes from the file: `DRIVESYNC_ALERTS_WEBHOOK_SECRET`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Alerts {
+    #[serde(with = "humantime_serde")]
+    pub evaluate_every: Duration,
+    #[serde(with = "humantime_serde")]
+    pub renotify_every: Duration,
+    #[serde(with = "humantime_serde")]
+    pub webhooks_silent_after: Duration,
+    pub signature_refusals: u64,
+    #[serde(with = "humantime_serde")]
+    pub lag_above: Duration,
+    pub dead_letters_above: u64,
+    pub budget_above_percent: u32,
+    #[serde(with = "humantime_serde")]
+    pub rate_limited_within: Duration,
+    /// Where alerts are also sent (Standard Webhooks JSON, or Slack's `{"text": …}`).
+    pub webhook_url: Option<Url>,
+    pub webhook_format: outbound::BodyFormat,
+    pub locations: BTreeMap<String, LocationAlerts>,
+}
+
+impl Default for Alerts {
+    /// The rules' own defaults (`sync::alerts`), so the template and the engine agree.
+    fn default() -> Self {
+        let run = sync::alerts::AlertConfig::default();
+        let t = run.thresholds;
+        Alerts {
+            evaluate_every: run.evaluate_every,
+            renotify_every: run.renotify_every,
+            webhooks_silent_after: t.webhooks_silent_after.unwrap_or(Duration::ZERO),
+            signature_refusals: t.signature_refusals,
+            lag_above: t.lag_above.unwrap_or(Duration::ZERO),
+            dead_letters_above: t.dead_letters_above,
+            budget_above_percent: (t.budget_above * 100.0).round() as u32,
+            rate_limited_within: t.rate_limited_within.unwrap_or(Duration::ZERO),
+            webhook_url: None,
+            webhook_format: outbound::BodyFormat::default(),
+            locations: BTreeMap::new(),
+        }
+    }
+}
+
+/// A location's own alert thresholds; what is left out is the `[alerts]` value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocationAlerts {
+    #[serde(with = "humantime_serde::option")]
+    pub webhooks_silent_after: Option<Duration>,
+    pub signature_refusals: Option<u64>,
+    #[serde(with = "humantime_serde::option")]
+    pub lag_above: Option<Duration>,
+    pub dead_letters_above: Option<u64>,
+    pub budget_above_percent: Option<u32>,
+    #[serde(with = "humantime_serde::option")]
+    pub rate_limited_within: Option<Duration>,
+}
+
+fn off_when_zero(d: Duration) -> Option<Duration> {
+    Some(d).filter(|d| !d.is_zero())
+}
+
+impl Alerts {
+    /// The rules' settings: `owner` names this process in the evaluation lease.
+    pub fn rules(&self) -> sync::alerts::AlertConfig {
+        let base = sync::alerts::Thresholds {
+            webhooks_silent_after: off_when_zero(self.webhooks_silent_after),
+            signature_refusals: self.signature_refusals,
+            lag_above: off_when_zero(self.lag_above),
+            dead_letters_above: self.dead_letters_above,
+            budget_above: f64::from(self.budget_above_percent) / 100.0,
+            rate_limited_within: off_when_zero(self.rate_limited_within),
+        };
+        let per_location = self
+            .locations
+            .iter()
+            .map(|(id, l)| {
+                let t = sync::alerts::Thresholds {
+                    webhooks_silent_after: l
+                        .webhooks_silent_after
+                        .map_or(base.webhooks_silent_after, off_when_zero),
+                    signature_refusals: l.signature_refusals.unwrap_or(base.signature_refusals),
+                    lag_above: l.lag_above.map_or(base.lag_above, off_when_zero),
+                    dead_letters_above: l.dead_letters_above.unwrap_or(base.dead_letters_above),
+                    budget_above: l
+                        .budget_above_percent
+                        .map_or(base.budget_above, |p| f64::from(p) / 100.0),
+                    rate_limited_within: l
+                        .rate_limited_within
+                        .map_or(base.rate_limited_within, off_when_zero),
+                };
+                (id.clone(), t)
+            })
+            .collect();
+        sync::alerts::AlertConfig {
+            evaluate_every: self.evaluate_every,
+            renotify_every: self.renotify_every,
+            thresholds: base,
+            per_location,
+            ..sync::alerts::AlertConfig::default()
+        }
+    }
+}
+
 /// What `DRIVESYNC_*` variables and flags set over the file. Clap reads both (a flag wins over
 /// its variable), so this one layer is the last two steps of the override order; `None` leaves
 /// the file's value (or the default).
@@ -426,6 +540,31 @@ impl Config {
                 least: "1",
             });
         }
+        self.alerts.check()
+    }
+}
+
+impl Alerts {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.evaluate_every < Duration::from_millis(100) {
+            return Err(ConfigError::EvaluateTooOften(self.evaluate_every));
+        }
+        if self.renotify_every < self.evaluate_every {
+            return Err(ConfigError::RenotifyTooOften);
+        }
+        let mut percents = vec![(
+            "alerts.budget_above_percent".to_string(),
+            self.budget_above_percent,
+        )];
+        for (id, l) in &self.locations {
+            percents.extend(
+                l.budget_above_percent
+                    .map(|p| (format!("alerts.locations.{id}.budget_above_percent"), p)),
+            );
+        }
+        if let Some((key, got)) = percents.into_iter().find(|(_, p)| !(1..=100).contains(p)) {
+            return Err(ConfigError::Percent { key, got });
+        }
         Ok(())
     }
 }
@@ -472,6 +611,39 @@ mod tests {
         assert!(off.sync.task_poll_interval.is_zero());
         let e = Config::parse("[webhooks]\nlegacy_rsa = \"yes\"\n").unwrap_err();
         assert!(e.to_string().contains("legacy_rsa"), "{e}");
+    }
+
+    #[test]
+    fn alert_thresholds_per_location_and_refusals() {
+        let c = Config::parse(
+            "[alerts]\nlag_above = \"0s\"\n[alerts.locations.L1]\nlag_above = \"1m\"\n\
+             budget_above_percent = 95\n",
+        )
+        .unwrap();
+        let r = c.alerts.rules();
+        assert_eq!(r.thresholds.lag_above, None);
+        assert_eq!(r.thresholds("L1").lag_above, Some(Duration::from_secs(60)));
+        assert_eq!(r.thresholds("L1").budget_above, 0.95);
+        assert_eq!(r.thresholds("L2").budget_above, 0.8);
+        assert_eq!(r.thresholds("L1").signature_refusals, 3);
+        let refused = |text: &str| Config::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            refused("[alerts]\nbudget_above_percent = 0\n"),
+            "alerts.budget_above_percent must be between 1 and 100 (got 0)"
+        );
+        assert_eq!(
+            refused("[alerts.locations.L1]\nbudget_above_percent = 150\n"),
+            "alerts.locations.L1.budget_above_percent must be between 1 and 100 (got 150)"
+        );
+        assert_eq!(
+            refused("[alerts]\nevaluate_every = \"10ms\"\n"),
+            "alerts.evaluate_every must be at least 100ms (got 10ms)"
+        );
+        assert_eq!(
+            refused("[alerts]\nevaluate_every = \"2m\"\nrenotify_every = \"1m\"\n"),
+            "alerts.renotify_every must be at least alerts.evaluate_every"
+        );
+        assert!(refused("[alerts]\nwebhook_format = \"teams\"\n").contains("unknown variant"));
     }
 
     #[test]

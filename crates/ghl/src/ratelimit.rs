@@ -36,6 +36,8 @@ struct Window {
     sent: VecDeque<Instant>,
     paused_until: Option<Instant>,
     daily_remaining: Option<u64>,
+    /// `X-RateLimit-Limit-Daily`, once an answer said it.
+    daily_limit: Option<u64>,
     daily_seen: Option<chrono::NaiveDate>,
     /// No answer seen yet: the limits are HighLevel's defaults, which a location (or the
     /// sandbox) may have lower. One request goes first to learn them; the rest wait for its
@@ -139,6 +141,7 @@ impl LocationLimiter {
                 sent: VecDeque::new(),
                 paused_until: None,
                 daily_remaining: None,
+                daily_limit: None,
                 daily_seen: None,
                 probe_sent: None,
                 learned: false,
@@ -147,6 +150,11 @@ impl LocationLimiter {
             refused_total: AtomicU64::new(0),
             waiting: Default::default(),
         }
+    }
+
+    /// The location this limiter is for.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// Requests sent and 429s received so far.
@@ -249,6 +257,9 @@ impl LocationLimiter {
         if let Some(ms) = num("x-ratelimit-interval-milliseconds").filter(|m| *m > 0) {
             w.interval = Duration::from_millis(ms.min(3_600_000));
         }
+        if let Some(l) = num("x-ratelimit-limit-daily").filter(|l| *l > 0) {
+            w.daily_limit = Some(l);
+        }
         if let Some(d) = num("x-ratelimit-daily-remaining") {
             w.daily_remaining = Some(d);
             w.daily_seen = Some(chrono::Utc::now().date_naive());
@@ -278,6 +289,16 @@ impl LocationLimiter {
         w.daily_seen = Some(chrono::Utc::now().date_naive());
     }
 
+    /// The day's budget as HighLevel last said: (limit, remaining), each `None` until an
+    /// answer carried it. Only today's figures: yesterday's remaining says nothing of today.
+    pub async fn daily(&self) -> (Option<u64>, Option<u64>) {
+        let w = self.window.lock().await;
+        if w.daily_seen != Some(chrono::Utc::now().date_naive()) {
+            return (w.daily_limit, None);
+        }
+        (w.daily_limit, w.daily_remaining)
+    }
+
     pub async fn limits(&self) -> (u32, Duration, Option<u64>) {
         let w = self.window.lock().await;
         (w.max, w.interval, w.daily_remaining)
@@ -300,6 +321,15 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
+    /// Every location's limiter created so far (those this process has called).
+    pub fn all(&self) -> Vec<Arc<LocationLimiter>> {
+        let m = self
+            .locations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        m.values().cloned().collect()
+    }
+
     pub fn for_location(&self, location: &str) -> Arc<LocationLimiter> {
         let mut m = self
             .locations

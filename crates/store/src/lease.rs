@@ -3,6 +3,9 @@
 //! the location's lease — one conditional UPDATE that only succeeds while the lease is free or
 //! expired, which the database executes atomically, so at most one caller in any process
 //! holds it — and writes the rotated tokens only if it still holds the lease.
+//!
+//! Named leases ([`Store::try_lease`]) work the same way for work that one replica of several
+//! does at a time.
 
 use std::time::Duration;
 
@@ -118,6 +121,35 @@ impl Store {
         .map(|r| r.rows_affected()))
         .map_err(StoreError::db("releasing a refresh lease"))?;
         Ok(())
+    }
+
+    /// Takes the named lease `name` for `ttl` if it is free or expired, or renews it when
+    /// `owner` holds it; true while `owner` holds it. One conditional write, like the refresh
+    /// lease: of several replicas calling at once, one wins. For work one replica does at a
+    /// time (the alert evaluation); it also fails first when the store refuses writes.
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        validate_owner(owner)?;
+        let now = now_ms();
+        let until = now.saturating_add(duration_ms(ttl));
+        let n = with_pool!(&self.db, |pool| sqlx::query(
+            "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.owner = excluded.owner OR leases.until_ms <= $4"
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::db("taking a lease"))?;
+        Ok(n == 1)
     }
 
     async fn location_exists(&self, location_id: &str) -> Result<bool, StoreError> {

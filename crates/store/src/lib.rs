@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alerts;
 pub mod chat;
 mod clock;
 pub mod command;
@@ -33,6 +34,7 @@ mod model;
 pub mod outbox;
 pub mod private_fs;
 pub mod queue;
+mod rate_usage;
 mod reencrypt;
 pub mod refusals;
 mod retry;
@@ -46,6 +48,7 @@ pub mod vault;
 
 use std::sync::Arc;
 
+pub use alerts::OpenAlert;
 pub use chat::{Channel, ContactBrief, Message, NewMessage};
 pub use command::{CommandError, HighLevelCommand};
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
@@ -62,6 +65,7 @@ pub use mirror::{
 pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedTokens};
 pub use outbox::{Command, CommandQuery, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
+pub use rate_usage::RateUsage;
 pub use refusals::RefusalCount;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sessions::{ApiTokenInfo, ApiTokenOwner, LoginAttempts, SessionInfo};

@@ -602,6 +602,28 @@ impl Store {
         rows.into_iter().map(ChangeRow::into_change).collect()
     }
 
+    /// When the newest of a location's last `window` changes that came from `origin`
+    /// (`poll`, `webhook`, …) was recorded; `None` when none of them did. Bounded to the last
+    /// changes so it stays one short index range however old the location.
+    pub async fn last_change_from(
+        &self,
+        location_id: &str,
+        origin: &str,
+        window: u32,
+    ) -> Result<Option<i64>, StoreError> {
+        let at: Option<i64> = with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT MAX(at_ms) FROM (SELECT at_ms, origin FROM changes WHERE location_id = $1 \
+             ORDER BY id DESC LIMIT $3) AS recent WHERE origin = $2"
+        )
+        .bind(location_id)
+        .bind(origin)
+        .bind(i64::from(window.clamp(1, 10_000)))
+        .fetch_one(pool)
+        .await)
+        .map_err(StoreError::db("reading recent changes"))?;
+        Ok(at)
+    }
+
     /// The id of the newest change of any location (0 when there is none): where a live
     /// feed starts following.
     pub async fn last_change_id(&self) -> Result<i64, StoreError> {

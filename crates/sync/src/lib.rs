@@ -10,8 +10,9 @@
 //! searches), [`settle`] (reads a webhook cannot spare), [`context`] (a location's users, fields
 //! and time zone) and [`writeback`]. What they share lies below them: [`fetch`] (reading
 //! HighLevel as records), [`gate`] (whether a location may be called), [`config`] and
-//! [`error`].
+//! [`error`]. [`alerts`] watches all of it and says when something is wrong.
 
+pub mod alerts;
 pub mod apply;
 pub mod backfill;
 pub mod config;

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub highlevel: HighLevelArgs,
+    /// The `whsec_…` secret alerts sent to alerts.webhook_url are signed with (Standard
+    /// Webhooks); give the receiver the same.
+    #[arg(long, env = "DRIVESYNC_ALERTS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub alerts_webhook_secret: Option<String>,
 }
 
 /// Everything `serve` needs, resolved: what `demo` builds too.
@@ -42,6 +46,8 @@ pub struct Options {
     pub client_secret: Option<SecretString>,
     /// Extra webhook keys (PEM text) beyond the config's files, e.g. the sandbox's.
     pub extra_webhook_keys: Vec<String>,
+    /// What outbound alert webhooks are signed with (never from the file).
+    pub alerts_webhook_secret: Option<SecretString>,
 }
 
 /// A running server.
@@ -50,6 +56,7 @@ pub struct Running {
     /// The HighLevel client the engine uses (its rate limiter is shared with whoever clones it).
     pub client: ghl::GhlClient,
     engine: sync::engine::Engine,
+    alerts: sync::alerts::Alerts,
     server: tokio::task::JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -68,6 +75,7 @@ impl Running {
             tracing::info!("connections still open after the grace period; closing them");
             self.server.abort();
         }
+        self.alerts.shutdown();
         self.engine.shutdown().await;
     }
 }
@@ -83,6 +91,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store,
         client_secret: args.highlevel.client_secret(),
         extra_webhook_keys: Vec::new(),
+        alerts_webhook_secret: args.alerts_webhook_secret.map(SecretString::from),
     })
     .await?;
     say!("drivesync is serving on http://{}", running.addr);
@@ -101,6 +110,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         store,
         client_secret,
         extra_webhook_keys,
+        alerts_webhook_secret,
     } = opts;
     let (client, app) = highlevel::from_config(&config, client_secret, &store).await?;
 
@@ -110,6 +120,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let engine = sync::engine::Engine::start(store.clone(), client.clone(), app, engine_config)
         .await
         .context("starting the sync engine")?;
+    let alerts = sync::alerts::Alerts::start(
+        store.clone(),
+        client.clone(),
+        config.alerts.rules(),
+        alert_sender(&config.alerts, alerts_webhook_secret)?,
+    );
 
     super::users::ensure_workspaces(&store).await?;
     let drivechat = drivechat::DriveChat::new(store.clone(), config.drivechat());
@@ -152,6 +168,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         addr,
         client,
         engine,
+        alerts,
         server,
         stop,
     })
@@ -189,6 +206,42 @@ fn ingest_config(
     let mut c = sync::ingest::IngestConfig::new(keys);
     c.replay_window = config.webhooks.replay_window;
     Ok(c)
+}
+
+/// The outbound webhook alerts also go to, when `alerts.webhook_url` is set.
+fn alert_sender(
+    config: &crate::config::Alerts,
+    secret: Option<SecretString>,
+) -> anyhow::Result<Option<outbound::Sender>> {
+    use secrecy::ExposeSecret as _;
+    let Some(url) = config.webhook_url.clone() else {
+        if secret.is_some() {
+            tracing::warn!("DRIVESYNC_ALERTS_WEBHOOK_SECRET is set but alerts.webhook_url is not: alerts go to #alerts only");
+        }
+        tracing::info!("alerts: posted in #alerts (no alerts.webhook_url)");
+        return Ok(None);
+    };
+    let secret = secret
+        .map(|s| outbound::WebhookSecret::parse(s.expose_secret()))
+        .transpose()
+        .context("DRIVESYNC_ALERTS_WEBHOOK_SECRET")?;
+    if secret.is_none() && config.webhook_format == outbound::BodyFormat::Standard {
+        anyhow::bail!(
+            "alerts.webhook_url is set with webhook_format = \"standard\", whose webhooks are \
+             signed: set DRIVESYNC_ALERTS_WEBHOOK_SECRET to a whsec_ secret (e.g. \
+             whsec_$(openssl rand -base64 32)) and give the receiver the same, or use \
+             webhook_format = \"slack\""
+        );
+    }
+    let signed = secret.is_some();
+    let sender = outbound::Sender::new(outbound::SenderConfig::new(
+        url,
+        secret,
+        config.webhook_format,
+    ))
+    .context("alerts.webhook_url")?;
+    tracing::info!(to = %sender.origin(), format = ?config.webhook_format, signed, "alerts: posted in #alerts and sent to the outbound webhook");
+    Ok(Some(sender))
 }
 
 /// Says which signatures this server accepts: the first thing to check when webhooks are

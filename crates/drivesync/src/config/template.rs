@@ -82,11 +82,46 @@ task_poll_interval = "5m"
 # [sync.locations.ve9EPM428h8vShlRW1KT]
 # poll_interval = "20s"
 # reconcile_interval = "6h"
+
+[alerts]
+# Alerts are posted in #alerts of the workspace they are about (and to webhook_url below),
+# with what to do; again every renotify_every while they last, and once when they recover.
+# Several replicas on one database evaluate once between them. "0s" switches a rule off.
+evaluate_every = "30s"
+renotify_every = "1h"
+# No webhook for this long while polling finds changes HighLevel sent none for.
+webhooks_silent_after = "30m"
+# Webhooks refused for their signature since the last one that verified (0: off). HighLevel
+# signs with x-ghl-signature (Ed25519) only since July 2026.
+signature_refusals = 3
+# The oldest waiting job, or the last webhook's delay, older than this.
+lag_above = "5m"
+# Jobs in the dead-letter queue above this.
+dead_letters_above = 0
+# Share of HighLevel's daily request budget used.
+budget_above_percent = 80
+# A 429 from HighLevel within this (none for this long: recovered).
+rate_limited_within = "15m"
+# The store refusing writes and a location to reconnect (or whose token is not refreshed)
+# always alert.
+# Also send alerts here: "standard" (Standard Webhooks JSON, signed with the whsec_ secret
+# in DRIVESYNC_ALERTS_WEBHOOK_SECRET) or "slack" (a {"text": ...} body for Slack and the like).
+# webhook_url = "https://hooks.example.com/drivesync"
+webhook_format = "standard"
+
+# Per-location thresholds, e.g. a location that is quiet at night:
+# [alerts.locations.ve9EPM428h8vShlRW1KT]
+# webhooks_silent_after = "6h"
+# signature_refusals = 3
+# lag_above = "15m"
+# dead_letters_above = 10
+# budget_above_percent = 90
+# rate_limited_within = "1h"
 "#;
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Config, LocationSchedule};
+    use super::super::{Config, LocationAlerts, LocationSchedule};
     use super::TEMPLATE;
 
     /// The template with its commented examples (`# key = value`, `# [table]`) switched on.
@@ -142,6 +177,29 @@ mod tests {
                 "the template's example location does not name {key}"
             );
         }
+        let example = written["alerts"]["locations"]
+            .as_table()
+            .and_then(|l| l.values().next())
+            .and_then(toml::Value::as_table)
+            .expect("an example [alerts.locations.ID]");
+        let fields = serde_json::to_value(LocationAlerts::default()).unwrap();
+        for key in fields.as_object().unwrap().keys() {
+            assert!(
+                example.contains_key(key),
+                "the template's example alert location does not name {key}"
+            );
+        }
+    }
+
+    /// The alert defaults are the rules' own: what the template says is what runs.
+    #[test]
+    fn the_template_is_the_alert_rules_defaults() {
+        let file = Config::parse(TEMPLATE).unwrap().alerts.rules();
+        let rules = sync::alerts::AlertConfig::default();
+        assert_eq!(file.thresholds, rules.thresholds);
+        assert_eq!(file.evaluate_every, rules.evaluate_every);
+        assert_eq!(file.renotify_every, rules.renotify_every);
+        assert!(file.per_location.is_empty());
     }
 
     /// The engine's own defaults are the documented ones: what the template says is what an
