@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ApiError, Error};
+pub use secret::constant_time_eq;
 pub use store::Role;
 
 /// How Drive Chat behaves. `Default` suits a local install behind no proxy.

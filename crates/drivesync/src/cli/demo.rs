@@ -113,6 +113,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         client_secret: Some(client_secret),
         // The sandbox signs like HighLevel today: x-ghl-signature (Ed25519) only.
         extra_webhook_keys: vec![sandbox.sandbox.signer.ed25519_public_pem()],
+        metrics_token: None,
     })
     .await?;
     // `serve::start` made each location's workspace, named as saved by `connect` above.

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::routing::get;
 use clap::Args;
 use secrecy::SecretString;
 
@@ -31,6 +30,10 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub highlevel: HighLevelArgs,
+    /// Serve /metrics to requests carrying `Authorization: Bearer <this>` (see the config's
+    /// [metrics]); prefer the environment variable to keep it out of shell history.
+    #[arg(long, env = "DRIVESYNC_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Everything `serve` needs, resolved: what `demo` builds too.
@@ -42,11 +45,15 @@ pub struct Options {
     pub client_secret: Option<SecretString>,
     /// Extra webhook keys (PEM text) beyond the config's files, e.g. the sandbox's.
     pub extra_webhook_keys: Vec<String>,
+    /// `DRIVESYNC_METRICS_TOKEN`: `/metrics` asks for it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `metrics.listen` serves `/metrics`, when it is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The HighLevel client the engine uses (its rate limiter is shared with whoever clones it).
     pub client: ghl::GhlClient,
     engine: sync::engine::Engine,
@@ -83,11 +90,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store,
         client_secret: args.highlevel.client_secret(),
         extra_webhook_keys: Vec::new(),
+        metrics_token: args.metrics_token.map(SecretString::from),
     })
     .await?;
     say!("drivesync is serving on http://{}", running.addr);
     say!("  Drive Chat       http://{}/", running.addr);
     say!("  webhooks         http://{}/webhooks/ghl", running.addr);
+    if let Some(m) = running.metrics_addr {
+        say!("  metrics          http://{m}/metrics");
+    }
     super::shutdown_signal().await;
     say!("stopping…");
     running.shutdown().await;
@@ -101,6 +112,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         store,
         client_secret,
         extra_webhook_keys,
+        metrics_token,
     } = opts;
     let (client, app) = highlevel::from_config(&config, client_secret, &store).await?;
 
@@ -124,15 +136,21 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .await
         .context("starting Drive Chat's live feed")?;
 
-    let metrics = super::metrics::Metrics::new(store.clone(), ingest.clone());
+    let exposure = super::metrics::Exposure {
+        listen: config.metrics.listen,
+        token: metrics_token,
+    };
+    exposure.log();
+    let health = super::health::routes(store.clone(), engine.probe());
+    let metrics = super::metrics::Metrics::new(store.clone(), ingest.clone(), engine.probe());
     let mut router = axum::Router::new()
         .merge(sync::ingest::router(ingest).layer(
             tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
         ))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health.clone())
         .merge(drivechat.router());
-    if let Some(m) = metrics {
-        router = router.route("/metrics", get(super::metrics::scrape).with_state(m));
+    if let Some(m) = &metrics {
+        router = router.merge(exposure.public_routes(m.clone()));
     }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -145,6 +163,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         })?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let metrics_addr = match (&metrics, exposure.listen) {
+        (Some(m), Some(_)) => {
+            Some(super::metrics::serve_apart(&exposure, m.clone(), health, stopped.clone()).await?)
+        }
+        _ => None,
+    };
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -158,6 +182,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     tracing::info!(%addr, "serving");
     Ok(Running {
         addr,
+        metrics_addr,
         client,
         engine,
         server,

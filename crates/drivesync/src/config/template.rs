@@ -62,6 +62,19 @@ task_poll_interval = "5m"
 # [sync.locations.ve9EPM428h8vShlRW1KT]
 # poll_interval = "20s"
 # reconcile_interval = "6h"
+
+[metrics]
+# /metrics (Prometheus) is never open on the public address: it names every location and its
+# queues. Serve it on an address of its own, reachable only by your scraper (with /healthz
+# and /readyz beside it):
+# listen = "127.0.0.1:9464"
+# or, on the public address, behind a bearer token: set DRIVESYNC_METRICS_TOKEN (a secret,
+# so not in this file). With neither, /metrics is not served.
+
+[log]
+# "text" for people, "json" (one object per line) for a log collector. --log-format and
+# DRIVESYNC_LOG_FORMAT win over this.
+format = "text"
 "#;
 
 #[cfg(test)]

@@ -47,6 +47,17 @@ pub(crate) struct Shared {
     pub slots: Arc<Semaphore>,
     /// Finished jobs waiting to be completed together (see [`complete_loop`]).
     pub done: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// True while [`claim_loop`] runs: false before it starts and after it ended or panicked.
+    pub claiming: std::sync::atomic::AtomicBool,
+}
+
+/// Turns [`Shared::claiming`] off however the claimer ends, a panic included.
+struct Claiming<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Claiming<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// How a job ended, before it is settled in the queue.
@@ -65,6 +76,8 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     let mut stop = shared.ctx.stop.clone();
     let batch = cfg.claim_batch.max(1);
     let capacity = cfg.workers.max(1) + batch;
+    shared.claiming.store(true, Ordering::Relaxed);
+    let _claiming = Claiming(&shared.claiming);
     loop {
         if *stop.borrow() {
             break;
