@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -368,5 +369,232 @@ async fn doctor_reports_a_schema_behind_without_migrating_it() {
         db.scalar("SELECT MAX(version) FROM _sqlx_migrations").await,
         applied,
         "doctor changed nothing"
+    );
+}
+
+/// A serve over `db` whose webhooks the sandbox signs, the sandbox's first two locations
+/// connected with every scope; its log in `log`.
+async fn serve_synced(
+    db: &TestDb,
+    sb: &ghl_sandbox::RunningSandbox,
+    extra: &str,
+    env: &[(&str, &str)],
+    log: &Path,
+) -> (ServeProcess, Vec<String>) {
+    let base = sb.base_url();
+    let locs = locations(sb);
+    let store = db.connect(db.keyring()).await;
+    for l in &locs[..2] {
+        connect_pit(&store, &base, l, ghl::DEFAULT_SCOPES).await;
+    }
+    let pem = db.data_dir().join("sandbox.pem");
+    std::fs::write(&pem, sb.sandbox.signer.ed25519_public_pem()).unwrap();
+    let port = testkit::free_port();
+    let extra = format!(
+        "[webhooks]\nkeys = [{:?}]\n{extra}",
+        pem.display().to_string()
+    );
+    let mut c = bin();
+    c.arg("serve")
+        .arg("--config")
+        .arg(config(db, port, &extra))
+        .arg("--data-dir")
+        .arg(db.data_dir())
+        .arg("--database-url")
+        .arg(&db.url)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--ghl-base-url")
+        .arg(&base)
+        .env("DRIVESYNC_METRICS_TOKEN", "t")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    let p = ServeProcess::spawn(c, port);
+    p.wait_healthy(Duration::from_secs(60)).await.unwrap();
+    (p, locs)
+}
+
+/// Posts a ContactCreate for a new contact of `location`, sent `age_ms` ago, signed by the
+/// sandbox; its webhook id.
+async fn post_contact(
+    s: &ServeProcess,
+    sb: &ghl_sandbox::RunningSandbox,
+    location: &str,
+    age_ms: i64,
+) -> String {
+    let webhook_id = format!("wh-{:032x}", rand::random::<u128>());
+    let sent = chrono::Utc::now() - chrono::Duration::milliseconds(age_ms);
+    let body = serde_json::json!({
+        "type": "ContactCreate", "locationId": location,
+        "id": format!("c{:019x}", rand::random::<u64>()), "firstName": "Flo",
+        "dateAdded": sent.to_rfc3339(), "dateUpdated": sent.to_rfc3339(),
+        "webhookId": webhook_id, "timestamp": sent.to_rfc3339(),
+    })
+    .to_string();
+    let sig = sb.sandbox.signer.sign_ed25519(body.as_bytes());
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhooks/ghl", s.url))
+        .header("content-type", "application/json")
+        .header("x-ghl-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    webhook_id
+}
+
+/// A counter's value on `/metrics`.
+async fn counter(s: &ServeProcess, line_start: &str) -> u64 {
+    let (_, body) = get(&format!("{}/metrics", s.url), Some("t")).await;
+    body.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// #15's flood, reproduced with another repeated failure: every read from HighLevel fails
+/// (5xx), so each late first sighting of a contact — which is read back to confirm it — fails
+/// and is retried, hundreds of times a minute. The counter has every retry; the log has at
+/// most its burst of the line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_failing_jobs_writes_a_bounded_log() {
+    let db = TestDb::sqlite();
+    let sb = common::sandbox(3).await;
+    let log = db.data_dir().join("serve.log");
+    let (s, locs) = serve_synced(&db, &sb, "[sync]\nworkers = 32\n", &[], &log).await;
+    common::admin(
+        &sb.base_url(),
+        "/_sandbox/faults",
+        serde_json::json!({ "api5xx": 1.0 }),
+    )
+    .await;
+    for n in 0..200 {
+        post_contact(&s, &sb, &locs[n % 2], 60_000).await;
+    }
+    let retried = "drivesync_jobs_total{outcome=\"retried\"}";
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while counter(&s, retried).await < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the jobs did not fail and retry"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let n = counter(&s, retried).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines = text.matches("job failed; will retry").count();
+    assert!(lines <= 20 + 2, "{lines} lines for {n} retries:\n{text}");
+    assert!(counter(&s, "drivesync_log_lines_suppressed_total").await >= n - 22);
+}
+
+/// One webhook followed through the JSON log (`log.format = "json"`): the line of the change
+/// it made carries the job's span (id, kind, location) and the apply's (webhook id, record).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_is_followed_from_ingest_to_change_in_json_lines() {
+    let db = TestDb::sqlite();
+    let sb = common::sandbox(3).await;
+    let log = db.data_dir().join("serve.log");
+    let (s, locs) = serve_synced(
+        &db,
+        &sb,
+        "[log]\nformat = \"json\"\n",
+        &[("RUST_LOG", "info,sync=debug")],
+        &log,
+    )
+    .await;
+    let id = post_contact(&s, &sb, &locs[0], 0).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let json_lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect::<Vec<_>>()
+    };
+    let change = loop {
+        let found = json_lines()
+            .into_iter()
+            .find(|v| v["message"] == "change applied" && v["webhook_id"] == id.as_str());
+        if let Some(v) = found {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no change line for {id}:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let spans = change["spans"].as_array().expect("spans");
+    let job = spans
+        .iter()
+        .find(|s| s["name"] == "job")
+        .expect("a job span");
+    assert_eq!(job["kind"], "webhook");
+    assert_eq!(job["location"], locs[0].as_str());
+    assert!(job["job_id"].is_u64(), "{job}");
+    let apply = spans
+        .iter()
+        .find(|s| s["name"] == "apply")
+        .expect("an apply span");
+    assert_eq!(apply["webhook_id"], id.as_str());
+    assert_eq!(apply["event_type"], "ContactCreate");
+    assert!(
+        apply["record_id"]
+            .as_str()
+            .is_some_and(|r| r.starts_with('c')),
+        "{apply}"
+    );
+    // The ingest's line for the same webhook, under its webhook span.
+    let stored = json_lines()
+        .into_iter()
+        .find(|v| v["message"] == "webhook stored" && v["span"]["webhook_id"] == id.as_str())
+        .expect("the ingest's line");
+    assert_eq!(stored["span"]["location"], locs[0].as_str());
+}
+
+/// The names and label keys `/metrics` serves, against `tests/snapshots/metrics.txt`: a
+/// renamed metric or label breaks the dashboards and alerts built on it, so it must be a
+/// decision (rewrite the file with `UPDATE_SNAPSHOTS=1`), not an accident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_names_and_labels_match_the_snapshot() {
+    let db = TestDb::sqlite();
+    let sb = common::sandbox(3).await;
+    let log = db.data_dir().join("serve.log");
+    let (s, _) = serve_synced(&db, &sb, "", &[], &log).await;
+    let (status, body) = get(&format!("{}/metrics", s.url), Some("t")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut series: Vec<String> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let name_labels = l.rsplit_once(' ').map_or(l, |(n, _)| n);
+            match name_labels.split_once('{') {
+                None => name_labels.to_string(),
+                Some((name, labels)) => {
+                    let keys: Vec<&str> = labels
+                        .trim_end_matches('}')
+                        .split(',')
+                        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+                        .collect();
+                    format!("{name}{{{}}}", keys.join(","))
+                }
+            }
+        })
+        .collect();
+    series.sort();
+    series.dedup();
+    let got = series.join("\n") + "\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/metrics.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        got, want,
+        "the metric names or labels changed; if meant, run with UPDATE_SNAPSHOTS=1 and say so \
+         in the release notes"
     );
 }
