@@ -161,3 +161,43 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogFormat;
+    use clap::{CommandFactory as _, FromArgMatches as _};
+
+    fn format_of(args: &[&str]) -> LogFormat {
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        log_format(&cli, &matches)
+    }
+
+    /// The flag wins over the file the command names; without the flag the file's
+    /// `log.format` holds; without either, text.
+    #[test]
+    fn the_log_format_comes_from_the_flag_then_the_named_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.toml");
+        std::fs::write(&path, "[log]\nformat = \"json\"\n").unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            format_of(&["drivesync", "status", "--config", file]),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format_of(&["drivesync", "--log-format", "text", "status", "--config", file]),
+            LogFormat::Text
+        );
+        assert_eq!(
+            format_of(&["drivesync", "status", "--config", file, "--log-format", "text"]),
+            LogFormat::Text
+        );
+        let none = dir.path().join("none.toml");
+        assert_eq!(
+            format_of(&["drivesync", "status", "--config", none.to_str().unwrap()]),
+            LogFormat::Text
+        );
+    }
+}
