@@ -187,11 +187,25 @@ mod tests {
             LogFormat::Json
         );
         assert_eq!(
-            format_of(&["drivesync", "--log-format", "text", "status", "--config", file]),
+            format_of(&[
+                "drivesync",
+                "--log-format",
+                "text",
+                "status",
+                "--config",
+                file
+            ]),
             LogFormat::Text
         );
         assert_eq!(
-            format_of(&["drivesync", "status", "--config", file, "--log-format", "text"]),
+            format_of(&[
+                "drivesync",
+                "status",
+                "--config",
+                file,
+                "--log-format",
+                "text"
+            ]),
             LogFormat::Text
         );
         let none = dir.path().join("none.toml");

@@ -121,7 +121,7 @@ mod tests {
                 named += 1;
             }
         }
-        assert!(named >= 16, "only {named} settings were compared");
+        assert!(named >= 18, "only {named} settings were compared");
         // Per-location schedules: the example location names every field one can have.
         let example = written["sync"]["locations"]
             .as_table()
