@@ -51,6 +51,7 @@ use std::time::Duration;
 
 pub use access::{Access, Declared};
 pub use error::{ApiError, Error};
+pub use secret::constant_time_eq;
 pub use store::Role;
 
 /// How Drive Chat behaves. `Default` suits a local install behind no proxy.

@@ -29,7 +29,7 @@ pub(crate) fn derive(purpose: &str, token: &str) -> String {
 
 /// Compares two strings in time that depends only on their lengths, so a guessed CSRF token
 /// cannot be found byte by byte from response times.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

@@ -96,6 +96,35 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub sync: Sync,
     pub alerts: Alerts,
+    pub metrics: Metrics,
+    pub log: Log,
+}
+
+/// Where `/metrics` is served. Its bearer token is a secret and so not a setting of the file:
+/// `DRIVESYNC_METRICS_TOKEN` (`serve --metrics-token`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// A listen address of its own for `/metrics` (and `/healthz`, `/readyz`), apart from the
+    /// public one. Unset, and without a token, `/metrics` is not served at all: the figures
+    /// name every location and their queues, which is nobody's business on the public port.
+    pub listen: Option<SocketAddr>,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+}
+
+/// `text` for people, `json` (one object a line) for a log collector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

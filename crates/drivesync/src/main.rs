@@ -11,14 +11,15 @@ mod http_server;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
-    cli::init_tracing();
+    let matches = cli::Cli::command().get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli::logging::init(cli::log_format(&args, &matches));
     match cli::run(args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

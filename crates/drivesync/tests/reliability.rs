@@ -58,7 +58,10 @@ impl Setup {
     fn serve(&self, n: usize) -> ServeProcess {
         let log = std::fs::File::create(self.logs.join(format!("serve-{n}.log"))).unwrap();
         let mut serve = self.command(&["serve"]);
-        serve.stdout(Stdio::null()).stderr(log);
+        serve
+            .env("DRIVESYNC_METRICS_TOKEN", METRICS_TOKEN)
+            .stdout(Stdio::null())
+            .stderr(log);
         ServeProcess::spawn(serve, self.port)
     }
 
@@ -76,6 +79,9 @@ impl Setup {
         common::counters(&self.base()).await
     }
 }
+
+/// What `/metrics` asks for (it is not open on the public port).
+const METRICS_TOKEN: &str = "reliability-scrape";
 
 async fn setup(db: &TestDb) -> Setup {
     let port = testkit::free_port();
@@ -230,7 +236,10 @@ async fn run(db: TestDb) {
         assert!(text.contains("0 differences"), "{text}");
     }
     // What an operator scrapes tells the same story.
-    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", s.port))
+    let metrics = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/metrics", s.port))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()

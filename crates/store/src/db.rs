@@ -53,11 +53,12 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 impl Db {
-    pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+    /// Opens the database; applies the migrations it lacks when `migrate`.
+    pub(crate) async fn open(url: &str, migrate: bool) -> Result<Db, StoreError> {
         if url.starts_with("sqlite:") {
-            connect_sqlite(url).await
+            connect_sqlite(url, migrate).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            connect_postgres(url).await
+            connect_postgres(url, migrate).await
         } else {
             // Only the scheme is echoed: the rest of a URL may carry a password.
             let scheme = url.split_once(':').map_or("", |(s, _)| s);
@@ -65,6 +66,16 @@ impl Db {
                 scheme: scheme.chars().take(32).collect(),
             })
         }
+    }
+
+    /// The newest migration this build knows for the backend `url` names.
+    pub(crate) fn known_migration(url: &str) -> i64 {
+        let m = if url.starts_with("sqlite:") {
+            &SQLITE_MIGRATOR
+        } else {
+            &POSTGRES_MIGRATOR
+        };
+        m.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     pub(crate) fn backend(&self) -> &'static str {
@@ -208,7 +219,7 @@ fn pg_pool(connections: u32) -> PgPoolOptions {
         .acquire_timeout(PG_ACQUIRE_TIMEOUT)
 }
 
-async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
+async fn connect_sqlite(url: &str, migrate: bool) -> Result<Db, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::InvalidUrl {
             backend: "sqlite",
@@ -246,18 +257,20 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         })?;
     // SQLite has no migration lock: two processes opening a new file at once can both try to
     // apply the first migration, and the loser fails. Retrying sees it applied and moves on.
-    Retry::MIGRATION
-        .run(|_| true, || SQLITE_MIGRATOR.run(&pool))
-        .await
-        .map_err(|source| StoreError::Migrate {
-            backend: "sqlite",
-            source,
-        })?;
+    if migrate {
+        Retry::MIGRATION
+            .run(|_| true, || SQLITE_MIGRATOR.run(&pool))
+            .await
+            .map_err(|source| StoreError::Migrate {
+                backend: "sqlite",
+                source,
+            })?;
+    }
     tracing::debug!(path = %pool.connect_options().get_filename().display(), "opened the SQLite store");
     Ok(Db::Sqlite(pool))
 }
 
-async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
+async fn connect_postgres(url: &str, migrate: bool) -> Result<Db, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
         backend: "postgres",
         reason: e.to_string(),
@@ -270,13 +283,15 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
             source,
         })?;
     // sqlx takes a PostgreSQL advisory lock around migrations, so concurrent starts are safe.
-    POSTGRES_MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|source| StoreError::Migrate {
-            backend: "postgres",
-            source,
-        })?;
+    if migrate {
+        POSTGRES_MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                backend: "postgres",
+                source,
+            })?;
+    }
     tracing::debug!("opened the PostgreSQL store");
     Ok(Db::Postgres(pool))
 }

@@ -48,6 +48,13 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    #[error(
+        "the database took no write within {within:?}: another process holds the write lock, \
+         the database is read-only, or its disk is full or slow; check the database server \
+         (or the SQLite file's directory)"
+    )]
+    WriteTimeout { within: std::time::Duration },
+
     #[error("{what} kept changing while it was being re-encrypted; run the re-encryption again")]
     Contended { what: String },
 

@@ -24,6 +24,7 @@ pub mod context;
 mod db;
 mod error;
 mod ghl_tokens;
+mod health;
 pub mod inbox;
 pub mod jobs;
 mod lease;
@@ -55,6 +56,7 @@ pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
 pub use error::StoreError;
 pub use ghl::UserType;
 pub use ghl_tokens::GhlTokens;
+pub use health::SchemaState;
 pub use inbox::{Accepted, InboxEvent, StoredEvent};
 pub use jobs::JobKind;
 pub use members::{ChatUser, Member, Membership, Role, Workspace};
@@ -156,7 +158,17 @@ impl Store {
     /// synchronous=FULL, busy timeout 5 s) or `postgres://...`, and applies the embedded
     /// migrations for that backend before returning.
     pub async fn connect(url: &str, keyring: Keyring) -> Result<Store, StoreError> {
-        let db = Db::connect(url).await?;
+        Store::open(url, keyring, true).await
+    }
+
+    /// [`Store::connect`] without applying migrations: for a look that must change nothing
+    /// (`drivesync doctor`, after [`Store::schema_state`] found the schema current).
+    pub async fn connect_as_is(url: &str, keyring: Keyring) -> Result<Store, StoreError> {
+        Store::open(url, keyring, false).await
+    }
+
+    async fn open(url: &str, keyring: Keyring, migrate: bool) -> Result<Store, StoreError> {
+        let db = Db::open(url, migrate).await?;
         let relaxed = db.relaxed();
         tracing::info!(
             backend = db.backend(),

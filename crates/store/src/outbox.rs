@@ -259,6 +259,26 @@ impl Store {
         rows.into_iter().map(command_from_row).collect()
     }
 
+    /// How many commands each location has in each state: `/metrics`' outbox gauges.
+    pub async fn outbox_counts(&self) -> Result<Vec<(String, CommandState, u64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = with_pool!(&self.db, |pool| sqlx::query_as(
+            "SELECT location_id, state, COUNT(*) FROM outbox GROUP BY location_id, state \
+             ORDER BY location_id, state"
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::db("counting commands"))?;
+        rows.into_iter()
+            .map(|(location, state, n)| {
+                let s = CommandState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                    what: format!("the outbox of {location}"),
+                    reason: format!("unknown command state {state:?}"),
+                })?;
+                Ok((location, s, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// Settles a pending command: `done` with HighLevel's answer, or `failed` with why.
     /// A command already settled is left as it is (returns false).
     pub async fn settle_command(

@@ -367,6 +367,11 @@ async fn outbox_commands_are_queued_once_per_key(env: Env) {
     assert_eq!(jobs[0].payload, json!({ "outbox_id": id }));
     let c = store.command(id).await.unwrap().unwrap();
     assert_eq!(c.state, CommandState::Pending);
+    // What `/metrics` exports per location and state.
+    assert_eq!(
+        store.outbox_counts().await.unwrap(),
+        vec![("L".to_string(), CommandState::Pending, 1)]
+    );
     assert!(store
         .settle_command(id, CommandState::Failed, None, None, Some("refused"))
         .await
@@ -380,6 +385,10 @@ async fn outbox_commands_are_queued_once_per_key(env: Env) {
     assert_eq!(
         (c.state, c.error.as_deref()),
         (CommandState::Failed, Some("refused"))
+    );
+    assert_eq!(
+        store.outbox_counts().await.unwrap(),
+        vec![("L".to_string(), CommandState::Failed, 1)]
     );
     let failed = store
         .commands("L", Some(CommandState::Failed), Some("c1"), 10)

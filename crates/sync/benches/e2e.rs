@@ -9,6 +9,7 @@
 //! BENCH_WEBHOOKS=10000 BENCH_RATE=500 cargo bench -p sync --bench e2e
 //! BENCH_STORE=postgres cargo bench -p sync --bench e2e   # one store only (sqlite|postgres)
 //! BENCH_UPKEEP=0 cargo bench -p sync --bench e2e         # without the engine's table upkeep
+//! BENCH_LOG=1 cargo bench -p sync --bench e2e            # with a logger as `serve` has one
 //! ```
 
 use std::collections::HashMap;
@@ -201,6 +202,14 @@ async fn run(label: &str, url: &str, signer: &Signer, n: usize, rate: usize) {
 }
 
 fn main() {
+    // A logger at `info`, as `serve` runs, writing to nowhere: spans and lines are built and
+    // formatted as in production, so their cost is in the figures.
+    if std::env::var("BENCH_LOG").as_deref() == Ok("1") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .init();
+    }
     let n = env_usize("BENCH_WEBHOOKS", 5000);
     let rate = env_usize("BENCH_RATE", 500).max(1);
     let rt = tokio::runtime::Builder::new_multi_thread()

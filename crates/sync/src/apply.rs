@@ -39,6 +39,7 @@ use ghl::models::{WebhookEnvelope, WebhookEvent};
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use store::{Job, JobKind, Record, RecordKind, Store, StoredEvent};
+use tracing::Instrument as _;
 
 use crate::config::EngineConfig;
 use crate::converge::{self, Outcome};
@@ -48,7 +49,7 @@ use crate::gate::LocationGate;
 use crate::millis;
 use crate::records;
 use crate::settle;
-use crate::worker::{bump, JobContext, JobError, JobHandler};
+use crate::worker::{JobContext, JobError, JobHandler};
 
 /// A webhook for an unknown record older than this (from its `timestamp` to its apply) is
 /// confirmed by a read (see the module documentation). Prompt deliveries are applied within a
@@ -110,6 +111,9 @@ pub async fn apply_webhook(
         .get("id")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
+    if let Some(id) = id {
+        tracing::Span::current().record("record_id", id);
+    }
     let need_id = || id.ok_or_else(|| malformed("no `id`".into()));
     let webhook = Origin::Webhook;
     let l = location.as_str();
@@ -389,7 +393,20 @@ impl WebhookJob {
                 job_id: job.id,
                 event_id,
             })?;
-        let applied = apply_webhook(store, &ctx.gate, self.app.as_ref(), &event).await?;
+        let span = crate::telemetry::apply_span(&event);
+        let applied = apply_webhook(store, &ctx.gate, self.app.as_ref(), &event)
+            .instrument(span.clone())
+            .await?;
+        span.in_scope(|| {
+            crate::count_and_log!(
+                &ctx.metrics.webhooks_applied,
+                debug,
+                webhook_id = %event.webhook_id,
+                outcome = ?applied.outcome,
+                lag_ms = applied.lag_ms,
+                "change applied"
+            )
+        });
         let location = applied.location_id.clone();
         if !self.ensured.lock().contains(&location) {
             let s = self.config.schedule_of(&location);
@@ -402,9 +419,14 @@ impl WebhookJob {
                 .await?;
             self.ensured.lock().insert(location.clone());
         }
-        bump(&ctx.metrics.webhooks_applied);
         if applied.unknown {
-            bump(&ctx.metrics.unknown_events);
+            crate::count_and_log!(
+                &ctx.metrics.unknown_events,
+                debug,
+                webhook_id = %event.webhook_id,
+                event_type = %event.event_type,
+                "webhook of an unknown type counted, not applied"
+            );
             store
                 .record_event_applied(&location, applied.lag_ms, true)
                 .await?;

@@ -91,6 +91,7 @@ impl Engine {
             wake,
             running: Mutex::new(HashSet::new()),
             done: done_tx,
+            claiming: Default::default(),
         });
         let mut scheduler = Scheduler::default();
         for loc in store.locations().await? {
@@ -156,6 +157,13 @@ impl Engine {
         self.shared.ctx.metrics.snapshot()
     }
 
+    /// A handle that reads the engine's state (for `/readyz`, `/metrics`) without owning it.
+    pub fn probe(&self) -> EngineProbe {
+        EngineProbe {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Queues a poll of `location` now (unless one is already waiting); its job id.
     pub async fn request_poll(&self, location: &str) -> Result<Option<i64>, SyncError> {
         self.request(location, JobKind::Poll).await
@@ -177,6 +185,29 @@ impl Engine {
         let id = self.shared.ctx.store.enqueue_if_idle(&job).await?;
         self.shared.wake.notify_waiters();
         Ok(id)
+    }
+}
+
+/// What can be read of a running engine from elsewhere: whether it takes jobs, and its
+/// counters.
+#[derive(Clone)]
+pub struct EngineProbe {
+    shared: Arc<Shared>,
+}
+
+impl EngineProbe {
+    /// Whether the workers take jobs: the claimer runs and no stop was asked.
+    pub fn is_ready(&self) -> bool {
+        !*self.shared.ctx.stop.borrow()
+            && self
+                .shared
+                .claiming
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What the workers did so far.
+    pub fn metrics(&self) -> WorkerMetricsSnapshot {
+        self.shared.ctx.metrics.snapshot()
     }
 }
 

@@ -28,6 +28,7 @@ pub mod installs;
 pub mod poller;
 pub mod records;
 pub mod settle;
+pub mod telemetry;
 pub mod verify;
 pub mod worker;
 pub mod writeback;

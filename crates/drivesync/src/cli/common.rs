@@ -47,11 +47,17 @@ impl StoreArgs {
 
 /// The store the settings name, its data directory created if need be.
 pub async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    let keyring = keyring(config)?;
+    Ok(store::Store::connect(&config.store.database(), keyring).await?)
+}
+
+/// The master key: `DRIVESYNC_MASTER_KEY`, else the data directory's key file (created, with
+/// the directory, if need be).
+pub fn keyring(config: &Config) -> anyhow::Result<store::Keyring> {
     let dir = &config.store.data_dir;
     store::private_fs::create_dir(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    let keyring = store::Keyring::from_env_or_file(dir)?;
-    Ok(store::Store::connect(&config.store.database(), keyring).await?)
+    Ok(store::Keyring::from_env_or_file(dir)?)
 }
 
 /// The locations a command acts on: the one given (which must be connected), else every

@@ -114,6 +114,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         // The sandbox signs like HighLevel today: x-ghl-signature (Ed25519) only.
         extra_webhook_keys: vec![sandbox.sandbox.signer.ed25519_public_pem()],
         alerts_webhook_secret: None,
+        metrics_token: None,
     })
     .await?;
     // `serve::start` made each location's workspace, named as saved by `connect` above.

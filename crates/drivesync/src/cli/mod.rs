@@ -15,10 +15,13 @@ mod common;
 mod connect;
 mod demo;
 mod dlq;
+mod doctor;
+mod health;
 mod highlevel;
 mod init;
 mod keys;
 mod locations;
+pub mod logging;
 mod metrics;
 mod reconcile;
 mod sandbox;
@@ -38,6 +41,10 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: text, or JSON one object a line [default: the
+    /// config's log.format, else text].
+    #[arg(long, global = true, env = "DRIVESYNC_LOG_FORMAT", value_enum)]
+    log_format: Option<crate::config::LogFormat>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +59,9 @@ enum Command {
     Backfill(backfill::BackfillArgs),
     /// Serve webhooks, the sync engine and Drive Chat from the config file.
     Serve(serve::ServeArgs),
+    /// Check the clock, the store, every location's token, HighLevel, webhook keys and the
+    /// public URL, and say what to fix (exits non-zero when something needs fixing).
+    Doctor(doctor::DoctorArgs),
     /// Per location: last event, lag, queue depth, dead letters, poll cursor, token state.
     Status(status::StatusArgs),
     /// Compare the local store with HighLevel record by record and print the differences.
@@ -75,8 +85,20 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+/// What the command's outcome means for the exit code: most commands fail only by error;
+/// `doctor` also when it found something to fix.
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    if let Command::Doctor(args) = cli.command {
+        return doctor::run(args).await;
+    }
+    run_command(cli.command)
+        .await
+        .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+async fn run_command(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Doctor(_) => unreachable!("doctor is run by `run`"),
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Connect(args) => connect::run(args).await,
@@ -95,13 +117,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The log format: `--log-format` (or its variable), else the config file's `log.format`
+/// (the file the command names with `--config`), else text. Read before the command runs, so
+/// its first line is already in the right format; a config file that does not parse is the
+/// command's to report.
+pub fn log_format(cli: &Cli, matches: &clap::ArgMatches) -> crate::config::LogFormat {
+    if let Some(f) = cli.log_format {
+        return f;
+    }
+    let mut m = matches;
+    let mut path = None;
+    while let Some((_, sub)) = m.subcommand() {
+        if let Ok(Some(p)) = sub.try_get_one::<std::path::PathBuf>("config") {
+            path = Some(p.clone());
+        }
+        m = sub;
+    }
+    let path = path.unwrap_or_else(|| crate::config::DEFAULT_PATH.into());
+    crate::config::Config::load(&path, &crate::config::Overrides::default())
+        .map(|c| c.log.format)
+        .unwrap_or_default()
 }
 
 /// Waits for Ctrl-C (or SIGTERM on Unix).
@@ -124,5 +159,59 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogFormat;
+    use clap::{CommandFactory as _, FromArgMatches as _};
+
+    fn format_of(args: &[&str]) -> LogFormat {
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        log_format(&cli, &matches)
+    }
+
+    /// The flag wins over the file the command names; without the flag the file's
+    /// `log.format` holds; without either, text.
+    #[test]
+    fn the_log_format_comes_from_the_flag_then_the_named_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.toml");
+        std::fs::write(&path, "[log]\nformat = \"json\"\n").unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            format_of(&["drivesync", "status", "--config", file]),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format_of(&[
+                "drivesync",
+                "--log-format",
+                "text",
+                "status",
+                "--config",
+                file
+            ]),
+            LogFormat::Text
+        );
+        assert_eq!(
+            format_of(&[
+                "drivesync",
+                "status",
+                "--config",
+                file,
+                "--log-format",
+                "text"
+            ]),
+            LogFormat::Text
+        );
+        let none = dir.path().join("none.toml");
+        assert_eq!(
+            format_of(&["drivesync", "status", "--config", none.to_str().unwrap()]),
+            LogFormat::Text
+        );
     }
 }

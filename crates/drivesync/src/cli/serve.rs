@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::routing::get;
 use clap::Args;
 use secrecy::SecretString;
 
@@ -35,6 +34,10 @@ pub struct ServeArgs {
     /// Webhooks); give the receiver the same.
     #[arg(long, env = "DRIVESYNC_ALERTS_WEBHOOK_SECRET", hide_env_values = true)]
     pub alerts_webhook_secret: Option<String>,
+    /// Serve /metrics to requests carrying `Authorization: Bearer <this>` (see the config's
+    /// [metrics]); prefer the environment variable to keep it out of shell history.
+    #[arg(long, env = "DRIVESYNC_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Everything `serve` needs, resolved: what `demo` builds too.
@@ -48,11 +51,15 @@ pub struct Options {
     pub extra_webhook_keys: Vec<String>,
     /// What outbound alert webhooks are signed with (never from the file).
     pub alerts_webhook_secret: Option<SecretString>,
+    /// `DRIVESYNC_METRICS_TOKEN`: `/metrics` asks for it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `metrics.listen` serves `/metrics`, when it is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The HighLevel client the engine uses (its rate limiter is shared with whoever clones it).
     pub client: ghl::GhlClient,
     engine: sync::engine::Engine,
@@ -92,11 +99,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         client_secret: args.highlevel.client_secret(),
         extra_webhook_keys: Vec::new(),
         alerts_webhook_secret: args.alerts_webhook_secret.map(SecretString::from),
+        metrics_token: args.metrics_token.map(SecretString::from),
     })
     .await?;
     say!("drivesync is serving on http://{}", running.addr);
     say!("  Drive Chat       http://{}/", running.addr);
     say!("  webhooks         http://{}/webhooks/ghl", running.addr);
+    if let Some(m) = running.metrics_addr {
+        say!("  metrics          http://{m}/metrics");
+    }
     super::shutdown_signal().await;
     say!("stopping…");
     running.shutdown().await;
@@ -111,6 +122,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         client_secret,
         extra_webhook_keys,
         alerts_webhook_secret,
+        metrics_token,
     } = opts;
     let (client, app) = highlevel::from_config(&config, client_secret, &store).await?;
 
@@ -134,15 +146,21 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .await
         .context("starting Drive Chat's live feed")?;
 
-    let metrics = super::metrics::Metrics::new(store.clone(), ingest.clone());
+    let exposure = super::metrics::Exposure {
+        listen: config.metrics.listen,
+        token: metrics_token,
+    };
+    exposure.log();
+    let health = super::health::routes(store.clone(), engine.probe());
+    let metrics = super::metrics::Metrics::new(store.clone(), ingest.clone(), engine.probe());
     let mut router = axum::Router::new()
         .merge(sync::ingest::router(ingest).layer(
             tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
         ))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health.clone())
         .merge(drivechat.router());
-    if let Some(m) = metrics {
-        router = router.route("/metrics", get(super::metrics::scrape).with_state(m));
+    if let Some(m) = &metrics {
+        router = router.merge(exposure.public_routes(m.clone()));
     }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -155,6 +173,19 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         })?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let metrics_addr = match (&metrics, exposure.listen) {
+        (Some(m), Some(_)) => Some(
+            super::metrics::serve_apart(
+                &exposure,
+                m.clone(),
+                health,
+                limits(&config),
+                stopped.clone(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let server = tokio::spawn(crate::http_server::serve(
         listener,
         router,
@@ -166,6 +197,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     tracing::info!(%addr, "serving");
     Ok(Running {
         addr,
+        metrics_addr,
         client,
         engine,
         alerts,

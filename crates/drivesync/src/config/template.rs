@@ -117,6 +117,19 @@ webhook_format = "standard"
 # dead_letters_above = 10
 # budget_above_percent = 90
 # rate_limited_within = "1h"
+
+[metrics]
+# /metrics (Prometheus) is never open on the public address: it names every location and its
+# queues. Serve it on an address of its own, reachable only by your scraper (with /healthz
+# and /readyz beside it):
+# listen = "127.0.0.1:9464"
+# or, on the public address, behind a bearer token: set DRIVESYNC_METRICS_TOKEN (a secret,
+# so not in this file). With neither, /metrics is not served.
+
+[log]
+# "text" for people, "json" (one object per line) for a log collector. --log-format and
+# DRIVESYNC_LOG_FORMAT win over this.
+format = "text"
 "#;
 
 #[cfg(test)]
@@ -163,7 +176,7 @@ mod tests {
                 named += 1;
             }
         }
-        assert!(named >= 16, "only {named} settings were compared");
+        assert!(named >= 18, "only {named} settings were compared");
         // Per-location schedules: the example location names every field one can have.
         let example = written["sync"]["locations"]
             .as_table()

@@ -242,6 +242,7 @@ impl IngestState {
             })?;
         me.metrics.verified(verified.scheme);
         let env = envelope::read(raw)?;
+        crate::telemetry::record_webhook(&env.webhook_id, &env.location_id, &env.event_type);
         let now = chrono::Utc::now().timestamp_millis();
         me.watch.verified(&env.location_id, now);
         if let Some(ts) = env.timestamp_ms {
@@ -270,6 +271,7 @@ impl IngestState {
             received_at_ms: now,
         };
         let accepted = me.writer.submit(event, deadline).await?;
+        tracing::debug!(?accepted, "webhook stored");
         if matches!(accepted, Accepted::Stored { .. }) {
             if env.timestamp_ms.is_none() {
                 tracing::info!(webhook_id = %env.webhook_id, event_type = %env.event_type,
@@ -357,8 +359,12 @@ pub fn router(state: IngestState) -> Router {
 }
 
 async fn receive(State(state): State<IngestState>, headers: HeaderMap, body: Body) -> Response {
+    use tracing::Instrument as _;
     let metrics = &state.inner.metrics;
-    match state.ingest(&headers, body).await {
+    let span = crate::telemetry::webhook_span();
+    let result = state.ingest(&headers, body).instrument(span.clone()).await;
+    let _in = span.enter();
+    match result {
         Ok(Outcome::Accepted(Accepted::Stored { .. })) => {
             metrics.accepted();
             ok("stored")

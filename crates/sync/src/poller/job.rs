@@ -11,7 +11,7 @@ use std::time::Duration;
 use store::Job;
 
 use crate::fetch::listing::AppointmentWindow;
-use crate::worker::{bump, JobContext, JobError, JobHandler};
+use crate::worker::{JobContext, JobError, JobHandler};
 
 /// Runs [`super::poll`] of the job's location.
 pub struct PollJob {
@@ -24,7 +24,7 @@ pub struct PollJob {
 #[async_trait::async_trait]
 impl JobHandler for PollJob {
     async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
-        bump(&ctx.metrics.polls);
+        crate::count_and_log!(&ctx.metrics.polls, debug, "poll started");
         super::poll(
             &ctx.store,
             &ctx.gate,
@@ -49,7 +49,7 @@ pub struct ReconcileJob {
 #[async_trait::async_trait]
 impl JobHandler for ReconcileJob {
     async fn run(&self, ctx: &JobContext, job: &Job) -> Result<(), JobError> {
-        bump(&ctx.metrics.reconciles);
+        crate::count_and_log!(&ctx.metrics.reconciles, info, "reconcile started");
         super::reconcile(
             &ctx.store,
             &ctx.gate,

@@ -1,5 +1,6 @@
 //! What the workers did, counted: plain atomics the runner and the handlers bump, read as a
-//! [`WorkerMetricsSnapshot`] by [`crate::engine::Engine::metrics`].
+//! [`WorkerMetricsSnapshot`] by [`crate::engine::Engine::metrics`]. Each is bumped with its log
+//! line by [`crate::count_and_log!`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -43,9 +44,4 @@ impl WorkerMetrics {
             released: g(&self.released),
         }
     }
-}
-
-/// Adds one.
-pub(crate) fn bump(a: &AtomicU64) {
-    a.fetch_add(1, Ordering::Relaxed);
 }

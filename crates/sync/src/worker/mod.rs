@@ -21,7 +21,6 @@ mod handler;
 mod metrics;
 
 pub use handler::{Handlers, JobContext, JobError, JobHandler};
-pub(crate) use metrics::bump;
 pub use metrics::{WorkerMetrics, WorkerMetricsSnapshot};
 
 use std::collections::HashSet;
@@ -31,6 +30,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use store::{Job, RetryPolicy};
 use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument as _;
 
 use crate::config::EngineConfig;
 
@@ -47,6 +47,17 @@ pub(crate) struct Shared {
     pub slots: Arc<Semaphore>,
     /// Finished jobs waiting to be completed together (see [`complete_loop`]).
     pub done: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// True while [`claim_loop`] runs: false before it starts and after it ended or panicked.
+    pub claiming: std::sync::atomic::AtomicBool,
+}
+
+/// Turns [`Shared::claiming`] off however the claimer ends, a panic included.
+struct Claiming<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Claiming<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// How a job ended, before it is settled in the queue.
@@ -65,6 +76,8 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     let mut stop = shared.ctx.stop.clone();
     let batch = cfg.claim_batch.max(1);
     let capacity = cfg.workers.max(1) + batch;
+    shared.claiming.store(true, Ordering::Relaxed);
+    let _claiming = Claiming(&shared.claiming);
     loop {
         if *stop.borrow() {
             break;
@@ -103,18 +116,23 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         for job in jobs {
             shared.running.lock().insert(job.id);
             let shared = shared.clone();
-            tokio::spawn(async move {
-                let permit = shared.slots.clone().acquire_owned().await.ok();
-                let ending = run(&shared, &job).await;
-                let batched = matches!(ending, Ending::Done) && shared.done.send(job.id).is_ok();
-                if !batched {
-                    settle(&shared, &job, ending).await;
-                    shared.running.lock().remove(&job.id);
-                    // Its key's next job may now be claimable.
-                    shared.wake.notify_waiters();
+            let span = crate::telemetry::job_span(&job);
+            tokio::spawn(
+                async move {
+                    let permit = shared.slots.clone().acquire_owned().await.ok();
+                    let ending = run(&shared, &job).await;
+                    let batched =
+                        matches!(ending, Ending::Done) && shared.done.send(job.id).is_ok();
+                    if !batched {
+                        settle(&shared, &job, ending).await;
+                        shared.running.lock().remove(&job.id);
+                        // Its key's next job may now be claimable.
+                        shared.wake.notify_waiters();
+                    }
+                    drop(permit);
                 }
-                drop(permit);
-            });
+                .instrument(span),
+            );
         }
     }
 }
@@ -210,19 +228,18 @@ async fn settle(shared: &Shared, job: &Job, ending: Ending) {
     let result = match ending {
         Ending::Done => store.complete_job(job.id, worker).await.map(|done| {
             if done {
-                bump(&m.completed);
+                crate::count_and_log!(&m.completed, debug, "job completed");
             }
         }),
         Ending::Released | Ending::Failed(JobError::Interrupted) => {
             store.release_job(job.id, worker).await.map(|_| {
-                bump(&m.released);
+                crate::count_and_log!(&m.released, debug, "job given back unstarted; the engine is stopping");
             })
         }
         Ending::Failed(JobError::Settled(msg)) => {
-            tracing::warn!(job_id = job.id, kind = %job.kind, error = %msg, "job failed for good; its outcome is recorded, so it is completed");
             store.complete_job(job.id, worker).await.map(|done| {
                 if done {
-                    bump(&m.completed);
+                    crate::count_and_log!(&m.completed, warn, error = %msg, "job failed for good; its outcome is recorded, so it is completed");
                 }
             })
         }
@@ -240,12 +257,10 @@ async fn settle(shared: &Shared, job: &Job, ending: Ending) {
                 .await
                 .map(|outcome| match outcome {
                     store::FailOutcome::Retry { attempts, .. } => {
-                        bump(&m.retried);
-                        tracing::info!(job_id = job.id, kind = %job.kind, attempts, error = %msg, "job failed; will retry");
+                        crate::count_and_log!(&m.retried, info, attempts, error = %msg, "job failed; will retry");
                     }
                     store::FailOutcome::Dead { attempts } => {
-                        bump(&m.dead);
-                        tracing::warn!(job_id = job.id, kind = %job.kind, attempts, error = %msg, "job dead-lettered");
+                        crate::count_and_log!(&m.dead, warn, attempts, error = %msg, "job dead-lettered");
                     }
                     store::FailOutcome::LostLease => {}
                 })
