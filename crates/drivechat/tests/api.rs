@@ -833,6 +833,7 @@ async fn seed_workspace(
                 user_id: None,
             },
             requested_by: None,
+            actor: None,
             idempotency_key: None,
         })
         .await

@@ -3,6 +3,9 @@
 //! the location's lease — one conditional UPDATE that only succeeds while the lease is free or
 //! expired, which the database executes atomically, so at most one caller in any process
 //! holds it — and writes the rotated tokens only if it still holds the lease.
+//!
+//! Named leases ([`Store::try_named_lease`]) are the same idea for work that one replica
+//! does at a time and that has no row of its own, such as the dashboard's per-minute sample.
 
 use std::time::Duration;
 
@@ -118,6 +121,32 @@ impl Store {
         .map(|r| r.rows_affected()))
         .map_err(StoreError::db("releasing a refresh lease"))?;
         Ok(())
+    }
+
+    /// Takes lease `name` for `owner` until `until_ms` if it is free, expired or already
+    /// `owner`'s (then extended); returns whether `owner` holds it. One conditional upsert,
+    /// so at most one caller in any process wins.
+    pub async fn try_named_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        validate_owner(owner)?;
+        let won: Option<String> = with_pool!(&self.db, |pool| sqlx::query_scalar(
+            "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.until_ms <= $4 OR leases.owner = excluded.owner \
+             RETURNING owner"
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(until_ms)
+        .bind(now_ms())
+        .fetch_optional(pool)
+        .await)
+        .map_err(StoreError::db("taking a lease"))?;
+        Ok(won.is_some())
     }
 
     async fn location_exists(&self, location_id: &str) -> Result<bool, StoreError> {

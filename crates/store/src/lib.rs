@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod chat;
 mod clock;
 pub mod command;
@@ -35,6 +36,7 @@ pub mod queue;
 mod reencrypt;
 pub mod refusals;
 mod retry;
+pub mod samples;
 mod secrets;
 pub mod sessions;
 mod sqlite_busy;
@@ -44,6 +46,9 @@ pub mod vault;
 
 use std::sync::Arc;
 
+pub use audit::{
+    Actor, ActorKind, AuditEntry, AuditQuery, AuditRecord, AuditScope, HighLevelAnswer, Outcome,
+};
 pub use chat::{Channel, ContactBrief, Message, NewMessage};
 pub use command::{CommandError, HighLevelCommand};
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
@@ -60,6 +65,7 @@ pub use model::{AuthKind, LocationRecord, LocationState, NewLocation, RefreshedT
 pub use outbox::{Command, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use refusals::RefusalCount;
+pub use samples::MetricSample;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sessions::ApiTokenOwner;
 pub use sync_state::{BackfillCheckpoint, SyncState};

@@ -250,6 +250,7 @@ async fn enqueue(store: &Store, sb: &Sandbox, command: HighLevelCommand) -> i64 
             location_id: sb.location.clone(),
             command,
             requested_by: Some(MEMBER.into()),
+            actor: None,
             idempotency_key: None,
         })
         .await

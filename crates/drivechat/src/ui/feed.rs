@@ -90,6 +90,7 @@ async fn post_to(
         user_id: ctx.user.id,
         name: &ctx.user.display_name,
         idempotency_key: f.common.idem.as_deref(),
+        with_token: false,
     };
     let result = actions::post_message(app, ctx.loc(), &who, channel, &f.body)
         .await
@@ -309,6 +310,7 @@ pub(crate) async fn create_token(
     let ctx = posted.who.enter(&app, &ws).await?;
     let token = admin::mint_api_token(
         &app.store,
+        &store::Actor::member(ctx.user.id, &ctx.user.display_name),
         ctx.user.id,
         &ctx.user.email,
         ctx.loc(),
@@ -354,6 +356,17 @@ pub(crate) async fn set_timezone(
         };
         app.store
             .set_chat_user_timezone(ctx.user.id, chosen.map(|z| z.name()))
+            .await?;
+        app.store
+            .record_audit(
+                &store::AuditEntry::new(
+                    store::Actor::member(ctx.user.id, &ctx.user.display_name),
+                    "timezone.set",
+                    Some(ctx.loc()),
+                )
+                .target(&ctx.user.email)
+                .detail(serde_json::json!({ "timezone": chosen.map(|z| z.name()) })),
+            )
             .await?;
         Ok(match chosen {
             Some(z) => format!("Times are now shown in {}.", z.name()),
