@@ -68,7 +68,9 @@ pub async fn add_user(
     let added = |location: Option<&str>, role: Option<Role>| {
         AuditEntry::new(Actor::command_line(), "member.add", location)
             .target(&email)
-            .detail(serde_json::json!({ "user_id": id, "name": name, "role": role.map(Role::as_str) }))
+            .detail(
+                serde_json::json!({ "user_id": id, "name": name, "role": role.map(Role::as_str) }),
+            )
     };
     if workspaces.is_empty() {
         store.record_audit(&added(None, None)).await?;
@@ -115,7 +117,15 @@ pub async fn create_api_token(
 ) -> Result<SecretString, Error> {
     let user = user_by_email(store, email).await?;
     let by = Actor::command_line();
-    mint_api_token(store, &by, user.id, &user.email, location_id, "command line").await
+    mint_api_token(
+        store,
+        &by,
+        user.id,
+        &user.email,
+        location_id,
+        "command line",
+    )
+    .await
 }
 
 /// Mints a token for a user known by id (the settings page uses this for the signed-in user),

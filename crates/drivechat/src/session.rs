@@ -148,6 +148,27 @@ impl Ctx {
         &self.ws.location_id
     }
 
+    /// Refuses (403) anyone but an admin of this workspace: the one place pages for admins
+    /// only ask.
+    pub(crate) fn require_admin(&self, page: &str) -> Result<(), Error> {
+        if self.role == Role::Admin {
+            return Ok(());
+        }
+        Err(Error::Forbidden(format!(
+            "Only admins of this workspace can see the {page}; ask an admin of {} if you need it.",
+            self.ws.name
+        )))
+    }
+
+    /// The workspaces this person is an admin of (their location ids).
+    pub(crate) fn admin_locations(&self) -> Vec<String> {
+        self.memberships
+            .iter()
+            .filter(|m| m.role == Role::Admin)
+            .map(|m| m.workspace.location_id.clone())
+            .collect()
+    }
+
     /// The base of this workspace's URLs.
     pub(crate) fn base(&self) -> String {
         format!("/w/{}", self.ws.location_id)

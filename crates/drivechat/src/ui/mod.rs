@@ -4,15 +4,19 @@
 //!
 //! URLs: `/signin`, `/signout`, and per workspace `/w/{workspace}/contacts`,
 //! `/contacts/{id}`, `/tasks`, `/meetings`, `/feed`, `/alerts`, `/settings`, `/live` (SSE),
+//! for admins `/dashboard` and `/audit` (with `/audit.csv`, `/audit.jsonl`),
 //! plus the form targets of each action.
 
 mod ago;
 pub(crate) mod assets;
+mod audit;
 mod board;
+mod chart;
 
 pub(crate) use board::board_query;
 pub(crate) mod components;
 mod contacts;
+mod dashboard;
 mod feed;
 pub(crate) mod flash;
 mod highlevel_link;
@@ -66,6 +70,10 @@ pub(crate) fn routes(app: Shared) -> Router<Shared> {
         .route("/w/{ws}/settings", get(feed::settings))
         .route("/w/{ws}/settings/tokens", post(feed::create_token))
         .route("/w/{ws}/settings/timezone", post(feed::set_timezone))
+        .route("/w/{ws}/dashboard", get(dashboard::page))
+        .route("/w/{ws}/audit", get(audit::page))
+        .route("/w/{ws}/audit.csv", get(audit::csv))
+        .route("/w/{ws}/audit.jsonl", get(audit::jsonl))
         .layer(axum::middleware::from_fn_with_state(app, flash::clear))
         .layer(axum::middleware::from_fn(return_to::remember))
 }

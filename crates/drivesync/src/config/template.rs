@@ -62,6 +62,11 @@ task_poll_interval = "5m"
 # [sync.locations.ve9EPM428h8vShlRW1KT]
 # poll_interval = "20s"
 # reconcile_interval = "6h"
+
+[dashboard]
+# How long the admins' dashboard keeps its per-minute figures (lag, webhooks, budget, queue,
+# refusals); it charts the last 24 hours. At least "1day".
+retention = "7days"
 "#;
 
 #[cfg(test)]
