@@ -128,7 +128,8 @@ struct Applied {
     success: bool,
 }
 
-/// What `_sqlx_migrations` records, as (version, description, checksum in hex).
+/// What `_sqlx_migrations` records of the pinned migrations, as (version, description,
+/// checksum in hex). Later migrations must have succeeded; they have no field history to pin.
 async fn applied(env: &Env) -> Vec<(i64, String, String)> {
     const SQL: &str =
         "SELECT version, description, checksum, success FROM _sqlx_migrations ORDER BY version";
@@ -152,6 +153,7 @@ async fn applied(env: &Env) -> Vec<(i64, String, String)> {
             let hex = r.checksum.iter().map(|b| format!("{b:02x}")).collect();
             (r.version, r.description, hex)
         })
+        .filter(|(version, _, _)| *version <= SQLITE_CHECKSUMS.len() as i64)
         .collect()
 }
 
