@@ -9,12 +9,17 @@ mod common;
 use common::*;
 use drivechat::Config;
 use serde_json::{json, Value};
-use store::{Actor, AuditEntry, Channel, MetricSample, NewMessage, Outcome};
+use secrecy::ExposeSecret as _;
+use store::{
+    Actor, ActorKind, AuditEntry, AuditQuery, AuditScope, Channel, CommandState, MetricSample,
+    NewMessage, Outcome,
+};
 
 on_both_backends!(
     admin_pages_are_refused_to_members_and_outsiders,
     the_audit_trail_records_filters_pages_and_exports,
     the_dashboard_draws_the_last_day,
+    a_write_back_is_audited_as_who_asked,
 );
 
 pub fn config() -> Config {
@@ -321,4 +326,70 @@ async fn the_dashboard_draws_the_last_day(env: Env) {
     assert!(html.contains("trace-dash-404"), "{html}");
     assert!(html.contains("The task no longer exists in HighLevel"));
     assert!(html.contains("Webhooks refused for 10 minutes"), "{html}");
+}
+
+/// A command queued from a page is the member's, one queued with an API token the token's:
+/// the audit entry written when it settles says which.
+async fn a_write_back_is_audited_as_who_asked(env: Env) {
+    let due = now_ms() + DAY;
+    env.put(contact(A, "c1", "Ann", "Smith", &[]), &[]).await;
+    env.put(task(A, "t1", "c1", "Call back", due, false), &[]).await;
+    env.put(task(A, "t2", "c1", "Send quote", due, false), &[]).await;
+    let token = drivechat::admin::create_api_token(&env.store, ALICE, A)
+        .await
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(env.at("/api/v1/tasks/t1/complete"))
+        .bearer_auth(token.expose_secret())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let by_token = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let (alice, page) = sign_in(&env, ALICE).await;
+    let csrf = field_value(&page, "_csrf").unwrap();
+    let r = alice
+        .post(env.at(&format!("/w/{A}/tasks/t2/complete")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let on_page = env.store.commands(A, None, None, 10).await.unwrap();
+    let on_page = on_page.iter().find(|c| c.id != by_token).unwrap().id;
+    for id in [by_token, on_page] {
+        env.store
+            .settle_command(id, CommandState::Done, None, None, None)
+            .await
+            .unwrap();
+    }
+    let entries = env
+        .store
+        .audit_page(&AuditQuery {
+            scope: AuditScope {
+                locations: vec![A.into()],
+                instance: false,
+            },
+            kind: Some("highlevel.complete_task".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .entries;
+    let actor = |id: i64| {
+        entries
+            .iter()
+            .find(|e| e.detail["command_id"] == json!(id))
+            .map(|e| (e.actor_kind, e.actor_name.clone()))
+    };
+    assert_eq!(
+        actor(by_token),
+        Some((ActorKind::ApiToken, "Alice Archer".to_string()))
+    );
+    assert_eq!(
+        actor(on_page),
+        Some((ActorKind::Member, "Alice Archer".to_string()))
+    );
 }
