@@ -8,8 +8,8 @@ mod common;
 
 use common::*;
 use drivechat::Config;
-use serde_json::{json, Value};
 use secrecy::ExposeSecret as _;
+use serde_json::{json, Value};
 use store::{
     Actor, ActorKind, AuditEntry, AuditQuery, AuditScope, Channel, CommandState, MetricSample,
     NewMessage, Outcome,
@@ -333,8 +333,10 @@ async fn the_dashboard_draws_the_last_day(env: Env) {
 async fn a_write_back_is_audited_as_who_asked(env: Env) {
     let due = now_ms() + DAY;
     env.put(contact(A, "c1", "Ann", "Smith", &[]), &[]).await;
-    env.put(task(A, "t1", "c1", "Call back", due, false), &[]).await;
-    env.put(task(A, "t2", "c1", "Send quote", due, false), &[]).await;
+    env.put(task(A, "t1", "c1", "Call back", due, false), &[])
+        .await;
+    env.put(task(A, "t2", "c1", "Send quote", due, false), &[])
+        .await;
     let token = drivechat::admin::create_api_token(&env.store, ALICE, A)
         .await
         .unwrap();
