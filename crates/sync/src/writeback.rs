@@ -746,16 +746,19 @@ mod tests {
             Subject::Contact,
         );
         assert!(
-            matches!(scope, Stop::Refused(s) if s.contains("reconnect the location with contacts.write"))
+            matches!(scope, Stop::RefusedBy(s, _) if s.contains("reconnect the location with contacts.write"))
         );
         let gone = classify(
             GhlError::NotFound {
                 what: "Task".into(),
-                trace_id: None,
+                trace_id: Some("tr-1".into()),
             },
             Subject::Task,
         );
-        assert!(matches!(gone, Stop::Refused(s) if s.starts_with("The task no longer exists")));
+        // HighLevel's answer is kept for the audit trail.
+        assert!(matches!(gone, Stop::RefusedBy(s, a)
+            if s.starts_with("The task no longer exists")
+                && a == HighLevelAnswer { status: Some(404), trace_id: Some("tr-1".into()) }));
         let lost = classify(
             GhlError::Uncertain {
                 operation: "create-task".into(),
