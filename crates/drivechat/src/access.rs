@@ -151,7 +151,8 @@ pub(crate) fn refusal(ws: &Workspace, role: Role, needed: Role) -> Option<Error>
     let message = match needed {
         Role::Admin => format!(
             "Only admins of {name} can do this (members, invitations, other people's API \
-             tokens and workspace settings); you are a {role} there. Ask an admin of {name}."
+             tokens, the dashboard, the audit trail and workspace settings); you are a {role} \
+             there. Ask an admin of {name}."
         ),
         Role::Member | Role::Viewer => format!(
             "You are a viewer in {name}: you can read everything but change nothing. Ask an \

@@ -52,9 +52,20 @@ pub(crate) struct Requester<'a> {
     pub(crate) name: &'a str,
     /// From the form (a random value rendered into it) or the API's `Idempotency-Key`.
     pub(crate) idempotency_key: Option<&'a str>,
+    /// Through the API with a token (else signed in to the pages): what the audit trail says.
+    pub(crate) with_token: bool,
 }
 
 impl Requester<'_> {
+    /// Who this is in the audit trail.
+    pub(crate) fn actor(&self) -> store::Actor {
+        if self.with_token {
+            store::Actor::api_token(self.user_id, self.name)
+        } else {
+            store::Actor::member(self.user_id, self.name)
+        }
+    }
+
     /// The outbox's keys are global; prefixing the workspace and user keeps one person's key
     /// from ever matching another's command.
     fn scoped_key(&self, location_id: &str) -> Result<Option<String>, Error> {
@@ -145,6 +156,7 @@ pub(crate) async fn submit(
             location_id: location_id.into(),
             command,
             requested_by: Some(who.name.to_string()),
+            actor: Some(who.actor()),
             idempotency_key: who.scoped_key(location_id)?,
         })
         .await?;

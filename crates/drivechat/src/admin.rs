@@ -3,7 +3,7 @@
 //! [`Error`] that says what to do instead.
 
 use secrecy::{ExposeSecret, SecretString};
-use store::{Role, Store};
+use store::{Actor, AuditEntry, Role, Store};
 
 use crate::password::{self, MIN_PASSWORD_LEN};
 use crate::secret;
@@ -64,6 +64,22 @@ pub async fn add_user(
     for (location_id, role) in workspaces {
         store.set_membership(id, location_id, *role).await?;
     }
+    // One entry per workspace joined, so each workspace's admins see who joined theirs.
+    let added = |location: Option<&str>, role: Option<Role>| {
+        AuditEntry::new(Actor::command_line(), "member.add", location)
+            .target(&email)
+            .detail(
+                serde_json::json!({ "user_id": id, "name": name, "role": role.map(Role::as_str) }),
+            )
+    };
+    if workspaces.is_empty() {
+        store.record_audit(&added(None, None)).await?;
+    }
+    for (location_id, role) in workspaces {
+        store
+            .record_audit(&added(Some(location_id), Some(*role)))
+            .await?;
+    }
     tracing::info!(user_id = id, workspaces = workspaces.len(), "user added");
     Ok(id)
 }
@@ -82,6 +98,13 @@ pub async fn add_membership(
         });
     }
     store.set_membership(user.id, location_id, role).await?;
+    store
+        .record_audit(
+            &AuditEntry::new(Actor::command_line(), "member.set_role", Some(location_id))
+                .target(&user.email)
+                .detail(serde_json::json!({ "user_id": user.id, "role": role.as_str() })),
+        )
+        .await?;
     Ok(())
 }
 
@@ -93,12 +116,23 @@ pub async fn create_api_token(
     location_id: &str,
 ) -> Result<SecretString, Error> {
     let user = user_by_email(store, email).await?;
-    mint_api_token(store, user.id, &user.email, location_id, "command line").await
+    let by = Actor::command_line();
+    mint_api_token(
+        store,
+        &by,
+        user.id,
+        &user.email,
+        location_id,
+        "command line",
+    )
+    .await
 }
 
-/// Mints a token for a user known by id (the settings page uses this for the signed-in user).
+/// Mints a token for a user known by id (the settings page uses this for the signed-in user),
+/// recording in the audit trail that `by` did.
 pub(crate) async fn mint_api_token(
     store: &Store,
+    by: &Actor,
     user_id: i64,
     email: &str,
     location_id: &str,
@@ -113,6 +147,13 @@ pub(crate) async fn mint_api_token(
     let token = format!("{API_TOKEN_PREFIX}{}", secret::random_token());
     store
         .create_api_token(&secret::token_hash(&token), user_id, location_id, label)
+        .await?;
+    store
+        .record_audit(
+            &AuditEntry::new(by.clone(), "api_token.create", Some(location_id))
+                .target(email)
+                .detail(serde_json::json!({ "user_id": user_id, "label": label })),
+        )
         .await?;
     tracing::info!(user_id, location_id, "API token created");
     Ok(SecretString::from(token))

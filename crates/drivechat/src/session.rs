@@ -229,6 +229,15 @@ impl Ctx {
         self.role.allows(Role::Member)
     }
 
+    /// The workspaces this person is an admin of (their location ids).
+    pub(crate) fn admin_locations(&self) -> Vec<String> {
+        self.memberships
+            .iter()
+            .filter(|m| m.role == Role::Admin)
+            .map(|m| m.workspace.location_id.clone())
+            .collect()
+    }
+
     /// The base of this workspace's URLs.
     pub(crate) fn base(&self) -> String {
         format!("/w/{}", self.ws.location_id)

@@ -42,9 +42,63 @@ pub enum Change {
     PasswordReset { user_id: i64 },
 }
 
-/// Reports a change to someone's access: every such change ends here, once it is done.
-pub(crate) fn performed(location_id: Option<&str>, by: Actor, change: &Change) {
+/// Reports a change to someone's access: every such change ends here, once it is done, and is
+/// recorded in the audit trail.
+pub(crate) async fn performed(
+    store: &Store,
+    location_id: Option<&str>,
+    by: Actor,
+    change: &Change,
+) -> Result<(), Error> {
     tracing::info!(?location_id, ?by, ?change, "team changed");
+    let actor = match by {
+        Actor::Member(id) => {
+            let name = store
+                .chat_user(id)
+                .await?
+                .map(|u| u.display_name)
+                .unwrap_or_default();
+            store::Actor::member(id, &name)
+        }
+        Actor::Operator => store::Actor::command_line(),
+    };
+    let (kind, target, detail) = match change {
+        Change::Invited { email, role } => (
+            "member.invite",
+            email.clone(),
+            serde_json::json!({ "role": role.as_str() }),
+        ),
+        Change::InviteRevoked { invite_id } => (
+            "invite.revoke",
+            invite_id.to_string(),
+            serde_json::json!({ "invite_id": invite_id }),
+        ),
+        Change::RoleChanged { user_id, role } => (
+            "member.set_role",
+            user_id.to_string(),
+            serde_json::json!({ "user_id": user_id, "role": role.as_str() }),
+        ),
+        Change::Removed { user_id } => (
+            "member.remove",
+            user_id.to_string(),
+            serde_json::json!({ "user_id": user_id }),
+        ),
+        Change::TokenRevoked { token_id } => (
+            "api_token.revoke",
+            token_id.clone(),
+            serde_json::json!({ "token_id": token_id }),
+        ),
+        Change::PasswordReset { user_id } => (
+            "password.reset",
+            user_id.to_string(),
+            serde_json::json!({ "user_id": user_id }),
+        ),
+    };
+    let entry = store::AuditEntry::new(actor, kind, location_id)
+        .target(&target)
+        .detail(detail);
+    store.record_audit(&entry).await?;
+    Ok(())
 }
 
 /// A new invitation: the link's token (shown once, only its hash is kept) and its expiry.
@@ -93,7 +147,13 @@ pub async fn invite(
             expires_at_ms,
         )
         .await?;
-    performed(Some(location_id), by, &Change::Invited { email, role });
+    performed(
+        store,
+        Some(location_id),
+        by,
+        &Change::Invited { email, role },
+    )
+    .await?;
     Ok(Invitation {
         token,
         expires_at_ms,
@@ -110,7 +170,13 @@ pub async fn revoke_invite(
     if !store.revoke_invite(location_id, invite_id).await? {
         return Err(Error::NotFound("pending invitation"));
     }
-    performed(Some(location_id), by, &Change::InviteRevoked { invite_id });
+    performed(
+        store,
+        Some(location_id),
+        by,
+        &Change::InviteRevoked { invite_id },
+    )
+    .await?;
     Ok(())
 }
 
@@ -125,10 +191,12 @@ pub async fn set_role(
     let outcome = store.change_role(location_id, user_id, role).await?;
     settled(store, location_id, user_id, outcome, "demoted").await?;
     performed(
+        store,
         Some(location_id),
         by,
         &Change::RoleChanged { user_id, role },
-    );
+    )
+    .await?;
     Ok(())
 }
 
@@ -141,7 +209,7 @@ pub async fn remove(
 ) -> Result<(), Error> {
     let outcome = store.remove_member(location_id, user_id).await?;
     settled(store, location_id, user_id, outcome, "removed").await?;
-    performed(Some(location_id), by, &Change::Removed { user_id });
+    performed(store, Some(location_id), by, &Change::Removed { user_id }).await?;
     Ok(())
 }
 
@@ -161,7 +229,7 @@ pub async fn revoke_token(
         let change = Change::TokenRevoked {
             token_id: token_id.to_string(),
         };
-        performed(location_id, by, &change);
+        performed(store, location_id, by, &change).await?;
     }
     Ok(())
 }
@@ -181,10 +249,12 @@ pub async fn reset_password(
     store.set_password_hash(user.id, &hash).await?;
     store.end_user_sessions(user.id, None).await?;
     performed(
+        store,
         None,
         Actor::Operator,
         &Change::PasswordReset { user_id: user.id },
-    );
+    )
+    .await?;
     Ok(())
 }
 

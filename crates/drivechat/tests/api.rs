@@ -841,6 +841,7 @@ async fn seed_workspace(
                 user_id: None,
             },
             requested_by: None,
+            actor: None,
             idempotency_key: None,
         })
         .await
@@ -1273,6 +1274,7 @@ async fn enqueue(env: &Env, loc: &str, contact_id: &str, body: &str) -> i64 {
                 user_id: None,
             },
             requested_by: Some("Alice Archer".into()),
+            actor: None,
             idempotency_key: None,
         })
         .await

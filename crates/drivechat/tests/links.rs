@@ -98,6 +98,7 @@ async fn refused_actions_in_alerts_name_their_contact(env: Env) {
                 task_id: "t1".into(),
             },
             requested_by: Some("Alice Archer".into()),
+            actor: None,
             idempotency_key: None,
         })
         .await

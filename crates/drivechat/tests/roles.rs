@@ -133,6 +133,10 @@ fn policy(method: &Method, path: &str) -> Access {
         // The API's documentation, read before anyone has a token.
         p if p.starts_with("/api/v1/docs") => Access::Public,
         "/" | "/signout" => Access::SignedIn,
+        // The dashboard and the audit trail: admins only.
+        p if p.starts_with("/w/{ws}/dashboard") || p.starts_with("/w/{ws}/audit") => {
+            Access::Role(Role::Admin)
+        }
         p if p.starts_with("/w/{ws}") || p.starts_with("/api/v1/") => {
             if get || OWN.contains(&p) {
                 Access::Role(Role::Viewer)
@@ -184,6 +188,7 @@ async fn every_route_checks_the_role(env: Env) {
                 user_id: None,
             },
             requested_by: None,
+            actor: None,
             idempotency_key: None,
         })
         .await

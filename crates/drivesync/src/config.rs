@@ -82,6 +82,11 @@ pub enum ConfigError {
         got: String,
         least: &'static str,
     },
+    #[error(
+        "dashboard.retention must be at least 1day (got {}): the dashboard charts the last 24 hours",
+        humantime::format_duration(*.0)
+    )]
+    RetentionTooShort(Duration),
 }
 
 /// Everything a command runs from: the file format of `drivesync.toml`, and, once
@@ -98,6 +103,7 @@ pub struct Config {
     pub alerts: Alerts,
     pub metrics: Metrics,
     pub log: Log,
+    pub dashboard: Dashboard,
 }
 
 /// Where `/metrics` is served. Its bearer token is a secret and so not a setting of the file:
@@ -125,6 +131,28 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// The admins' dashboard (Drive Chat's `/w/{workspace}/dashboard`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dashboard {
+    /// How long the per-minute samples its charts draw are kept.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+/// The dashboard charts the last 24 hours; samples are kept a week by default.
+const DEFAULT_SAMPLE_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Less than the charts' 24 hours would leave them part empty.
+const MIN_SAMPLE_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard {
+            retention: DEFAULT_SAMPLE_RETENTION,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -528,6 +556,9 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.dashboard.retention < MIN_SAMPLE_RETENTION {
+            return Err(ConfigError::RetentionTooShort(self.dashboard.retention));
+        }
         if !(1..=256).contains(&self.sync.workers) {
             return Err(ConfigError::Workers(self.sync.workers));
         }
@@ -697,6 +728,13 @@ mod tests {
         let e = Config::load(&path, &Overrides::default()).unwrap_err();
         let chain = format!("{:#}", anyhow::Error::from(e));
         assert!(chain.contains("server.public_url"), "{chain}");
+        std::fs::write(&path, "[dashboard]\nretention = \"2h\"\n").unwrap();
+        let e = Config::load(&path, &Overrides::default()).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert!(
+            chain.contains("dashboard.retention must be at least 1day (got 2h)"),
+            "{chain}"
+        );
     }
 
     #[test]

@@ -36,6 +36,65 @@ async fn drive_chat_in_a_real_browser() {
     .await;
 }
 
+/// The admins' pages: an API token created on the settings page shows in the audit trail,
+/// which filters by what was done; the dashboard draws the figures the sampler records once
+/// a minute (the first within about a minute of the start) as charts without JavaScript.
+/// Screenshots `audit` and `dashboard` go to `target/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_and_audit_trail_for_admins() {
+    with_demo_and_browser("operations", |b, _sandbox, _demo| async move {
+        let ws = sign_in(&b).await;
+        b.goto(&format!("/w/{ws}/settings")).await;
+        b.click("#token-form button", LIVE).await;
+        b.wait_for("[data-testid=new-token]", LIVE).await;
+
+        b.click("[data-testid=nav-audit]", LIVE).await;
+        b.wait_for("#audit-entries tr[data-kind='api_token.create']", LIVE)
+            .await;
+        b.select("#f-kind", "api_token.create").await;
+        b.click("[data-testid=apply-filters]", LIVE).await;
+        until("the filtered audit trail", LIVE, || async {
+            let path = b.path().await;
+            let kinds = b
+                .js(
+                    "return [...document.querySelectorAll('#audit-entries tr[data-kind]')].map(r => r.dataset.kind)",
+                    json!(null),
+                )
+                .await?;
+            match kinds.as_array() {
+                Some(k) if !k.is_empty() && k.iter().all(|k| k == "api_token.create") => Ok(()),
+                _ => Err(format!("{path}: {kinds}")),
+            }
+        })
+        .await;
+        let csv = b.attr("[data-testid=export-csv]", "href").await.ok().flatten();
+        assert!(
+            csv.as_deref().is_some_and(|h| h.contains("kind=api_token.create")),
+            "the CSV link keeps the filter: {csv:?}"
+        );
+        b.screenshot("audit").await;
+
+        b.click("[data-testid=nav-dashboard]", LIVE).await;
+        b.wait_for("[data-testid=chart-queue] svg", LIVE).await;
+        until("the first sample on the dashboard", Duration::from_secs(90), || async {
+            if b.exists("[data-testid=chart-events] polyline").await? {
+                Ok(())
+            } else {
+                b.goto(&format!("/w/{ws}/dashboard")).await;
+                Err("no sample drawn yet".to_string())
+            }
+        })
+        .await;
+        let legend = b.text("[data-testid=chart-queue] .legend").await.ok().flatten();
+        assert!(
+            legend.as_deref().is_some_and(|l| l.contains("pending: latest")),
+            "the chart says its figures in words: {legend:?}"
+        );
+        b.screenshot("dashboard").await;
+    })
+    .await;
+}
+
 /// Pages a user opened afresh (a typed address, a bookmark, Back) stay in Chromium's
 /// back/forward cache with their event streams open. Chromium allows 6 connections to one
 /// host, so after a few such pages every request of the page in front waits for one of

@@ -297,6 +297,29 @@ async fn connect_use_rotate_and_nothing_leaks() {
     logs.push_str(&err);
     let key_file = std::fs::read_to_string(d.join("master.key")).unwrap();
     assert_eq!(key_file.lines().count(), 1, "only the new key is left");
+    // The rotation is in the audit trail, as the command line's, with key ids only.
+    let store = db
+        .connect(store::Keyring::from_env_or_file(d).unwrap())
+        .await;
+    let rotations = store
+        .audit_page(&store::AuditQuery {
+            scope: store::AuditScope {
+                locations: Vec::new(),
+                instance: true,
+            },
+            kind: Some("keys.rotate".into()),
+            limit: 10,
+            ..store::AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rotations.entries.len(), 1, "{rotations:?}");
+    let rotation = &rotations.entries[0];
+    assert_eq!(rotation.actor_kind, store::ActorKind::CommandLine);
+    assert_eq!(rotation.location_id, None);
+    assert_eq!(rotation.detail["removed"].as_array().map(Vec::len), Some(1));
+    assert!(!rotation.detail.to_string().contains(key_file.trim()));
+    store.close().await;
     let (ok, out, err) = r.api(
         "get-contact",
         &["--param", &format!("contactId={}", r.contact)],

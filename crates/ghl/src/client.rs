@@ -71,6 +71,47 @@ impl Answer {
     }
 }
 
+/// HighLevel's answer to one write (any request but a GET) made inside
+/// [`with_write_receipts`]: enough for an audit trail to say what HighLevel said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteReceipt {
+    pub operation: String,
+    pub status: u16,
+    pub trace_id: Option<String>,
+}
+
+tokio::task_local! {
+    static RECEIPTS: std::cell::RefCell<Vec<WriteReceipt>>;
+}
+
+/// Runs `work`, collecting the [`WriteReceipt`] of every write it got a success answer to,
+/// in order. The typed operations return HighLevel's records, not its answers; this is how a
+/// caller that must account for a write (the write-back) learns its status and `traceId`.
+pub async fn with_write_receipts<F: std::future::Future>(
+    work: F,
+) -> (F::Output, Vec<WriteReceipt>) {
+    RECEIPTS
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let out = work.await;
+            (out, RECEIPTS.with(|r| r.take()))
+        })
+        .await
+}
+
+/// Notes a successful write for [`with_write_receipts`], when one is collecting.
+fn receipt(op: &Operation, status: u16, trace_id: &Option<String>) {
+    if op.http_method() == reqwest::Method::GET {
+        return;
+    }
+    let _ = RECEIPTS.try_with(|r| {
+        r.borrow_mut().push(WriteReceipt {
+            operation: op.id.to_string(),
+            status,
+            trace_id: trace_id.clone(),
+        })
+    });
+}
+
 struct Inner {
     http: reqwest::Client,
     config: ClientConfig,
@@ -179,6 +220,7 @@ impl GhlClient {
             let trace_id = trace_id(&headers);
             let body_bytes = res.bytes().await.unwrap_or_default();
             if status.is_success() {
+                receipt(op, status.as_u16(), &trace_id);
                 return Ok(Answer {
                     status: status.as_u16(),
                     headers,

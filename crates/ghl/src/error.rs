@@ -95,6 +95,21 @@ fn human(d: &Duration) -> String {
 }
 
 impl GhlError {
+    /// The HTTP status HighLevel answered with, for the errors that are its answer. (A missing
+    /// scope has none: it is usually found before anything is sent.)
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GhlError::Unauthorized { .. } => Some(401),
+            GhlError::Forbidden { .. } => Some(403),
+            GhlError::NotFound { .. } => Some(404),
+            GhlError::RateLimited { .. } => Some(429),
+            GhlError::Validation { status, .. }
+            | GhlError::Server { status, .. }
+            | GhlError::Unexpected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             GhlError::Unauthorized { trace_id, .. }

@@ -17,7 +17,7 @@ pub mod scopes;
 pub mod token;
 pub mod webhook;
 
-pub use client::{ClientConfig, GhlClient};
+pub use client::{with_write_receipts, ClientConfig, GhlClient, WriteReceipt};
 pub use error::{GhlError, Result};
 pub use http::API_VERSION;
 pub use oauth::{OAuthApp, TokenResponse, UserType};

@@ -205,6 +205,14 @@ pub(crate) fn ids_in(db: &Db, param: u8) -> String {
     }
 }
 
+/// A subquery yielding the strings of a JSON array bound at `$param`, for `column IN (...)`.
+pub(crate) fn texts_in(db: &Db, param: u8) -> String {
+    match db {
+        Db::Sqlite(_) => format!("SELECT value FROM json_each(${param})"),
+        Db::Postgres(_) => format!("SELECT json_array_elements_text(${param}::json)"),
+    }
+}
+
 /// Pool options for `connections` to SQLite, each with drivesync's busy handler.
 fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()

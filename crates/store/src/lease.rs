@@ -126,16 +126,26 @@ impl Store {
     /// Takes the named lease `name` for `ttl` if it is free or expired, or renews it when
     /// `owner` holds it; true while `owner` holds it. One conditional write, like the refresh
     /// lease: of several replicas calling at once, one wins. For work one replica does at a
-    /// time (the alert evaluation); it also fails first when the store refuses writes.
+    /// time (the alert evaluation, the dashboard's per-minute sample); it also fails first when the store refuses writes.
     pub async fn try_lease(
         &self,
         name: &str,
         owner: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        let until = now_ms().saturating_add(duration_ms(ttl));
+        self.try_lease_until(name, owner, until).await
+    }
+
+    /// [`Store::try_lease`] held until the instant `until_ms` rather than for a while: for
+    /// work tied to a clock slot (the dashboard's sample of one minute).
+    pub async fn try_lease_until(
+        &self,
+        name: &str,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
         validate_owner(owner)?;
-        let now = now_ms();
-        let until = now.saturating_add(duration_ms(ttl));
         let n = with_pool!(&self.db, |pool| sqlx::query(
             "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
@@ -143,8 +153,8 @@ impl Store {
         )
         .bind(name)
         .bind(owner)
-        .bind(until)
-        .bind(now)
+        .bind(until_ms)
+        .bind(now_ms())
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))

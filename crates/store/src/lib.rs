@@ -17,6 +17,7 @@
 //! ```
 
 pub mod alerts;
+pub mod audit;
 pub mod chat;
 mod clock;
 pub mod command;
@@ -39,6 +40,7 @@ mod rate_usage;
 mod reencrypt;
 pub mod refusals;
 mod retry;
+pub mod samples;
 mod secrets;
 pub mod sessions;
 mod sqlite_busy;
@@ -50,6 +52,9 @@ pub mod vault;
 use std::sync::Arc;
 
 pub use alerts::OpenAlert;
+pub use audit::{
+    Actor, ActorKind, AuditEntry, AuditQuery, AuditRecord, AuditScope, HighLevelAnswer, Outcome,
+};
 pub use chat::{Channel, ContactBrief, Message, NewMessage};
 pub use command::{CommandError, HighLevelCommand};
 pub use context::{CustomFieldDef, HlUser, LocationContext, LocationProfile};
@@ -69,6 +74,7 @@ pub use outbox::{Command, CommandQuery, CommandState, NewCommand};
 pub use queue::{FailOutcome, Job, JobState, NewJob, QueueDepth, RetryPolicy};
 pub use rate_usage::RateUsage;
 pub use refusals::RefusalCount;
+pub use samples::MetricSample;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sessions::{ApiTokenInfo, ApiTokenOwner, LoginAttempts, SessionInfo};
 pub use sync_state::{BackfillCheckpoint, SyncState};

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::audit::{insert_audit, Actor, ActorKind, AuditEntry, HighLevelAnswer, Outcome};
 use crate::clock::now_ms;
 use crate::command::{CommandError, HighLevelCommand};
 use crate::db::{ordering_lock_ids, with_pool, KeyLocks as _};
@@ -49,8 +50,11 @@ impl CommandState {
 pub struct NewCommand {
     pub location_id: String,
     pub command: HighLevelCommand,
-    /// Who asked (a member id), for the feed.
+    /// Who asked (a member's name), for the feed.
     pub requested_by: Option<String>,
+    /// Who asked, as the audit trail records it (a member, or a program with their API
+    /// token); `None`: a member known only by `requested_by`.
+    pub actor: Option<Actor>,
     /// A key unique to this request (e.g. a form token): a second submit with the same key
     /// returns the first command instead of queueing another.
     pub idempotency_key: Option<String>,
@@ -145,8 +149,9 @@ impl Store {
                 tx.lock_ordering_keys(locks).await?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO outbox (location_id, kind, contact_id, record_id, command, \
-                     state, requested_by, idempotency_key, created_at_ms, updated_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8) RETURNING id",
+                     state, requested_by, idempotency_key, created_at_ms, updated_at_ms, \
+                     actor_kind, actor_id) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $9, $10) RETURNING id",
                 )
                 .bind(&c.location_id)
                 .bind(kind)
@@ -156,6 +161,8 @@ impl Store {
                 .bind(&c.requested_by)
                 .bind(&c.idempotency_key)
                 .bind(now)
+                .bind(c.actor.as_ref().map(|a| a.kind.as_str()))
+                .bind(c.actor.as_ref().and_then(|a| a.id.clone()))
                 .fetch_one(&mut *tx)
                 .await?;
                 let _job: i64 = sqlx::query_scalar(insert_job)
@@ -280,7 +287,8 @@ impl Store {
     }
 
     /// Settles a pending command: `done` with HighLevel's answer, or `failed` with why.
-    /// A command already settled is left as it is (returns false).
+    /// A command already settled is left as it is (returns false). See
+    /// [`settle_command_answered`](Self::settle_command_answered).
     pub async fn settle_command(
         &self,
         id: i64,
@@ -289,21 +297,111 @@ impl Store {
         result: Option<&Value>,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let n = with_pool!(&self.db, |pool| sqlx::query(
-            "UPDATE outbox SET state = $2, record_id = COALESCE($3, record_id), result = $4, \
-             error = $5, updated_at_ms = $6 WHERE id = $1 AND state = 'pending'"
-        )
-        .bind(id)
-        .bind(state.as_str())
-        .bind(record_id)
-        .bind(result.map(Value::to_string))
-        .bind(error)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
+        let answer = HighLevelAnswer::default();
+        self.settle_command_answered(id, state, record_id, result, error, &answer)
+            .await
+    }
+
+    /// Settles a pending command as [`settle_command`](Self::settle_command) does, and in the
+    /// same transaction records it in the audit trail with HighLevel's status and traceId:
+    /// every command that settles has exactly one entry (`highlevel.<kind>`), ok when done,
+    /// refused when HighLevel answered with a status, failed otherwise.
+    pub async fn settle_command_answered(
+        &self,
+        id: i64,
+        state: CommandState,
+        record_id: Option<&str>,
+        result: Option<&Value>,
+        error: Option<&str>,
+        answer: &HighLevelAnswer,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let result = result.map(Value::to_string);
+        let settled = with_pool!(&self.db, |pool| async {
+            let mut tx = pool.begin().await?;
+            let row: Option<SettledRow> = sqlx::query_as(
+                "UPDATE outbox SET state = $2, record_id = COALESCE($3, record_id), \
+                 result = $4, error = $5, updated_at_ms = $6 WHERE id = $1 AND state = 'pending' \
+                 RETURNING location_id, kind, contact_id, record_id, command, requested_by, \
+                 actor_kind, actor_id",
+            )
+            .bind(id)
+            .bind(state.as_str())
+            .bind(record_id)
+            .bind(&result)
+            .bind(error)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let entry = row.audit_entry(id, state, error, answer);
+            insert_audit!(entry, now).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }
+        .await)
         .map_err(StoreError::db("settling a command"))?;
-        Ok(n == 1)
+        Ok(settled)
+    }
+}
+
+/// What settling a command returns of it: enough for its audit entry.
+#[derive(sqlx::FromRow)]
+struct SettledRow {
+    location_id: String,
+    kind: String,
+    contact_id: Option<String>,
+    record_id: Option<String>,
+    command: String,
+    requested_by: Option<String>,
+    actor_kind: Option<String>,
+    actor_id: Option<String>,
+}
+
+impl SettledRow {
+    fn audit_entry(
+        self,
+        id: i64,
+        state: CommandState,
+        error: Option<&str>,
+        answer: &HighLevelAnswer,
+    ) -> AuditEntry {
+        let name = self.requested_by.unwrap_or_else(|| "unknown".into());
+        let actor = match self.actor_kind.as_deref().and_then(ActorKind::parse) {
+            Some(kind) => Actor {
+                kind,
+                id: self.actor_id,
+                name,
+            },
+            None => Actor {
+                kind: ActorKind::Member,
+                id: None,
+                name,
+            },
+        };
+        let outcome = match state {
+            CommandState::Done => Outcome::Ok,
+            CommandState::Failed if answer.status.is_some() => Outcome::Refused,
+            CommandState::Failed | CommandState::Pending => Outcome::Failed,
+        };
+        let arguments: Value = serde_json::from_str(&self.command).unwrap_or(Value::Null);
+        AuditEntry {
+            actor,
+            kind: format!("highlevel.{}", self.kind),
+            target: self.record_id.or(self.contact_id.clone()),
+            detail: serde_json::json!({
+                "command_id": id,
+                "contact_id": self.contact_id,
+                "arguments": arguments,
+            }),
+            location_id: Some(self.location_id),
+            outcome,
+            status: answer.status,
+            message: error.map(str::to_string),
+            trace_id: answer.trace_id.clone(),
+        }
     }
 }
 

@@ -347,6 +347,7 @@ async fn outbox_commands_are_queued_once_per_key(env: Env) {
             task_id: "t1".into(),
         },
         requested_by: Some("7".into()),
+        actor: None,
         idempotency_key: Some("form-123".into()),
     };
     let (id, created) = store.enqueue_command(&cmd).await.unwrap();

@@ -51,6 +51,9 @@ pub struct EngineConfig {
     /// How often PostgreSQL's statistics and dead rows are looked at ([`store::Store::upkeep`]);
     /// `None` leaves them to autovacuum alone.
     pub upkeep_interval: Option<Duration>,
+    /// The dashboard's per-minute samples ([`crate::sampler`]) are taken and kept this long;
+    /// `None`: not taken by this engine.
+    pub sample_retention: Option<Duration>,
     /// How long `shutdown` waits for running jobs before leaving them to their leases.
     pub shutdown_grace: Duration,
     /// Contacts whose tasks, notes and appointments a poll or reconcile reads at once.
@@ -90,6 +93,8 @@ impl Default for EngineConfig {
             requeue_interval: Duration::from_secs(5),
             prune_interval: Duration::from_secs(5 * 60),
             upkeep_interval: Some(Duration::from_secs(10)),
+            // Off unless asked for: `drivesync serve` sets it from `[dashboard] retention`.
+            sample_retention: None,
             shutdown_grace: Duration::from_secs(10),
             fetch_concurrency: 4,
             appointment_window: crate::fetch::listing::AppointmentWindow::default(),
@@ -113,6 +118,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("per_location", &self.per_location)
             .field("poll_overlap", &self.poll_overlap)
             .field("upkeep_interval", &self.upkeep_interval)
+            .field("sample_retention", &self.sample_retention)
             .field("inbox_retention", &self.inbox_retention)
             .field("schedule", &self.schedule)
             .field("worker_prefix", &self.worker_prefix)

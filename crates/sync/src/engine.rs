@@ -110,6 +110,15 @@ impl Engine {
         if shared.config.schedule {
             tasks.push(tokio::spawn(schedule_loop(shared.clone(), scheduler)));
         }
+        if let Some(retention) = shared.config.sample_retention {
+            tasks.push(tokio::spawn(crate::sampler::sampler_loop(
+                store.clone(),
+                shared.ctx.gate.client().clone(),
+                shared.worker.clone(),
+                retention,
+                shared.ctx.stop.clone(),
+            )));
+        }
         if let Some(every) = shared.config.upkeep_interval {
             tasks.push(tokio::spawn(upkeep_loop(store.clone(), every)));
         }

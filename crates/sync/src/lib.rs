@@ -27,6 +27,7 @@ pub mod ingest;
 pub mod installs;
 pub mod poller;
 pub mod records;
+pub mod sampler;
 pub mod settle;
 pub mod telemetry;
 pub mod verify;

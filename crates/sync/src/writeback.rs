@@ -38,7 +38,9 @@ use ghl::api::Location;
 use ghl::models::{NewTask, NoteInput};
 use ghl::GhlError;
 use serde_json::Value;
-use store::{Command, CommandError, CommandState, HighLevelCommand, Store, StoreError};
+use store::{
+    Command, CommandError, CommandState, HighLevelAnswer, HighLevelCommand, Store, StoreError,
+};
 
 use crate::converge::{self, Outcome};
 use crate::describe::Origin;
@@ -107,8 +109,11 @@ impl WriteBackError {
 
 /// What a step ended in, short of success.
 enum Stop {
-    /// HighLevel refused for good: the command fails with this sentence.
+    /// Refused for good, before anything was sent: the command fails with this sentence.
     Refused(String),
+    /// HighLevel refused for good: the command fails with this sentence, and the audit trail
+    /// keeps HighLevel's status and traceId.
+    RefusedBy(String, HighLevelAnswer),
     /// A later attempt can succeed.
     Retry(GhlError),
     Store(StoreError),
@@ -162,33 +167,52 @@ pub async fn execute(
         Ok(command) => check(command),
         Err(unreadable) => Err(unreadable.to_string()),
     };
-    let outcome = match checked {
-        Ok(command) => run(store, location, &cmd, &command).await,
-        Err(why) => Err(Stop::Refused(why)),
+    let (outcome, receipts) = match checked {
+        Ok(command) => ghl::with_write_receipts(run(store, location, &cmd, &command)).await,
+        Err(why) => (Err(Stop::Refused(why)), Vec::new()),
+    };
+    let cmd = &cmd;
+    let refused = |why: String, answer: HighLevelAnswer| async move {
+        store
+            .settle_command_answered(
+                cmd.id,
+                CommandState::Failed,
+                None,
+                None,
+                Some(&why),
+                &answer,
+            )
+            .await
+            .map_err(store_err)?;
+        tracing::warn!(command = cmd.id, kind = %cmd.kind, reason = %why, "write-back failed");
+        Ok(())
     };
     match outcome {
         Ok(done) => {
+            // The command's own write is the last one HighLevel answered.
+            let answer = receipts
+                .last()
+                .map(|r| HighLevelAnswer {
+                    status: Some(r.status),
+                    trace_id: r.trace_id.clone(),
+                })
+                .unwrap_or_default();
             store
-                .settle_command(
+                .settle_command_answered(
                     cmd.id,
                     CommandState::Done,
                     Some(&done.record_id),
                     Some(&done.result),
                     None,
+                    &answer,
                 )
                 .await
                 .map_err(store_err)?;
             tracing::info!(command = cmd.id, kind = %cmd.kind, record = %done.record_id, "write-back done");
             Ok(())
         }
-        Err(Stop::Refused(why)) => {
-            store
-                .settle_command(cmd.id, CommandState::Failed, None, None, Some(&why))
-                .await
-                .map_err(store_err)?;
-            tracing::warn!(command = cmd.id, kind = %cmd.kind, reason = %why, "write-back failed");
-            Ok(())
-        }
+        Err(Stop::Refused(why)) => refused(why, HighLevelAnswer::default()).await,
+        Err(Stop::RefusedBy(why, answer)) => refused(why, answer).await,
         Err(Stop::Retry(source)) => Err(WriteBackError::HighLevel {
             id: cmd.id,
             kind: cmd.kind.clone(),
@@ -316,7 +340,11 @@ enum Subject {
 /// Sorts a HighLevel error into a refusal (the command fails, with what to do) or something a
 /// later attempt can fix.
 fn classify(e: GhlError, subject: Subject) -> Stop {
-    let refused = |s: String| Stop::Refused(s);
+    let answer = HighLevelAnswer {
+        status: e.status(),
+        trace_id: e.trace_id().map(str::to_string),
+    };
+    let refused = |s: String| Stop::RefusedBy(s, answer);
     match e {
         GhlError::ScopeMissing { scope, .. } => refused(format!(
             "HighLevel refused: this connection lacks the {scope} scope — reconnect the location \
@@ -718,16 +746,19 @@ mod tests {
             Subject::Contact,
         );
         assert!(
-            matches!(scope, Stop::Refused(s) if s.contains("reconnect the location with contacts.write"))
+            matches!(scope, Stop::RefusedBy(s, _) if s.contains("reconnect the location with contacts.write"))
         );
         let gone = classify(
             GhlError::NotFound {
                 what: "Task".into(),
-                trace_id: None,
+                trace_id: Some("tr-1".into()),
             },
             Subject::Task,
         );
-        assert!(matches!(gone, Stop::Refused(s) if s.starts_with("The task no longer exists")));
+        // HighLevel's answer is kept for the audit trail.
+        assert!(matches!(gone, Stop::RefusedBy(s, a)
+            if s.starts_with("The task no longer exists")
+                && a == HighLevelAnswer { status: Some(404), trace_id: Some("tr-1".into()) }));
         let lost = classify(
             GhlError::Uncertain {
                 operation: "create-task".into(),

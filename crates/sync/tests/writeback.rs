@@ -250,6 +250,7 @@ async fn enqueue(store: &Store, sb: &Sandbox, command: HighLevelCommand) -> i64 
             location_id: sb.location.clone(),
             command,
             requested_by: Some(MEMBER.into()),
+            actor: None,
             idempotency_key: None,
         })
         .await
@@ -881,7 +882,73 @@ async fn echo_is_recognised(env: Env) {
     );
 }
 
+/// Every settled write-back is in the audit trail once, as the member who asked, with
+/// HighLevel's status and traceId: a task completed (ok) and a task gone (refused, 404).
+async fn write_backs_are_audited_with_highlevels_answer(env: Env) {
+    let store = env.store().await;
+    let sb = Sandbox::start().await;
+    let loc = sb.location();
+    let (contact, task) = sb.open_task();
+    prime(&store, &loc, &contact).await;
+    let done = enqueue(
+        &store,
+        &sb,
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: task.clone(),
+        },
+    )
+    .await;
+    execute(&store, &loc, done).await.expect("done");
+    let gone = enqueue(
+        &store,
+        &sb,
+        HighLevelCommand::CompleteTask {
+            contact_id: contact.clone(),
+            task_id: "no-such-task-0000000".into(),
+        },
+    )
+    .await;
+    execute(&store, &loc, gone).await.expect("settled");
+    // Running a settled command again records nothing more.
+    execute(&store, &loc, done).await.expect("no-op");
+    let page = store
+        .audit_page(&store::AuditQuery {
+            scope: store::AuditScope {
+                locations: vec![sb.location.clone()],
+                instance: false,
+            },
+            limit: 10,
+            ..store::AuditQuery::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(page.entries.len(), 2, "{page:?}");
+    let (refused, ok) = (&page.entries[0], &page.entries[1]);
+    assert_eq!(ok.kind, "highlevel.complete_task");
+    assert_eq!(ok.actor_name, MEMBER);
+    assert_eq!(ok.outcome, store::Outcome::Ok);
+    assert!(ok.status.is_some_and(|s| (200..300).contains(&s)), "{ok:?}");
+    assert!(
+        ok.trace_id.as_deref().is_some_and(|t| !t.is_empty()),
+        "{ok:?}"
+    );
+    assert_eq!(ok.target.as_deref(), Some(task.as_str()));
+    assert_eq!(ok.detail["command_id"], json!(done));
+    assert_eq!(refused.outcome, store::Outcome::Refused);
+    assert_eq!(refused.status, Some(404));
+    assert!(
+        refused.trace_id.as_deref().is_some_and(|t| !t.is_empty()),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.message.as_deref(),
+        Some("The task no longer exists in HighLevel (it was deleted there)")
+    );
+}
+
 on_both_backends!(
+    write_backs_are_audited_with_highlevels_answer,
     every_command_kind,
     scope_refusal_fails_with_what_to_do,
     server_errors_retry_then_done,

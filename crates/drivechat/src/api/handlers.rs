@@ -25,6 +25,7 @@ impl ApiMember {
             user_id: self.user.id,
             name: &self.user.display_name,
             idempotency_key: self.idempotency_key.as_deref(),
+            with_token: true,
         }
     }
 }

@@ -651,6 +651,7 @@ fn requester<'a>(ctx: &'a Ctx, key: Option<&'a str>) -> Requester<'a> {
         user_id: ctx.user.id,
         name: &ctx.user.display_name,
         idempotency_key: key,
+        with_token: false,
     }
 }
 

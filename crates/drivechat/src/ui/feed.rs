@@ -122,6 +122,7 @@ async fn post_to(
         user_id: ctx.user.id,
         name: &ctx.user.display_name,
         idempotency_key: f.common.idem.as_deref(),
+        with_token: false,
     };
     let result = actions::post_message(app, ctx.loc(), &who, channel, &f.body)
         .await

@@ -18,6 +18,8 @@ pub(crate) enum Nav {
     Feed,
     Alerts,
     Settings,
+    Dashboard,
+    Audit,
 }
 
 fn head(title: &str) -> Markup {
@@ -89,6 +91,10 @@ pub(crate) fn page(
                             (item(Nav::Feed, "/feed", "Feed", "nav-feed"))
                             (item(Nav::Alerts, "/alerts", "#alerts", "nav-alerts"))
                             (item(Nav::Settings, "/settings", "Settings", "nav-settings"))
+                            @if ctx.role == store::Role::Admin {
+                                (item(Nav::Dashboard, "/dashboard", "Dashboard", "nav-dashboard"))
+                                (item(Nav::Audit, "/audit", "Audit trail", "nav-audit"))
+                            }
                         }
                         div.me {
                             span.me-name data-testid="me" { (ctx.user.display_name) }

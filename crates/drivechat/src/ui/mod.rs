@@ -4,15 +4,19 @@
 //!
 //! URLs: `/signin`, `/signout`, and per workspace `/w/{workspace}/contacts`,
 //! `/contacts/{id}`, `/tasks`, `/meetings`, `/feed`, `/alerts`, `/settings`, `/live` (SSE),
+//! for admins `/dashboard` and `/audit` (with `/audit.csv`, `/audit.jsonl`),
 //! plus the form targets of each action; `/invite/{token}` to join a workspace.
 
 mod ago;
 pub(crate) mod assets;
+mod audit;
 mod board;
+mod chart;
 
 pub(crate) use board::board_query;
 pub(crate) mod components;
 mod contacts;
+mod dashboard;
 mod feed;
 mod feed_controls;
 pub(crate) mod flash;
@@ -83,6 +87,10 @@ pub(crate) fn routes(app: Shared) -> Routes {
         .get("/w/{ws}/commands/{id}/badge", READ, feed::badge)
         .get("/w/{ws}/live", READ, feed::live)
         .get("/w/{ws}/settings", READ, settings::page)
+        .get("/w/{ws}/dashboard", ADMIN, dashboard::page)
+        .get("/w/{ws}/audit", ADMIN, audit::page)
+        .get("/w/{ws}/audit.csv", ADMIN, audit::csv)
+        .get("/w/{ws}/audit.jsonl", ADMIN, audit::jsonl)
         .post(
             "/w/{ws}/settings/timezone",
             OWN,

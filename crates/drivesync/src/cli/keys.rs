@@ -45,13 +45,23 @@ async fn rotate(args: StoreArgs, remove_old: bool) -> anyhow::Result<()> {
     let store = common::open_store(&config).await?;
     let n = store.reencrypt_all().await?;
     println!("New master key {new_id}; {n} values re-encrypted under it.");
+    let mut removed = Vec::new();
     if remove_old {
         for id in old_ids {
             if id != new_id {
                 store::Keyring::remove_key(&data_dir, &id)?;
                 println!("Removed key {id}.");
+                removed.push(id);
             }
         }
     }
+    // Key ids only: never a key.
+    store
+        .record_audit(
+            &store::AuditEntry::new(store::Actor::command_line(), "keys.rotate", None)
+                .target(&new_id)
+                .detail(serde_json::json!({ "reencrypted": n, "removed": removed })),
+        )
+        .await?;
     Ok(())
 }

@@ -308,6 +308,7 @@ fn engine_config(config: &Config) -> sync::config::EngineConfig {
         poll_interval: config.sync.poll_interval,
         reconcile_interval: config.sync.reconcile_interval,
         task_poll_interval: Some(config.sync.task_poll_interval).filter(|d| !d.is_zero()),
+        sample_retention: Some(config.dashboard.retention),
         ..sync::config::EngineConfig::default()
     };
     for (id, s) in &config.sync.locations {

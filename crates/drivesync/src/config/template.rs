@@ -130,6 +130,11 @@ webhook_format = "standard"
 # "text" for people, "json" (one object per line) for a log collector. --log-format and
 # DRIVESYNC_LOG_FORMAT win over this.
 format = "text"
+
+[dashboard]
+# How long the admins' dashboard keeps its per-minute figures (lag, webhooks, budget, queue,
+# refusals); it charts the last 24 hours. At least "1day".
+retention = "7days"
 "#;
 
 #[cfg(test)]

@@ -126,6 +126,17 @@ pub(crate) async fn set_timezone(
         app.store
             .set_chat_user_timezone(ctx.user.id, chosen.map(|z| z.name()))
             .await?;
+        app.store
+            .record_audit(
+                &store::AuditEntry::new(
+                    store::Actor::member(ctx.user.id, &ctx.user.display_name),
+                    "timezone.set",
+                    Some(ctx.loc()),
+                )
+                .target(&ctx.user.email)
+                .detail(serde_json::json!({ "timezone": chosen.map(|z| z.name()) })),
+            )
+            .await?;
         Ok(match chosen {
             Some(z) => format!("Times are now shown in {}.", z.name()),
             None => "Times are now shown in the location's time zone.".to_string(),

@@ -74,6 +74,7 @@ pub(crate) async fn create(
     let ctx = posted.who.enter(&app, &ws).await?;
     let token = admin::mint_api_token(
         &app.store,
+        &store::Actor::member(ctx.user.id, &ctx.user.display_name),
         ctx.user.id,
         &ctx.user.email,
         ctx.loc(),
