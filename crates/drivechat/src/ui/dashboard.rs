@@ -2,7 +2,7 @@
 //! syncing over the last 24 hours, from the per-minute samples the sync engine keeps
 //! ([`store::MetricSample`]) — lag, webhooks per minute, HighLevel's daily budget, webhook
 //! refusals by reason, the queue and its dead letters — drawn as charts on the server; the
-//! recent errors with HighLevel's traceIds; and the latest messages of #alerts.
+//! recent errors with HighLevel's traceIds; the alerts open now and the latest messages of #alerts.
 
 use std::collections::BTreeSet;
 
@@ -41,6 +41,14 @@ pub(crate) async fn page(
         .store
         .messages_before(ctx.loc(), Some(&Channel::Alerts), None, RECENT as u32)
         .await?;
+    // The alerts open now on this location or on the whole installation (the rules' own rows).
+    let open: Vec<store::OpenAlert> = app
+        .store
+        .open_alerts()
+        .await?
+        .into_iter()
+        .filter(|a| a.scope == ctx.loc() || a.scope == store::alerts::INSTALLATION)
+        .collect();
     let charts = charts(&samples, from, to);
     let content = html! {
         div.page-head {
@@ -71,8 +79,23 @@ pub(crate) async fn page(
                 p.sub { a href=(format!("{}/audit?outcome=refused", ctx.base())) { "Every refusal in the audit trail →" } }
             }
             div.panel #open-alerts data-testid="open-alerts" {
-                h2 { "Alerts" }
-                p.sub { "Alert rules are still to come; until then, the latest messages in #alerts." }
+                h2 { "Open alerts" }
+                ul.feed #open-alert-list {
+                    @for a in &open {
+                        li.entry data-rule=(a.rule) {
+                            div.entry-body {
+                                div { (a.summary) }
+                                div.meta {
+                                    @if a.scope == store::alerts::INSTALLATION { "Whole installation · " }
+                                    "open since " (ago(&ctx.seen, a.opened_ms, now))
+                                    " · announced " (a.notifications) @if a.notifications == 1 { " time" } @else { " times" }
+                                }
+                            }
+                        }
+                    }
+                    @if open.is_empty() { li.empty { "No alert is open." } }
+                }
+                h2 { "Latest in #alerts" }
                 ul.feed {
                     @for m in &alerts { (components::message_item(&ctx.seen, m, now)) }
                     @if alerts.is_empty() { li.empty { "Nothing in #alerts." } }
